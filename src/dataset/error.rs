@@ -1,0 +1,215 @@
+//! The error type for dataset reading.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::Compression;
+
+/// Everything that can go wrong while opening or reading a dataset file.
+///
+/// Every message is a single line that names the file and, where it applies,
+/// the 1-based line (for Parquet: row + 1) and the column.
+#[derive(thiserror::Error, Debug)]
+pub enum DatasetError {
+    /// The file could not be opened or read (this includes corrupt gzip/zstd streams).
+    #[error("cannot read {}: {source}", .path.display())]
+    Io {
+        /// The file being read.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The file has no data rows (e.g. zero bytes, only blank JSONL lines, a CSV header only).
+    #[error("{}: file is empty (no rows)", .path.display())]
+    Empty {
+        /// The file being read.
+        path: PathBuf,
+    },
+
+    /// A JSONL line is not valid JSON.
+    #[error("{}:{line}:{column}: invalid JSON: {message}", .path.display())]
+    Json {
+        /// The file being read.
+        path: PathBuf,
+        /// 1-based physical line.
+        line: u64,
+        /// 1-based character column within the line where `serde_json` found the error.
+        column: u64,
+        /// What is wrong, without position information.
+        message: String,
+    },
+
+    /// A JSONL line holds valid JSON that is not an object.
+    #[error("{}:{line}: expected a JSON object on each line", .path.display())]
+    NotAnObject {
+        /// The file being read.
+        path: PathBuf,
+        /// 1-based physical line.
+        line: u64,
+    },
+
+    /// A requested column does not exist (for CSV/TSV/Parquet: in the header or schema).
+    #[error(
+        "{}:{line}: column `{column}` not found (available: {})",
+        .path.display(),
+        list(.available)
+    )]
+    MissingColumn {
+        /// The file being read.
+        path: PathBuf,
+        /// 1-based physical line (1 for CSV/TSV headers and Parquet schemas).
+        line: u64,
+        /// The requested column.
+        column: String,
+        /// The columns that do exist, in file order.
+        available: Vec<String>,
+    },
+
+    /// A requested column is JSON `null` or a Parquet null.
+    #[error("{}:{line}: column `{column}` is null", .path.display())]
+    NullValue {
+        /// The file being read.
+        path: PathBuf,
+        /// 1-based physical line (Parquet: row + 1).
+        line: u64,
+        /// The column holding the null.
+        column: String,
+    },
+
+    /// A line (or CSV field) is not valid UTF-8.
+    #[error("{}:{line}: invalid UTF-8", .path.display())]
+    InvalidUtf8 {
+        /// The file being read.
+        path: PathBuf,
+        /// 1-based physical line.
+        line: u64,
+    },
+
+    /// A CSV/TSV record is malformed (e.g. wrong number of fields).
+    #[error("{}:{line}: invalid CSV: {message}", .path.display())]
+    Csv {
+        /// The file being read.
+        path: PathBuf,
+        /// 1-based physical line where the record starts.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// The Parquet file could not be opened or decoded.
+    #[error("{}: cannot read Parquet: {message}", .path.display())]
+    Parquet {
+        /// The file being read.
+        path: PathBuf,
+        /// The error from the Parquet/Arrow reader.
+        message: String,
+    },
+
+    /// A requested Parquet column is not a string column.
+    #[error(
+        "{}: column `{column}` has type {found}; expected a string column (Utf8, LargeUtf8 or Utf8View)",
+        .path.display()
+    )]
+    UnsupportedType {
+        /// The file being read.
+        path: PathBuf,
+        /// The requested column.
+        column: String,
+        /// The Arrow type the column has.
+        found: String,
+    },
+
+    /// The format could not be guessed from the file name.
+    #[error("cannot tell the format of {} from its name; pass --format", .path.display())]
+    UnknownFormat {
+        /// The file being read.
+        path: PathBuf,
+    },
+
+    /// A column other than `text` was requested from a plain-text file.
+    #[error(
+        "{}: plain-text files have a single column named `text`, not `{column}`",
+        .path.display()
+    )]
+    BadColumnForText {
+        /// The file being read.
+        path: PathBuf,
+        /// The requested column.
+        column: String,
+    },
+
+    /// No columns were requested ([`ReadOptions::columns`](super::ReadOptions::columns) is empty).
+    #[error("{}: no columns requested", .path.display())]
+    NoColumns {
+        /// The file being read.
+        path: PathBuf,
+    },
+
+    /// A Parquet file is wrapped in gzip/zstd, which is not supported.
+    #[error(
+        "{}: {compression}-compressed Parquet is not supported; decompress it first (Parquet compresses internally)",
+        .path.display()
+    )]
+    CompressedParquet {
+        /// The file being read.
+        path: PathBuf,
+        /// The outer compression that was detected.
+        compression: Compression,
+    },
+}
+
+impl DatasetError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            DatasetError::Io { path, .. }
+            | DatasetError::Empty { path }
+            | DatasetError::Json { path, .. }
+            | DatasetError::NotAnObject { path, .. }
+            | DatasetError::MissingColumn { path, .. }
+            | DatasetError::NullValue { path, .. }
+            | DatasetError::InvalidUtf8 { path, .. }
+            | DatasetError::Csv { path, .. }
+            | DatasetError::Parquet { path, .. }
+            | DatasetError::UnsupportedType { path, .. }
+            | DatasetError::UnknownFormat { path }
+            | DatasetError::BadColumnForText { path, .. }
+            | DatasetError::NoColumns { path }
+            | DatasetError::CompressedParquet { path, .. } => path,
+        }
+    }
+
+    /// For an error yielded by [`Reader`](super::Reader): whether reading can go on after it.
+    ///
+    /// `true` for errors confined to one row (bad JSON, missing or null column, invalid
+    /// UTF-8, malformed CSV record): the next call reads the following row. `false` for
+    /// errors that end the iteration (I/O, Parquet decoding).
+    pub fn is_row_error(&self) -> bool {
+        matches!(
+            self,
+            DatasetError::Json { .. }
+                | DatasetError::NotAnObject { .. }
+                | DatasetError::MissingColumn { .. }
+                | DatasetError::NullValue { .. }
+                | DatasetError::InvalidUtf8 { .. }
+                | DatasetError::Csv { .. }
+        )
+    }
+
+    pub(super) fn io(path: &Path, source: io::Error) -> Self {
+        DatasetError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}

@@ -1,0 +1,386 @@
+//! JSON Lines: one JSON object per line; blank lines are skipped.
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use super::lines::Lines;
+use super::{DatasetError, Record};
+
+/// Rows of a JSON Lines file.
+pub(super) struct JsonlRows {
+    path: PathBuf,
+    lines: Lines,
+    columns: Vec<String>,
+    row: u64,
+    done: bool,
+}
+
+impl JsonlRows {
+    pub(super) fn new(path: PathBuf, lines: Lines, columns: Vec<String>) -> Self {
+        JsonlRows {
+            path,
+            lines,
+            columns,
+            row: 0,
+            done: false,
+        }
+    }
+}
+
+impl Iterator for JsonlRows {
+    type Item = Result<Record, DatasetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        loop {
+            let (line, bytes) = match self.lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(DatasetError::io(&self.path, e)));
+                }
+            };
+            if bytes.trim_ascii().is_empty() {
+                continue;
+            }
+            let row = self.row;
+            self.row += 1;
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                return Some(Err(DatasetError::InvalidUtf8 {
+                    path: self.path.clone(),
+                    line,
+                }));
+            };
+            return Some(
+                parse_row(&self.path, text, line, &self.columns).map(|texts| Record {
+                    row,
+                    line,
+                    texts,
+                }),
+            );
+        }
+    }
+}
+
+/// Parses one line and extracts the requested columns, rendered as described on
+/// [`Record`](super::Record).
+fn parse_row(
+    path: &std::path::Path,
+    text: &str,
+    line: u64,
+    columns: &[String],
+) -> Result<Vec<String>, DatasetError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| DatasetError::Json {
+        path: path.to_path_buf(),
+        line,
+        column: char_column(text, e.column()),
+        message: strip_position(&e),
+    })?;
+    let Value::Object(object) = value else {
+        return Err(DatasetError::NotAnObject {
+            path: path.to_path_buf(),
+            line,
+        });
+    };
+    columns
+        .iter()
+        .map(|column| render(path, line, column, &object))
+        .collect()
+}
+
+fn render(
+    path: &std::path::Path,
+    line: u64,
+    column: &str,
+    object: &Map<String, Value>,
+) -> Result<String, DatasetError> {
+    match object.get(column) {
+        None => Err(DatasetError::MissingColumn {
+            path: path.to_path_buf(),
+            line,
+            column: column.to_string(),
+            available: object.keys().cloned().collect(),
+        }),
+        Some(Value::Null) => Err(DatasetError::NullValue {
+            path: path.to_path_buf(),
+            line,
+            column: column.to_string(),
+        }),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Bool(b)) => Ok(b.to_string()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        Some(other) => Ok(other.to_string()),
+    }
+}
+
+/// Converts serde_json's column (a byte count within the line) to a character count, so it
+/// is right on lines with non-ASCII text. Same value on ASCII lines.
+fn char_column(text: &str, byte_column: usize) -> u64 {
+    let bytes = &text.as_bytes()[..byte_column.min(text.len())];
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64
+}
+
+/// serde_json's message without its trailing " at line L column C" (we report our own).
+fn strip_position(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    match full.rfind(" at line ") {
+        Some(i) => full[..i].to_string(),
+        None => full,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::super::testutil::*;
+    use super::super::{open, Compression, DatasetError, ReadOptions};
+
+    fn text_opts() -> ReadOptions {
+        ReadOptions::new(["text"])
+    }
+
+    #[test]
+    fn reads_rows_with_positions() {
+        let (_dir, path) = write_file("a.jsonl", b"{\"text\":\"hello\"}\n{\"text\":\"world\"}\n");
+        let recs = records(&path, &text_opts());
+        assert_eq!(recs.len(), 2);
+        assert_eq!((recs[0].row, recs[0].line), (0, 1));
+        assert_eq!(recs[0].texts, vec!["hello"]);
+        assert_eq!((recs[1].row, recs[1].line), (1, 2));
+        assert_eq!(recs[1].texts, vec!["world"]);
+    }
+
+    #[test]
+    fn multiple_columns_in_request_order() {
+        let (_dir, path) = write_file("a.ndjson", b"{\"q\":\"why?\",\"a\":\"because\",\"x\":1}\n");
+        let got = texts(&path, &ReadOptions::new(["a", "q", "a"]));
+        assert_eq!(got, vec![vec!["because", "why?", "because"]]);
+    }
+
+    #[test]
+    fn renders_non_string_values() {
+        let (_dir, path) = write_file(
+            "a.json",
+            br#"{"i":3,"f":2.5,"b":true,"n":-7,"arr":[1, "x", null],"obj":{"k": {"z": false}}, "s":"a\"b\u00e9"}"#,
+        );
+        let got = texts(
+            &path,
+            &ReadOptions::new(["i", "f", "b", "n", "arr", "obj", "s"]),
+        );
+        assert_eq!(
+            got,
+            vec![vec![
+                "3",
+                "2.5",
+                "true",
+                "-7",
+                r#"[1,"x",null]"#,
+                r#"{"k":{"z":false}}"#,
+                "a\"b\u{e9}"
+            ]]
+        );
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_but_counted() {
+        let (_dir, path) = write_file(
+            "a.jsonl",
+            b"\n{\"text\":\"a\"}\n   \t\n\n{\"text\":\"b\"}\n\n",
+        );
+        let recs = records(&path, &text_opts());
+        let got: Vec<(u64, u64, &str)> = recs
+            .iter()
+            .map(|r| (r.row, r.line, r.texts[0].as_str()))
+            .collect();
+        assert_eq!(got, vec![(0, 2, "a"), (1, 5, "b")]);
+    }
+
+    #[test]
+    fn bom_and_crlf() {
+        let (_dir, path) = write_file(
+            "a.jsonl",
+            b"\xEF\xBB\xBF{\"text\":\"a\"}\r\n\r\n{\"text\":\"b\\r\"}\r\n",
+        );
+        let recs = records(&path, &text_opts());
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].texts, vec!["a"]);
+        assert_eq!(recs[1].texts, vec!["b\r"]);
+        assert_eq!(recs[1].line, 3);
+    }
+
+    #[test]
+    fn gzip_and_zstd() {
+        let data = b"{\"text\":\"one\"}\n{\"text\":\"two\"}\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(data).unwrap();
+        let mut gz = gz.finish().unwrap();
+        // A second gzip member must be read too (MultiGzDecoder).
+        let mut second = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        second.write_all(b"{\"text\":\"three\"}\n").unwrap();
+        gz.extend(second.finish().unwrap());
+        let (_d1, gz_path) = write_file("a.jsonl.gz", &gz);
+        let reader = open(&gz_path, &text_opts()).unwrap();
+        assert_eq!(reader.compression(), Compression::Gzip);
+        let got: Vec<String> = reader.map(|r| r.unwrap().texts.remove(0)).collect();
+        assert_eq!(got, vec!["one", "two", "three"]);
+
+        let zst = zstd::encode_all(
+            &b"\xEF\xBB\xBF"[..]
+                .iter()
+                .chain(data)
+                .copied()
+                .collect::<Vec<_>>()[..],
+            3,
+        )
+        .unwrap();
+        let (_d2, zst_path) = write_file("a.jsonl.zst", &zst);
+        let reader = open(&zst_path, &text_opts()).unwrap();
+        assert_eq!(reader.compression(), Compression::Zstd);
+        let got: Vec<String> = reader.map(|r| r.unwrap().texts.remove(0)).collect();
+        assert_eq!(got, vec!["one", "two"]);
+    }
+
+    #[test]
+    fn corrupt_gzip_is_io_error() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&b"{\"text\":\"one\"}\n".repeat(1000)).unwrap();
+        let mut gz = gz.finish().unwrap();
+        let n = gz.len();
+        gz.truncate(n / 2);
+        let (_dir, path) = write_file("a.jsonl.gz", &gz);
+        let err = first_error(&path, &text_opts());
+        assert!(matches!(err, DatasetError::Io { .. }), "{err}");
+    }
+
+    #[test]
+    fn invalid_json_reports_line_and_column() {
+        let (_dir, path) = write_file(
+            "a.jsonl",
+            b"{\"text\":\"a\"}\n\n{\"text\":\"b\"}\n{\"text\": tru}\n",
+        );
+        let err = first_error(&path, &text_opts());
+        match &err {
+            DatasetError::Json {
+                line,
+                column,
+                message,
+                ..
+            } => {
+                assert_eq!(*line, 4);
+                assert_eq!(*column, 13);
+                assert!(!message.contains("at line"), "{message}");
+            }
+            other => panic!("unexpected error {other}"),
+        }
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(&format!("{}:4:13: invalid JSON: ", path.display())),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn json_column_counts_characters() {
+        let (_dir, path) = write_file("a.jsonl", "{\"text\": \"héllo wörld\" x}\n".as_bytes());
+        let err = first_error(&path, &text_opts());
+        assert!(
+            matches!(
+                err,
+                DatasetError::Json {
+                    line: 1,
+                    column: 24,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_reports_line() {
+        let (_dir, path) = write_file(
+            "a.jsonl",
+            b"{\"text\":\"a\"}\n{\"text\":\"b\"}\n{\"text\":\"\xff\xfe\"}\n",
+        );
+        let err = first_error(&path, &text_opts());
+        assert!(
+            matches!(err, DatasetError::InvalidUtf8 { line: 3, .. }),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("{}:3: invalid UTF-8", path.display())
+        );
+    }
+
+    #[test]
+    fn not_an_object() {
+        let (_dir, path) = write_file("a.jsonl", b"{\"text\":\"a\"}\n[1,2]\n");
+        let err = first_error(&path, &text_opts());
+        assert!(
+            matches!(err, DatasetError::NotAnObject { line: 2, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_column_lists_available() {
+        let (_dir, path) = write_file("a.jsonl", b"{\"text\":\"a\"}\n{\"body\":\"b\",\"id\":2}\n");
+        let err = first_error(&path, &text_opts());
+        match &err {
+            DatasetError::MissingColumn {
+                line,
+                column,
+                available,
+                ..
+            } => {
+                assert_eq!(*line, 2);
+                assert_eq!(column, "text");
+                assert_eq!(available, &vec!["body".to_string(), "id".to_string()]);
+            }
+            other => panic!("unexpected error {other}"),
+        }
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}:2: column `text` not found (available: body, id)",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn null_value() {
+        let (_dir, path) = write_file("a.jsonl", b"{\"text\":null}\n");
+        let err = first_error(&path, &text_opts());
+        assert!(
+            matches!(&err, DatasetError::NullValue { line: 1, column, .. } if column == "text"),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("{}:1: column `text` is null", path.display())
+        );
+    }
+
+    #[test]
+    fn empty_files() {
+        for contents in [&b""[..], b"\n\n  \n", b"\xEF\xBB\xBF"] {
+            let (_dir, path) = write_file("a.jsonl", contents);
+            let err = open(&path, &text_opts()).unwrap_err();
+            assert!(matches!(err, DatasetError::Empty { .. }), "{err}");
+            assert_eq!(
+                err.to_string(),
+                format!("{}: file is empty (no rows)", path.display())
+            );
+        }
+    }
+}

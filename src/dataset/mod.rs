@@ -1,0 +1,345 @@
+//! Streaming row readers for dataset files.
+//!
+//! [`open`] reads JSON Lines, CSV, TSV, plain text and Parquet files and yields one
+//! [`Record`] per data row, holding the text of each requested column. Files are streamed
+//! (line by line, or Parquet record batch by record batch), so memory does not grow with
+//! the file size.
+//!
+//! # Formats
+//!
+//! The format comes from [`ReadOptions::format`], or else is guessed by [`Format::from_path`].
+//!
+//! - **JSON Lines** (`.jsonl`, `.ndjson`, and `.json`, which is read as JSON Lines too): one
+//!   JSON object per line. Blank (whitespace-only) lines are skipped but still counted for
+//!   line numbers.
+//! - **CSV / TSV**: a header row naming the columns, then one record per row. Every record
+//!   must have as many fields as the header. CSV uses standard double-quote quoting (a
+//!   quoted field may span lines); TSV has no quoting, fields are taken literally.
+//! - **Text**: every line is a row, including empty lines (an empty text); a final newline
+//!   does not add a row. The only column is `text`.
+//! - **Parquet**: the requested columns must be string columns (Arrow `Utf8`, `LargeUtf8` or
+//!   `Utf8View`); only those columns are decoded, 8192 rows at a time.
+//!
+//! The text formats may be gzip- or zstd-compressed (see [`Compression`]); a UTF-8 byte-order
+//! mark at the start is dropped and CRLF line ends are accepted. Parquet must not be wrapped
+//! in gzip/zstd (it compresses internally).
+//!
+//! # Values
+//!
+//! JSON values are rendered as text like this: strings as they are; numbers and booleans as
+//! their JSON text (`3`, `2.5`, `true`); arrays and objects as compact JSON
+//! (`[1,2]`, `{"a":1}`). A `null` or missing column is an error
+//! ([`DatasetError::NullValue`], [`DatasetError::MissingColumn`]), as is a Parquet null.
+//!
+//! # Errors
+//!
+//! A file with no data rows is [`DatasetError::Empty`], reported by [`open`]. Problems with
+//! the header or Parquet schema (missing column, non-string type) are also reported by
+//! [`open`], once. Errors confined to one row (see [`DatasetError::is_row_error`]) may be
+//! skipped by calling `next` again; other errors end the iteration.
+
+mod compress;
+mod csv;
+mod error;
+mod format;
+mod jsonl;
+mod lines;
+mod parquet;
+mod text;
+
+use std::fmt;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+pub use compress::Compression;
+pub use error::DatasetError;
+pub use format::{Format, ParseFormatError};
+
+/// Buffer size for reading decoded text input.
+const READ_BUFFER: usize = 64 << 10;
+
+/// What to read from a file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReadOptions {
+    /// The file format; `None` guesses it from the file name ([`Format::from_path`]).
+    pub format: Option<Format>,
+    /// The columns to read, in the order wanted in [`Record::texts`]. Must not be empty.
+    /// For [`Format::Text`] the only valid name is `text`.
+    pub columns: Vec<String>,
+}
+
+impl ReadOptions {
+    /// Options reading `columns`, with the format guessed from the file name.
+    pub fn new<I, S>(columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        ReadOptions {
+            format: None,
+            columns: columns.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// Sets an explicit format instead of guessing it from the file name.
+    pub fn with_format(mut self, format: Format) -> Self {
+        self.format = Some(format);
+        self
+    }
+}
+
+/// One input row: the text of each requested column, in the order of
+/// [`ReadOptions::columns`].
+///
+/// JSON values are rendered as text: strings as they are, numbers and booleans as their JSON
+/// text (`3`, `2.5`, `true`), arrays and objects as compact JSON; `null` is an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// 0-based index of the data row (headers and blank JSONL lines are not rows; rows that
+    /// failed to read still take up an index).
+    pub row: u64,
+    /// 1-based physical line where the row starts (CSV: the line of the record's start;
+    /// Parquet: `row + 1`).
+    pub line: u64,
+    /// The text of each requested column, in request order.
+    pub texts: Vec<String>,
+}
+
+type Rows = Box<dyn Iterator<Item = Result<Record, DatasetError>> + Send>;
+
+/// Streaming reader: an iterator of records; never holds the whole file in memory.
+///
+/// Created by [`open`].
+pub struct Reader {
+    path: PathBuf,
+    format: Format,
+    compression: Compression,
+    rows: Rows,
+    /// An item read ahead of time: the first row (read by `open` to detect empty files), or
+    /// an error held back by `next_batch`.
+    pending: Option<Result<Record, DatasetError>>,
+}
+
+impl Reader {
+    /// The file being read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The file's outer compression (always [`Compression::None`] for Parquet).
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Read up to `n` records (stops early at EOF); convenience for batching.
+    ///
+    /// Returns an empty vector at end of input. If an error occurs after some records were
+    /// read, those records are returned and the error is returned by the next call, so no
+    /// record is lost.
+    pub fn next_batch(&mut self, n: usize) -> Result<Vec<Record>, DatasetError> {
+        // Capped so a huge `n` does not preallocate a huge vector.
+        let mut batch = Vec::with_capacity(n.min(8192));
+        while batch.len() < n {
+            match self.next() {
+                None => break,
+                Some(Ok(record)) => batch.push(record),
+                Some(Err(e)) if batch.is_empty() => return Err(e),
+                Some(Err(e)) => {
+                    self.pending = Some(Err(e));
+                    break;
+                }
+            }
+        }
+        Ok(batch)
+    }
+}
+
+impl Iterator for Reader {
+    type Item = Result<Record, DatasetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.pending.take().or_else(|| self.rows.next())
+    }
+}
+
+impl fmt::Debug for Reader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("compression", &self.compression)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens `path` for streaming reads of `opts.columns`.
+///
+/// Fails if the format cannot be determined, the file cannot be opened, a requested column
+/// is missing from a CSV/TSV header or Parquet schema (or is not a string column there), or
+/// the file has no data rows. The first row is read here to detect empty files, so an
+/// error in it is returned by the first call to `next`.
+pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, DatasetError> {
+    let owned = || path.to_path_buf();
+    if opts.columns.is_empty() {
+        return Err(DatasetError::NoColumns { path: owned() });
+    }
+    let format = opts
+        .format
+        .or_else(|| Format::from_path(path))
+        .ok_or_else(|| DatasetError::UnknownFormat { path: owned() })?;
+    if format == Format::Text {
+        if let Some(bad) = opts.columns.iter().find(|c| *c != "text") {
+            return Err(DatasetError::BadColumnForText {
+                path: owned(),
+                column: bad.clone(),
+            });
+        }
+    }
+    let mut file = File::open(path).map_err(|e| DatasetError::io(path, e))?;
+    let compression = compress::sniff(path, &mut file)?;
+    let columns = opts.columns.clone();
+    let rows: Rows = if format == Format::Parquet {
+        if compression != Compression::None {
+            return Err(DatasetError::CompressedParquet {
+                path: owned(),
+                compression,
+            });
+        }
+        Box::new(parquet::ParquetRows::new(owned(), file, columns)?)
+    } else {
+        let input = compress::open_text(path, file, compression)?;
+        match format {
+            Format::Csv | Format::Tsv => Box::new(csv::CsvRows::new(
+                owned(),
+                input,
+                columns,
+                format == Format::Tsv,
+            )?),
+            Format::Jsonl | Format::Text => {
+                let buffered = BufReader::with_capacity(READ_BUFFER, input);
+                let lines = lines::Lines::new(Box::new(buffered));
+                if format == Format::Jsonl {
+                    Box::new(jsonl::JsonlRows::new(owned(), lines, columns))
+                } else {
+                    Box::new(text::TextRows::new(owned(), lines, columns.len()))
+                }
+            }
+            Format::Parquet => unreachable!("handled above"),
+        }
+    };
+    let mut reader = Reader {
+        path: owned(),
+        format,
+        compression,
+        rows,
+        pending: None,
+    };
+    match reader.rows.next() {
+        None => Err(DatasetError::Empty { path: owned() }),
+        // An I/O error before any row: nothing can be read, so fail now.
+        Some(Err(e)) if !e.is_row_error() => Err(e),
+        first => {
+            reader.pending = first;
+            Ok(reader)
+        }
+    }
+}
+
+#[cfg(test)]
+mod testutil;
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+
+    #[test]
+    fn reader_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Reader>();
+        assert_send::<DatasetError>();
+    }
+
+    #[test]
+    fn missing_file_is_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nope.jsonl");
+        let err = open(&path, &ReadOptions::new(["text"])).unwrap_err();
+        assert!(
+            matches!(&err, DatasetError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(&format!("cannot read {}: ", path.display())),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn unknown_format() {
+        let (_dir, path) = write_file("data.xlsx", b"whatever");
+        let err = open(&path, &ReadOptions::new(["text"])).unwrap_err();
+        assert!(matches!(err, DatasetError::UnknownFormat { .. }));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot tell the format of {} from its name; pass --format",
+                path.display()
+            )
+        );
+        // An explicit format overrides the name.
+        let (_dir, path) = write_file("data.xlsx", b"a\nb\n");
+        let opts = ReadOptions::new(["text"]).with_format(Format::Text);
+        assert_eq!(texts(&path, &opts), vec![vec!["a"], vec!["b"]]);
+    }
+
+    #[test]
+    fn no_columns() {
+        let (_dir, path) = write_file("a.jsonl", b"{}\n");
+        let err = open(&path, &ReadOptions::new(Vec::<String>::new())).unwrap_err();
+        assert!(matches!(err, DatasetError::NoColumns { .. }));
+    }
+
+    #[test]
+    fn next_batch_splits_and_stops_at_eof() {
+        let mut data = String::new();
+        for i in 0..10 {
+            data.push_str(&format!("{{\"text\":\"t{i}\"}}\n"));
+        }
+        let (_dir, path) = write_file("a.jsonl", data.as_bytes());
+        let mut reader = open(&path, &ReadOptions::new(["text"])).unwrap();
+        assert_eq!(reader.path(), path.as_path());
+        assert_eq!(reader.format(), Format::Jsonl);
+        let sizes: Vec<usize> = std::iter::from_fn(|| {
+            let batch = reader.next_batch(4).unwrap();
+            (!batch.is_empty()).then_some(batch.len())
+        })
+        .collect();
+        assert_eq!(sizes, vec![4, 4, 2]);
+    }
+
+    #[test]
+    fn next_batch_keeps_records_before_an_error() {
+        let (_dir, path) = write_file(
+            "a.jsonl",
+            b"{\"text\":\"a\"}\n{\"text\":\"b\"}\n{bad\n{\"text\":\"c\"}\n",
+        );
+        let mut reader = open(&path, &ReadOptions::new(["text"])).unwrap();
+        let first = reader.next_batch(10).unwrap();
+        assert_eq!(first.len(), 2);
+        let err = reader.next_batch(10).unwrap_err();
+        assert!(matches!(err, DatasetError::Json { line: 3, .. }), "{err}");
+        // A row error is not fatal: the rest of the file is still readable.
+        let rest = reader.next_batch(10).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].texts, vec!["c"]);
+        assert_eq!(rest[0].row, 3);
+        assert!(reader.next_batch(10).unwrap().is_empty());
+    }
+}

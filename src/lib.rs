@@ -1,0 +1,18 @@
+//! semsift: semantic deduplication, contamination checks and topic-coverage
+//! reports for LLM training datasets.
+//!
+//! Modules follow the data flow (see `ARCHITECTURE.md`):
+//! [`dataset`] reads rows → [`embed`] turns them into vectors → [`store`]
+//! keeps the vectors. [`pipeline`] strings the stages together.
+//!
+//! The library never prints; it logs through `tracing` and reports progress
+//! through [`progress::Progress`].
+
+pub mod dataset;
+pub mod embed;
+mod error;
+pub mod pipeline;
+pub mod progress;
+pub mod store;
+
+pub use error::Error;

@@ -1,0 +1,40 @@
+//! The candle transformer encoder against an independent float64 NumPy BERT
+//! (`scripts/make-bert-fixture.py`), on the real all-MiniLM-L6-v2 weights
+//! fetched by `scripts/fetch-minilm.sh`.
+
+mod common;
+
+use semsift::embed::{cosine, Device, Encoder, TransformerModel};
+
+#[test]
+fn minilm_matches_numpy_reference() {
+    let fixture: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(common::fixture("minilm_reference.json")).unwrap())
+            .unwrap();
+    let items = fixture["items"].as_array().unwrap();
+    assert!(items.len() >= 20);
+    let texts: Vec<&str> = items.iter().map(|i| i["text"].as_str().unwrap()).collect();
+    // A small batch size forces several length-sorted batches with padding.
+    let model = TransformerModel::from_dir(&common::minilm_dir(), Device::Cpu, 7).unwrap();
+    assert_eq!(model.dim(), 384);
+    let got = model.encode(&texts).unwrap();
+    for (i, item) in items.iter().enumerate() {
+        let want: Vec<f32> = item["vector"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        let c = cosine(&got[i * 384..(i + 1) * 384], &want);
+        assert!(c >= 0.999, "item {i} ({:.50?}): cosine {c:.6}", texts[i]);
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_request_fails_clearly_without_the_feature() {
+    let err = TransformerModel::from_dir(&common::minilm_dir(), Device::Cuda(0), 8)
+        .err()
+        .expect("a CPU-only build cannot run on CUDA");
+    assert!(err.to_string().contains("built without CUDA"), "{err}");
+}
