@@ -60,7 +60,7 @@ impl NpyWriter {
 
     /// Appends whole rows (`data.len()` must be a multiple of `cols`).
     pub fn write_rows(&mut self, data: &[f32]) -> Result<(), StoreError> {
-        if self.cols == 0 || data.len() % self.cols != 0 {
+        if self.cols == 0 || !data.len().is_multiple_of(self.cols) {
             return Err(StoreError::DimensionMismatch {
                 expected: self.cols,
                 got: data.len(),
