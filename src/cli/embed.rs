@@ -35,13 +35,18 @@ pub struct EmbedArgs {
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub batch_size: usize,
     /// Output file: float32 [rows, dim] .npy, rows in input order. Written to
-    /// OUT.partial and renamed when complete.
+    /// OUT.partial and renamed when complete. Default: `<input name>.npy` in
+    /// the current directory.
     #[arg(short, long, value_name = "OUT.npy")]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
 }
 
 pub fn run(args: EmbedArgs, bars: &Bars) -> anyhow::Result<()> {
-    refuse_overwrite(&args.input, &args.output)?;
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&args.input));
+    refuse_overwrite(&args.input, &output)?;
     let options = ReadOptions {
         format: args.format,
         columns: args.columns.clone(),
@@ -59,7 +64,7 @@ pub fn run(args: EmbedArgs, bars: &Bars) -> anyhow::Result<()> {
         None => "loading the bundled model".to_string(),
     })?;
     let chunk_rows = encoder.chunk_rows();
-    let mut writer = NpyWriter::create(&args.output, encoder.dim() * args.columns.len())?;
+    let mut writer = NpyWriter::create(&output, encoder.dim() * args.columns.len())?;
     let stats = semsift::pipeline::embed_dataset(
         &mut reader,
         encoder.as_ref(),
@@ -69,14 +74,14 @@ pub fn run(args: EmbedArgs, bars: &Bars) -> anyhow::Result<()> {
         |rows| writer.write_rows(rows).map_err(Into::into),
     )?;
     let rows = writer.finish()?;
-    tracing::info!(rows, dim = stats.dim, "wrote {}", args.output.display());
+    tracing::info!(rows, dim = stats.dim, "wrote {}", output.display());
     if !bars.is_quiet() {
         eprintln!(
             "semsift: embedded {rows} rows × {} dims in {:.2}s ({:.0} rows/s) → {}",
             stats.dim,
             stats.embed_time.as_secs_f64() + stats.read_time.as_secs_f64(),
             rows as f64 / (stats.embed_time + stats.read_time).as_secs_f64().max(1e-9),
-            args.output.display()
+            output.display()
         );
     }
     Ok(())
@@ -92,4 +97,18 @@ pub fn refuse_overwrite(input: &std::path::Path, output: &std::path::Path) -> an
         return Err(semsift::store::StoreError::WouldOverwriteInput(input.to_path_buf()).into());
     }
     Ok(())
+}
+
+/// `data/train.jsonl.gz` → `train.npy` (in the current directory).
+fn default_output(input: &std::path::Path) -> PathBuf {
+    let name = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name
+        .split('.')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("embeddings");
+    PathBuf::from(format!("{stem}.npy"))
 }

@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Sends `tracing` output to stderr, at a level set by -v/-q or RUST_LOG.
 pub fn init_logging(verbose: u8, quiet: bool) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let level = match (quiet, verbose) {
         (true, _) => "error",
@@ -65,6 +66,7 @@ pub fn init_logging(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }
