@@ -21,6 +21,7 @@ mod static_model;
 mod tensors;
 mod tokenizer;
 mod transformer;
+mod wordpiece;
 
 use std::path::Path;
 

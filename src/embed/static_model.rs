@@ -8,6 +8,7 @@ use tokenizers::Tokenizer;
 
 use super::tensors::{digest, read_json, tensor_f32, tensor_indices};
 use super::tokenizer::{load_plain, tokens_by_id, unk_token_id};
+use super::wordpiece::FastWordPiece;
 use super::{normalize_rows, EmbedError, Encoder};
 
 /// Token cap model2vec applies by default (`max_length=512`).
@@ -30,6 +31,9 @@ pub struct StaticModel {
     /// Optional token id → table row map (vocabulary quantisation).
     mapping: Option<Vec<u32>>,
     tokenizer: Tokenizer,
+    /// ASCII fast path giving the same ids as `tokenizer` (BERT vocabularies).
+    fast: Option<FastWordPiece>,
+    fast_enabled: bool,
     unk_id: Option<u32>,
     /// Character cap before tokenisation, `max_tokens * median_token_length`.
     max_chars: Option<usize>,
@@ -176,12 +180,25 @@ impl StaticModel {
             weights,
             mapping,
             unk_id: unk_token_id(&tokenizer, &tokenizer_json),
+            fast: FastWordPiece::from_json(&tokenizer_json),
+            fast_enabled: true,
             tokenizer,
             max_chars: max_tokens.map(|m| m * median),
             max_tokens,
             normalize,
             fingerprint: format!("static:{}:{}", files.name, digest(files.safetensors)),
         })
+    }
+
+    /// Switches the ASCII WordPiece fast path off (`false`) or back on; ids
+    /// are the same either way, only speed differs. For tests and benchmarks.
+    pub fn set_fast_tokenizer(&mut self, on: bool) {
+        self.fast_enabled = on;
+    }
+
+    /// Whether the ASCII WordPiece fast path is available and switched on.
+    pub fn has_fast_tokenizer(&self) -> bool {
+        self.fast_enabled && self.fast.is_some()
     }
 
     /// Whether outputs are L2-normalised.
@@ -195,23 +212,27 @@ impl StaticModel {
             Some(m) => truncate_chars(text, m),
             None => text,
         };
-        let encoding =
-            self.tokenizer
-                .encode_fast(text, false)
-                .map_err(|e| EmbedError::Tokenizer {
-                    path: PathBuf::from("<static model>"),
-                    message: e.to_string(),
-                })?;
-        let ids = encoding.get_ids();
-        let ids = match self.max_tokens {
-            Some(m) if ids.len() > m => &ids[..m],
-            _ => ids,
-        };
-        Ok(ids
-            .iter()
-            .copied()
-            .filter(|&id| Some(id) != self.unk_id)
-            .collect())
+        let mut ids = Vec::new();
+        let fast = self.fast_enabled
+            && self
+                .fast
+                .as_ref()
+                .is_some_and(|f| f.tokenize(text, &mut ids));
+        if !fast {
+            let encoding =
+                self.tokenizer
+                    .encode_fast(text, false)
+                    .map_err(|e| EmbedError::Tokenizer {
+                        path: PathBuf::from("<static model>"),
+                        message: e.to_string(),
+                    })?;
+            ids = encoding.get_ids().to_vec();
+        }
+        if let Some(m) = self.max_tokens {
+            ids.truncate(m);
+        }
+        ids.retain(|&id| Some(id) != self.unk_id);
+        Ok(ids)
     }
 
     fn encode_one(&self, text: &str, out: &mut [f32]) -> Result<(), EmbedError> {
