@@ -19,6 +19,22 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
     })
 }
 
+/// Tensor `name`, `None` when the file has no such tensor.
+fn lookup<'a>(
+    st: &SafeTensors<'a>,
+    name: &str,
+    file: &Path,
+) -> Result<Option<safetensors::tensor::TensorView<'a>>, EmbedError> {
+    match st.tensor(name) {
+        Ok(v) => Ok(Some(v)),
+        Err(safetensors::SafeTensorError::TensorNotFound(_)) => Ok(None),
+        Err(e) => Err(EmbedError::BadWeights {
+            path: file.to_path_buf(),
+            reason: format!("tensor `{name}`: {e}"),
+        }),
+    }
+}
+
 /// A tensor decoded to f32.
 pub(crate) struct F32Tensor {
     pub shape: Vec<usize>,
@@ -34,15 +50,8 @@ pub(crate) fn tensor_f32(
     name: &str,
     file: &Path,
 ) -> Result<Option<F32Tensor>, EmbedError> {
-    let view = match st.tensor(name) {
-        Ok(v) => v,
-        Err(safetensors::SafeTensorError::TensorNotFound(_)) => return Ok(None),
-        Err(e) => {
-            return Err(EmbedError::BadWeights {
-                path: file.to_path_buf(),
-                reason: format!("tensor `{name}`: {e}"),
-            })
-        }
+    let Some(view) = lookup(st, name, file)? else {
+        return Ok(None);
     };
     let bytes = view.data();
     let data: Vec<f32> = match view.dtype() {
@@ -84,15 +93,8 @@ pub(crate) fn tensor_indices(
     name: &str,
     file: &Path,
 ) -> Result<Option<Vec<u32>>, EmbedError> {
-    let view = match st.tensor(name) {
-        Ok(v) => v,
-        Err(safetensors::SafeTensorError::TensorNotFound(_)) => return Ok(None),
-        Err(e) => {
-            return Err(EmbedError::BadWeights {
-                path: file.to_path_buf(),
-                reason: format!("tensor `{name}`: {e}"),
-            })
-        }
+    let Some(view) = lookup(st, name, file)? else {
+        return Ok(None);
     };
     let bytes = view.data();
     let values: Vec<i64> = match view.dtype() {
