@@ -71,7 +71,7 @@ fn generated() -> Vec<String> {
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             s.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
-            if (seed >> 20) % 3 == 0 {
+            if (seed >> 20).is_multiple_of(3) {
                 s.push(' ');
             }
         }
