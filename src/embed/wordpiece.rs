@@ -5,8 +5,8 @@
 //! pipeline. For the common case — a BERT tokenizer (`BertNormalizer`,
 //! `BertPreTokenizer`, `WordPiece`) and a text that is pure ASCII and contains
 //! no added token such as `[CLS]` — this module produces **the same ids** with
-//! one pass over the bytes and no allocation per token. Anything else returns
-//! `None` and the caller uses the full tokenizer. `tests/wordpiece.rs` checks
+//! one pass over the bytes and no allocation per token. For anything else
+//! `tokenize` returns `false` and the caller uses the full tokenizer. `tests/wordpiece.rs` checks
 //! id-for-id equality with `tokenizers` on real and adversarial text.
 //!
 //! The ASCII rules, taken from `tokenizers` 0.23:
@@ -77,6 +77,17 @@ impl FastWordPiece {
         }
         let lowercase = normalizer.get("lowercase")?.as_bool()?;
         let prefix = model.get("continuing_subword_prefix")?.as_str()?;
+        // Added tokens are matched here on raw bytes, which is right only for
+        // `normalized: false` ones (all of BERT's); and an empty prefix would
+        // need a different continuation lookup. Leave both to `tokenizers`.
+        let added_tokens = json.get("added_tokens").and_then(Value::as_array);
+        let normalized_added = added_tokens
+            .into_iter()
+            .flatten()
+            .any(|t| t.get("normalized").and_then(Value::as_bool) == Some(true));
+        if prefix.is_empty() || normalized_added {
+            return None;
+        }
         let unk = model.get("unk_token")?.as_str()?;
         let vocab = model.get("vocab")?.as_object()?;
         let unk_id = vocab.get(unk)?.as_u64()? as u32;
@@ -86,15 +97,13 @@ impl FastWordPiece {
         for (token, id) in vocab {
             let id = id.as_u64()? as u32;
             let (map, key) = match token.strip_prefix(prefix) {
-                Some(rest) if !prefix.is_empty() => (&mut continuation, rest),
-                _ => (&mut initial, token.as_str()),
+                Some(rest) => (&mut continuation, rest),
+                None => (&mut initial, token.as_str()),
             };
             longest_piece = longest_piece.max(key.len());
             map.insert(key.as_bytes().into(), id);
         }
-        let added: Vec<Vec<u8>> = json
-            .get("added_tokens")
-            .and_then(Value::as_array)
+        let added: Vec<Vec<u8>> = added_tokens
             .into_iter()
             .flatten()
             .filter_map(|t| t.get("content")?.as_str())
