@@ -2,6 +2,7 @@
 
 use crate::dataset::DatasetError;
 use crate::embed::EmbedError;
+use crate::index::IndexError;
 use crate::store::StoreError;
 
 /// Any error semsift's library can return; each variant wraps the typed error
@@ -14,6 +15,9 @@ pub enum Error {
     /// Loading or running a model failed.
     #[error(transparent)]
     Embed(#[from] EmbedError),
+    /// Building or searching a neighbour index failed.
+    #[error(transparent)]
+    Index(#[from] IndexError),
     /// Writing or reading vectors failed.
     #[error(transparent)]
     Store(#[from] StoreError),

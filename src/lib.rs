@@ -9,7 +9,9 @@
 //! through [`progress::Progress`].
 
 pub mod dataset;
+pub mod dedup;
 pub mod embed;
+pub mod index;
 mod error;
 pub mod pipeline;
 pub mod progress;

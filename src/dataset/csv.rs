@@ -11,6 +11,10 @@ use super::{DatasetError, Record};
 pub(super) struct CsvRows {
     path: PathBuf,
     reader: csv::Reader<Tail>,
+    /// The header record, as read.
+    header: ByteRecord,
+    /// The header's field names, in file order.
+    names: Vec<String>,
     /// Field index of each requested column.
     indices: Vec<usize>,
     columns: Vec<String>,
@@ -20,8 +24,9 @@ pub(super) struct CsvRows {
 }
 
 impl CsvRows {
-    /// Reads the header and resolves `columns` against it. `tsv` selects a tab delimiter
-    /// with quoting disabled (fields are taken literally); CSV uses standard quoting.
+    /// Reads the header and resolves `columns` against it (which may be empty, to read
+    /// whole records with [`CsvRows::next_raw`]). `tsv` selects a tab delimiter with quoting
+    /// disabled (fields are taken literally); CSV uses standard quoting.
     pub(super) fn new(
         path: PathBuf,
         input: Box<dyn Read + Send>,
@@ -70,12 +75,58 @@ impl CsvRows {
         Ok(CsvRows {
             path,
             reader,
+            header,
+            names,
             indices,
             columns,
             record: ByteRecord::new(),
             row: 0,
             done: false,
         })
+    }
+
+    /// The header record (field names as raw bytes).
+    pub(super) fn header(&self) -> &ByteRecord {
+        &self.header
+    }
+
+    /// The header's field names, in file order.
+    pub(super) fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The record last read by [`CsvRows::next_raw`].
+    pub(super) fn record(&self) -> &ByteRecord {
+        &self.record
+    }
+
+    /// Reads the next record into [`CsvRows::record`] and returns its row index and 1-based
+    /// start line, or `None` at end of input. Row numbers and errors are those of the
+    /// iterator: a malformed record still takes up a row index.
+    pub(super) fn next_raw(&mut self) -> Option<Result<(u64, u64), DatasetError>> {
+        if self.done {
+            return None;
+        }
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.done = true;
+                return None;
+            }
+            Err(e) => {
+                let e = csv_error(&self.path, e, start_line(&self.reader, &self.record));
+                if e.is_row_error() {
+                    self.row += 1;
+                } else {
+                    self.done = true;
+                }
+                return Some(Err(e));
+            }
+        }
+        let line = start_line(&self.reader, &self.record);
+        let row = self.row;
+        self.row += 1;
+        Some(Ok((row, line)))
     }
 
     fn texts(&self, line: u64) -> Result<Vec<String>, DatasetError> {
@@ -103,29 +154,10 @@ impl Iterator for CsvRows {
     type Item = Result<Record, DatasetError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match self.reader.read_byte_record(&mut self.record) {
-            Ok(true) => {}
-            Ok(false) => {
-                self.done = true;
-                return None;
-            }
-            Err(e) => {
-                let e = csv_error(&self.path, e, start_line(&self.reader, &self.record));
-                if e.is_row_error() {
-                    self.row += 1;
-                } else {
-                    self.done = true;
-                }
-                return Some(Err(e));
-            }
-        }
-        let line = start_line(&self.reader, &self.record);
-        let row = self.row;
-        self.row += 1;
-        Some(self.texts(line).map(|texts| Record { row, line, texts }))
+        Some(
+            self.next_raw()?
+                .and_then(|(row, line)| self.texts(line).map(|texts| Record { row, line, texts })),
+        )
     }
 }
 

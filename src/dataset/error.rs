@@ -1,11 +1,11 @@
-//! The error type for dataset reading.
+//! The error type for dataset reading and writing.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::Compression;
 
-/// Everything that can go wrong while opening or reading a dataset file.
+/// Everything that can go wrong while opening, reading or splitting a dataset file.
 ///
 /// Every message is a single line that names the file and, where it applies,
 /// the 1-based line (for Parquet: row + 1) and the column.
@@ -158,6 +158,33 @@ pub enum DatasetError {
         /// The outer compression that was detected.
         compression: Compression,
     },
+
+    /// The output file could not be written.
+    #[error("cannot write {}: {source}", .path.display())]
+    Output {
+        /// The file being written (the final name, though the data goes to `<path>.partial`
+        /// until it is complete).
+        path: PathBuf,
+        /// The underlying error (Parquet and CSV writer errors are wrapped).
+        #[source]
+        source: io::Error,
+    },
+
+    /// The output file is the input file (or its `.partial` would be), which would destroy
+    /// the input.
+    #[error("{}: refusing to write the output over the input file", .path.display())]
+    OutputIsInput {
+        /// The input file.
+        path: PathBuf,
+    },
+
+    /// The caller cancelled the operation through
+    /// [`Progress::cancelled`](crate::progress::Progress::cancelled).
+    #[error("{}: cancelled", .path.display())]
+    Cancelled {
+        /// The file being processed.
+        path: PathBuf,
+    },
 }
 
 impl DatasetError {
@@ -177,7 +204,10 @@ impl DatasetError {
             | DatasetError::UnknownFormat { path }
             | DatasetError::BadColumnForText { path, .. }
             | DatasetError::NoColumns { path }
-            | DatasetError::CompressedParquet { path, .. } => path,
+            | DatasetError::CompressedParquet { path, .. }
+            | DatasetError::Output { path, .. }
+            | DatasetError::OutputIsInput { path }
+            | DatasetError::Cancelled { path } => path,
         }
     }
 
@@ -200,6 +230,13 @@ impl DatasetError {
 
     pub(super) fn io(path: &Path, source: io::Error) -> Self {
         DatasetError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(super) fn output(path: &Path, source: io::Error) -> Self {
+        DatasetError::Output {
             path: path.to_path_buf(),
             source,
         }

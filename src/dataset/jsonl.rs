@@ -1,6 +1,6 @@
 //! JSON Lines: one JSON object per line; blank lines are skipped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
@@ -72,31 +72,63 @@ impl Iterator for JsonlRows {
 /// Parses one line and extracts the requested columns, rendered as described on
 /// [`Record`](super::Record).
 fn parse_row(
-    path: &std::path::Path,
+    path: &Path,
     text: &str,
     line: u64,
     columns: &[String],
 ) -> Result<Vec<String>, DatasetError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| DatasetError::Json {
-        path: path.to_path_buf(),
-        line,
-        column: char_column(text, e.column()),
-        message: strip_position(&e),
-    })?;
-    let Value::Object(object) = value else {
-        return Err(DatasetError::NotAnObject {
-            path: path.to_path_buf(),
-            line,
-        });
-    };
+    let object = parse_object(path, text, line)?;
     columns
         .iter()
         .map(|column| render(path, line, column, &object))
         .collect()
 }
 
+/// Parses one non-blank line (physical line `line`) as a JSON object.
+pub(super) fn parse_object(
+    path: &Path,
+    text: &str,
+    line: u64,
+) -> Result<Map<String, Value>, DatasetError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| json_error(path, text, line, &e))?;
+    match value {
+        Value::Object(object) => Ok(object),
+        _ => Err(DatasetError::NotAnObject {
+            path: path.to_path_buf(),
+            line,
+        }),
+    }
+}
+
+/// Checks that one non-blank line is a JSON object, without building it.
+///
+/// Reports the same errors as [`parse_object`]: a line whose first non-whitespace character
+/// is `{` is an object if it is valid JSON at all, so only its syntax is checked (through
+/// `IgnoredAny`, which allocates nothing); any other line takes the full parse.
+pub(super) fn check_object(path: &Path, text: &str, line: u64) -> Result<(), DatasetError> {
+    if text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+    {
+        serde_json::from_str::<serde::de::IgnoredAny>(text)
+            .map(drop)
+            .map_err(|e| json_error(path, text, line, &e))
+    } else {
+        parse_object(path, text, line).map(drop)
+    }
+}
+
+fn json_error(path: &Path, text: &str, line: u64, e: &serde_json::Error) -> DatasetError {
+    DatasetError::Json {
+        path: path.to_path_buf(),
+        line,
+        column: char_column(text, e.column()),
+        message: strip_position(e),
+    }
+}
+
 fn render(
-    path: &std::path::Path,
+    path: &Path,
     line: u64,
     column: &str,
     object: &Map<String, Value>,

@@ -1,4 +1,4 @@
-//! Streaming row readers for dataset files.
+//! Streaming row readers (and the kept-row writer) for dataset files.
 //!
 //! [`open`] reads JSON Lines, CSV, TSV, plain text and Parquet files and yields one
 //! [`Record`] per data row, holding the text of each requested column. Files are streamed
@@ -37,6 +37,13 @@
 //! the header or Parquet schema (missing column, non-string type) are also reported by
 //! [`open`], once. Errors confined to one row (see [`DatasetError::is_row_error`]) may be
 //! skipped by calling `next` again; other errors end the iteration.
+//!
+//! # Writing
+//!
+//! [`split`] re-reads a file after deduplication: it writes the rows to keep to a new file
+//! in the input's format and compression (via `<name>.partial`, renamed when complete) and
+//! hands each removed row to a callback as a JSON object, with the same row numbers as
+//! [`Record::row`]. [`output_file_name`] names such a file.
 
 mod compress;
 mod csv;
@@ -45,6 +52,7 @@ mod format;
 mod jsonl;
 mod lines;
 mod parquet;
+mod split;
 mod text;
 
 use std::fmt;
@@ -55,6 +63,7 @@ use std::path::{Path, PathBuf};
 pub use compress::Compression;
 pub use error::DatasetError;
 pub use format::{Format, ParseFormatError};
+pub use split::{output_file_name, split, Route, SplitStats};
 
 /// Buffer size for reading decoded text input.
 const READ_BUFFER: usize = 64 << 10;

@@ -1,0 +1,1271 @@
+//! Writing a dataset back out: the rows to keep, in the input's own format.
+//!
+//! [`split`] re-reads an input file, asks the caller where each row goes ([`Route`]),
+//! writes the kept rows to a new file in the input's format and compression, and hands each
+//! removed row to the caller as a JSON object. Row numbers are those of
+//! [`Record::row`](super::Record::row), so the decisions made on rows read by
+//! [`open`](super::open) apply to the same rows here.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use arrow_array::{BooleanArray, RecordBatch};
+use arrow_select::filter::filter_record_batch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::{ArrowWriter, ARROW_SCHEMA_META_KEY};
+use parquet::basic::{Compression as Codec, ZstdLevel};
+use parquet::file::metadata::ParquetMetaData;
+use parquet::file::properties::WriterProperties;
+use serde_json::{Map, Value};
+
+use super::csv::CsvRows;
+use super::lines::Lines;
+use super::{compress, jsonl, Compression, DatasetError, Format, READ_BUFFER};
+use crate::progress::Progress;
+
+/// Parquet rows decoded per record batch.
+const PARQUET_BATCH: usize = 8192;
+/// Text-format rows between progress reports and cancellation checks.
+const PROGRESS_EVERY: u64 = 8192;
+/// Buffer between the encoders and the output file.
+const WRITE_BUFFER: usize = 256 << 10;
+/// A Parquet row group is closed once its encoded size passes this, bounding the memory the
+/// writer holds.
+const MAX_ROW_GROUP_BYTES: usize = 128 << 20;
+
+/// Where a row goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// Written to the kept file.
+    Keep,
+    /// Handed to the `removed` callback of [`split`].
+    Remove,
+}
+
+/// Counts of a [`split`]: `kept + removed == rows`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SplitStats {
+    /// Data rows read.
+    pub rows: u64,
+    /// Rows written to the kept file.
+    pub kept: u64,
+    /// Rows handed to the `removed` callback.
+    pub removed: u64,
+}
+
+/// The file name for an output of `format`: `<stem>.jsonl`, `.csv`, `.tsv`, `.txt` or
+/// `.parquet`, with `.gz` / `.zst` appended for a gzip / zstd `compression` (the compression
+/// [`split`] uses is the input's, see [`Compression::detect`]).
+///
+/// Parquet is never wrapped in outer compression, so `compression` is ignored for it.
+pub fn output_file_name(stem: &str, format: Format, compression: Compression) -> String {
+    let suffix = match (format, compression) {
+        (Format::Parquet, _) | (_, Compression::None) => "",
+        (_, Compression::Gzip) => ".gz",
+        (_, Compression::Zstd) => ".zst",
+    };
+    format!("{stem}.{}{suffix}", format.extension())
+}
+
+/// Re-reads `input` and splits its rows between a kept file and the `removed` callback.
+///
+/// The format is `format`, or else guessed from the file name as [`open`](super::open) does.
+/// `route(row)` is called once for every data row, in order, with the same 0-based row
+/// numbers as [`Record::row`](super::Record::row) (blank JSONL lines and the CSV/TSV header
+/// are not rows; every line of a text file is). Rows routed to [`Route::Keep`] are written to
+/// `kept_path` in input order; for each row routed to [`Route::Remove`],
+/// `removed(row, object)` is called, in row order, with the row as a JSON object. An error
+/// from `removed` stops the split and is returned.
+///
+/// Per format, the kept file holds:
+///
+/// - **JSONL**: each kept line's bytes exactly as in the input, each ending in `\n` (a
+///   byte-order mark and `\r` of CRLF line ends are dropped, and so are blank lines). The
+///   removed object is the parsed line, keys in file order.
+/// - **CSV / TSV**: the header row, then the kept records, written by the csv writer with
+///   `\n` line ends: CSV fields are quoted where needed (a field's value is kept, its quoting
+///   may change); TSV is never quoted, so its fields are written back byte for byte. The
+///   removed object maps each header name to the field's text (a field that is not valid
+///   UTF-8 is converted lossily, with a warning; should a header repeat a name, the last
+///   such field wins).
+/// - **Text**: each kept line followed by `\n`; the removed object is `{"text": line}`.
+/// - **Parquet**: the kept rows with every column of the input's schema, its key-value
+///   metadata and its compression codec (Zstandard if that codec cannot be written). The
+///   removed object holds every column, as `arrow_json` renders it; nulls are JSON `null`.
+///
+/// A gzip- or zstd-compressed input (detected by its magic bytes) gives an output with the
+/// same compression, whatever `kept_path` is called; [`output_file_name`] gives the matching
+/// name.
+///
+/// The kept file is written to `<kept_path>.partial` and renamed to `kept_path` only when
+/// everything succeeded; on any error the partial file is deleted and `kept_path` is left as
+/// it was (an existing file there is replaced on success). Rows are streamed: memory does not
+/// grow with the file.
+///
+/// Progress is reported as the stage `write`, in rows (the total is known for Parquet
+/// only); [`Progress::cancelled`] is polled every few thousand rows.
+///
+/// # Errors
+///
+/// - [`DatasetError::OutputIsInput`] if `kept_path` (or `<kept_path>.partial`) is `input`.
+/// - The reading errors of [`open`](super::open) for the format (unknown format, empty
+///   file, invalid JSON / UTF-8 / CSV record with its file and line, Parquet decoding...).
+///   Unlike the reader, every row must be readable: the first bad row ends the split.
+/// - [`DatasetError::Output`] if the kept file cannot be written.
+/// - [`DatasetError::Cancelled`] if `progress` asked to stop.
+pub fn split(
+    input: &Path,
+    format: Option<Format>,
+    kept_path: &Path,
+    route: &mut dyn FnMut(u64) -> Route,
+    removed: &mut dyn FnMut(u64, Map<String, Value>) -> Result<(), DatasetError>,
+    progress: &dyn Progress,
+) -> Result<SplitStats, DatasetError> {
+    let format =
+        format
+            .or_else(|| Format::from_path(input))
+            .ok_or_else(|| DatasetError::UnknownFormat {
+                path: input.to_path_buf(),
+            })?;
+    let mut file = File::open(input).map_err(|e| DatasetError::io(input, e))?;
+    let partial = partial_path(kept_path);
+    if same_file(input, kept_path) || same_file(input, &partial) {
+        return Err(DatasetError::OutputIsInput {
+            path: input.to_path_buf(),
+        });
+    }
+    let compression = compress::sniff(input, &mut file)?;
+    if format == Format::Parquet && compression != Compression::None {
+        return Err(DatasetError::CompressedParquet {
+            path: input.to_path_buf(),
+            compression,
+        });
+    }
+    let named = Compression::from_path(kept_path);
+    if format != Format::Parquet && named != compression {
+        tracing::warn!(
+            path = %kept_path.display(),
+            "the input is {compression}-compressed, so the kept file is too, but its name suggests {named}"
+        );
+    }
+    tracing::debug!(
+        input = %input.display(),
+        kept = %kept_path.display(),
+        %format,
+        %compression,
+        "splitting dataset"
+    );
+
+    let (guard, out) = Partial::create(partial, kept_path)?;
+    let mut job = Job {
+        input,
+        kept: kept_path,
+        route,
+        removed,
+        progress,
+        stats: SplitStats::default(),
+        unreported: 0,
+    };
+    let out = if format == Format::Parquet {
+        job.parquet(file, out)?
+    } else {
+        let text = compress::open_text(input, file, compression)?;
+        let mut out = Encoded::new(out, compression).map_err(|e| job.output_error(e))?;
+        match format {
+            Format::Csv | Format::Tsv => job.csv(text, format == Format::Tsv, &mut out)?,
+            Format::Jsonl | Format::Text => job.lines(text, format == Format::Jsonl, &mut out)?,
+            Format::Parquet => unreachable!("handled above"),
+        }
+        out.finish().map_err(|e| job.output_error(e))?
+    };
+    let stats = job.stats;
+    if stats.rows == 0 {
+        return Err(DatasetError::Empty {
+            path: input.to_path_buf(),
+        });
+    }
+    guard.commit(out)?;
+    progress.end();
+    tracing::info!(
+        input = %input.display(),
+        kept_path = %kept_path.display(),
+        rows = stats.rows,
+        kept = stats.kept,
+        removed = stats.removed,
+        "wrote kept rows"
+    );
+    Ok(stats)
+}
+
+/// One run of [`split`]: the callbacks and the running counts.
+struct Job<'a> {
+    input: &'a Path,
+    kept: &'a Path,
+    route: &'a mut dyn FnMut(u64) -> Route,
+    removed: &'a mut dyn FnMut(u64, Map<String, Value>) -> Result<(), DatasetError>,
+    progress: &'a dyn Progress,
+    stats: SplitStats,
+    /// Rows done but not yet reported to `progress`.
+    unreported: u64,
+}
+
+impl Job<'_> {
+    /// Asks where `row` goes and counts it.
+    fn route(&mut self, row: u64) -> Route {
+        debug_assert_eq!(row, self.stats.rows, "rows are routed in order");
+        self.stats.rows += 1;
+        let route = (self.route)(row);
+        match route {
+            Route::Keep => self.stats.kept += 1,
+            Route::Remove => self.stats.removed += 1,
+        }
+        route
+    }
+
+    /// Counts one text-format row done: reports progress and checks for cancellation every
+    /// [`PROGRESS_EVERY`] rows.
+    fn row_done(&mut self) -> Result<(), DatasetError> {
+        self.unreported += 1;
+        if self.unreported < PROGRESS_EVERY {
+            return Ok(());
+        }
+        self.advance(0)
+    }
+
+    /// Reports `n` more rows (plus any unreported ones) and checks for cancellation.
+    fn advance(&mut self, n: u64) -> Result<(), DatasetError> {
+        let n = n + std::mem::take(&mut self.unreported);
+        if n > 0 {
+            self.progress.advance(n);
+        }
+        if self.progress.cancelled() {
+            return Err(DatasetError::Cancelled {
+                path: self.input.to_path_buf(),
+            });
+        }
+        Ok(())
+    }
+
+    fn output_error(&self, e: io::Error) -> DatasetError {
+        DatasetError::output(self.kept, e)
+    }
+
+    /// JSON Lines (`jsonl`) or plain text.
+    fn lines(
+        &mut self,
+        input: Box<dyn Read + Send>,
+        jsonl: bool,
+        out: &mut Encoded,
+    ) -> Result<(), DatasetError> {
+        self.progress.begin("write", None);
+        let path = self.input;
+        let mut lines = Lines::new(Box::new(BufReader::with_capacity(READ_BUFFER, input)));
+        while let Some((line, bytes)) = lines.next_line().map_err(|e| DatasetError::io(path, e))? {
+            if jsonl && bytes.trim_ascii().is_empty() {
+                continue;
+            }
+            let row = self.stats.rows;
+            let route = self.route(row);
+            let text = std::str::from_utf8(bytes).map_err(|_| DatasetError::InvalidUtf8 {
+                path: path.to_path_buf(),
+                line,
+            })?;
+            match route {
+                Route::Keep => {
+                    if jsonl {
+                        jsonl::check_object(path, text, line)?;
+                    }
+                    out.write_all(bytes)
+                        .and_then(|()| out.write_all(b"\n"))
+                        .map_err(|e| DatasetError::output(self.kept, e))?;
+                }
+                Route::Remove => {
+                    let object = if jsonl {
+                        jsonl::parse_object(path, text, line)?
+                    } else {
+                        Map::from_iter([("text".to_string(), Value::String(text.to_string()))])
+                    };
+                    (self.removed)(row, object)?;
+                }
+            }
+            self.row_done()?;
+        }
+        self.advance(0)
+    }
+
+    /// CSV, or TSV (`tsv`: tab-delimited, no quoting).
+    fn csv(
+        &mut self,
+        input: Box<dyn Read + Send>,
+        tsv: bool,
+        out: &mut Encoded,
+    ) -> Result<(), DatasetError> {
+        let mut rows = CsvRows::new(self.input.to_path_buf(), input, Vec::new(), tsv)?;
+        self.progress.begin("write", None);
+        let mut builder = csv::WriterBuilder::new();
+        builder.buffer_capacity(WRITE_BUFFER);
+        if tsv {
+            builder.delimiter(b'\t').quote_style(csv::QuoteStyle::Never);
+        }
+        let mut writer = builder.from_writer(out);
+        let kept = self.kept;
+        let write_error = |e: csv::Error| {
+            let source = match e.into_kind() {
+                csv::ErrorKind::Io(e) => e,
+                other => io::Error::other(format!("{other:?}")),
+            };
+            DatasetError::output(kept, source)
+        };
+        writer
+            .write_byte_record(rows.header())
+            .map_err(write_error)?;
+        let mut lossy = 0u64;
+        while let Some(next) = rows.next_raw() {
+            let (row, _line) = next?;
+            match self.route(row) {
+                Route::Keep => writer
+                    .write_byte_record(rows.record())
+                    .map_err(write_error)?,
+                Route::Remove => {
+                    let mut object = Map::with_capacity(rows.names().len());
+                    for (name, field) in rows.names().iter().zip(rows.record()) {
+                        let text = match std::str::from_utf8(field) {
+                            Ok(text) => text.to_string(),
+                            Err(_) => {
+                                lossy += 1;
+                                String::from_utf8_lossy(field).into_owned()
+                            }
+                        };
+                        object.insert(name.clone(), Value::String(text));
+                    }
+                    (self.removed)(row, object)?;
+                }
+            }
+            self.row_done()?;
+        }
+        writer
+            .flush()
+            .map_err(|e| DatasetError::output(self.kept, e))?;
+        if lossy > 0 {
+            tracing::warn!(
+                path = %self.input.display(),
+                fields = lossy,
+                "removed rows had fields that are not valid UTF-8; they were converted lossily"
+            );
+        }
+        self.advance(0)
+    }
+
+    /// Parquet: every column, record batch by record batch. Returns the finished file.
+    fn parquet(&mut self, input: File, out: File) -> Result<File, DatasetError> {
+        let path = self.input;
+        let read_error = |message: String| DatasetError::Parquet {
+            path: path.to_path_buf(),
+            message,
+        };
+        let builder = ParquetRecordBatchReaderBuilder::try_new(input)
+            .map_err(|e| read_error(e.to_string()))?;
+        let metadata = builder.metadata().clone();
+        let schema = builder.schema().clone();
+        let batches = builder
+            .with_batch_size(PARQUET_BATCH)
+            .build()
+            .map_err(|e| read_error(e.to_string()))?;
+        let key_value = metadata.file_metadata().key_value_metadata().map(|kvs| {
+            kvs.iter()
+                .filter(|kv| kv.key != ARROW_SCHEMA_META_KEY)
+                .cloned()
+                .collect::<Vec<_>>()
+        });
+        let props = WriterProperties::builder()
+            .set_compression(output_codec(&metadata))
+            .set_key_value_metadata(key_value.filter(|kvs| !kvs.is_empty()))
+            .set_max_row_group_bytes(Some(MAX_ROW_GROUP_BYTES))
+            .build();
+        let kept = self.kept;
+        let write_error = |e: parquet::errors::ParquetError| {
+            DatasetError::output(kept, io::Error::other(e.to_string()))
+        };
+        let mut writer = ArrowWriter::try_new(out, schema, Some(props)).map_err(write_error)?;
+        let total = u64::try_from(metadata.file_metadata().num_rows()).ok();
+        self.progress.begin("write", total);
+        for batch in batches {
+            let batch = batch.map_err(|e| read_error(e.to_string()))?;
+            let first = self.stats.rows;
+            let keep: Vec<bool> = (first..first + batch.num_rows() as u64)
+                .map(|row| self.route(row) == Route::Keep)
+                .collect();
+            let kept_rows = keep.iter().filter(|&&k| k).count();
+            if kept_rows == keep.len() {
+                writer.write(&batch).map_err(write_error)?;
+            } else if kept_rows > 0 {
+                let kept_batch = filter_record_batch(&batch, &BooleanArray::from(keep.clone()))
+                    .map_err(|e| read_error(e.to_string()))?;
+                writer.write(&kept_batch).map_err(write_error)?;
+            }
+            if kept_rows < keep.len() {
+                let mask = BooleanArray::from(keep.iter().map(|&k| !k).collect::<Vec<_>>());
+                let removed_batch =
+                    filter_record_batch(&batch, &mask).map_err(|e| read_error(e.to_string()))?;
+                let objects = json_objects(&removed_batch).map_err(read_error)?;
+                let rows = (first..)
+                    .zip(&keep)
+                    .filter(|(_, &k)| !k)
+                    .map(|(row, _)| row);
+                for (row, object) in rows.zip(objects) {
+                    (self.removed)(row, object)?;
+                }
+            }
+            self.advance(keep.len() as u64)?;
+        }
+        writer.into_inner().map_err(write_error)
+    }
+}
+
+/// The Parquet codec for the kept file: the input's (that of its first column chunk), when
+/// this build can write it, else Zstandard.
+fn output_codec(metadata: &ParquetMetaData) -> Codec {
+    let input = metadata
+        .row_groups()
+        .first()
+        .and_then(|group| group.columns().first())
+        .map(|column| column.compression());
+    match input {
+        Some(codec @ (Codec::UNCOMPRESSED | Codec::SNAPPY | Codec::GZIP(_) | Codec::ZSTD(_))) => {
+            codec
+        }
+        // The deprecated Hadoop-framed LZ4 is read back inconsistently by other tools.
+        Some(Codec::LZ4 | Codec::LZ4_RAW) => Codec::LZ4_RAW,
+        _ => Codec::ZSTD(ZstdLevel::default()),
+    }
+}
+
+/// Every row of `batch` as a JSON object (through `arrow_json`, nulls written as `null`).
+fn json_objects(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, String> {
+    let mut buf = Vec::new();
+    let mut writer = arrow_json::WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .build::<_, arrow_json::writer::LineDelimited>(&mut buf);
+    writer
+        .write(batch)
+        .and_then(|()| writer.finish())
+        .map_err(|e| format!("cannot convert a removed row to JSON: {e}"))?;
+    drop(writer);
+    let objects = buf
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(serde_json::from_slice::<Map<String, Value>>)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("cannot convert a removed row to JSON: {e}"))?;
+    if objects.len() != batch.num_rows() {
+        return Err(format!(
+            "converting removed rows to JSON gave {} objects for {} rows",
+            objects.len(),
+            batch.num_rows()
+        ));
+    }
+    Ok(objects)
+}
+
+/// `<path>.partial`.
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// Whether `a` and `b` both exist and are the same file (same canonical path or, on Unix,
+/// same device and inode, which also catches hard links).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(a), Ok(b)) = (fs::metadata(a), fs::metadata(b)) {
+            if a.dev() == b.dev() && a.ino() == b.ino() {
+                return true;
+            }
+        }
+    }
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+}
+
+/// The kept file while it is written: `<dest>.partial`, deleted on drop unless committed.
+struct Partial {
+    partial: PathBuf,
+    dest: PathBuf,
+    committed: bool,
+}
+
+impl Partial {
+    /// Creates (or truncates) `partial`, the file to write `dest` into.
+    fn create(partial: PathBuf, dest: &Path) -> Result<(Self, File), DatasetError> {
+        let file = File::create(&partial).map_err(|e| DatasetError::output(dest, e))?;
+        let guard = Partial {
+            partial,
+            dest: dest.to_path_buf(),
+            committed: false,
+        };
+        Ok((guard, file))
+    }
+
+    /// Syncs the written file and renames it into place.
+    fn commit(mut self, written: File) -> Result<(), DatasetError> {
+        written
+            .sync_all()
+            .map_err(|e| DatasetError::output(&self.dest, e))?;
+        drop(written);
+        fs::rename(&self.partial, &self.dest).map_err(|e| DatasetError::output(&self.dest, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.committed {
+            if let Err(e) = fs::remove_file(&self.partial) {
+                tracing::warn!(
+                    path = %self.partial.display(),
+                    "cannot remove the partial output: {e}"
+                );
+            }
+        }
+    }
+}
+
+/// The kept file of a text format, compressed like the input.
+enum Encoded {
+    Plain(BufWriter<File>),
+    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+    Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
+}
+
+impl Encoded {
+    fn new(file: File, compression: Compression) -> io::Result<Self> {
+        let buffered = BufWriter::with_capacity(WRITE_BUFFER, file);
+        Ok(match compression {
+            Compression::None => Encoded::Plain(buffered),
+            Compression::Gzip => Encoded::Gzip(flate2::write::GzEncoder::new(
+                buffered,
+                flate2::Compression::default(),
+            )),
+            Compression::Zstd => Encoded::Zstd(zstd::stream::write::Encoder::new(buffered, 0)?),
+        })
+    }
+
+    /// Writes the compressed stream's end, flushes, and returns the file.
+    fn finish(self) -> io::Result<File> {
+        let buffered = match self {
+            Encoded::Plain(w) => w,
+            Encoded::Gzip(w) => w.finish()?,
+            Encoded::Zstd(w) => w.finish()?,
+        };
+        buffered
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)
+    }
+}
+
+impl Write for Encoded {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Encoded::Plain(w) => w.write(buf),
+            Encoded::Gzip(w) => w.write(buf),
+            Encoded::Zstd(w) => w.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Encoded::Plain(w) => w.write_all(buf),
+            Encoded::Gzip(w) => w.write_all(buf),
+            Encoded::Zstd(w) => w.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Encoded::Plain(w) => w.flush(),
+            Encoded::Gzip(w) => w.flush(),
+            Encoded::Zstd(w) => w.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use arrow_array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+    use parquet::file::metadata::KeyValue;
+    use serde_json::json;
+
+    use super::super::testutil::*;
+    use super::super::{open, ReadOptions};
+    use super::*;
+    use crate::progress::Silent;
+
+    /// Removes every third row: rows 2, 5, 8, ...
+    fn every_third(row: u64) -> Route {
+        if (row + 1).is_multiple_of(3) {
+            Route::Remove
+        } else {
+            Route::Keep
+        }
+    }
+
+    /// What a split did, as seen through its callbacks.
+    #[derive(Debug)]
+    struct Outcome {
+        stats: SplitStats,
+        routed: Vec<u64>,
+        removed: Vec<(u64, Map<String, Value>)>,
+    }
+
+    fn run_with(
+        input: &Path,
+        format: Option<Format>,
+        kept: &Path,
+        decide: fn(u64) -> Route,
+        progress: &dyn Progress,
+    ) -> Result<Outcome, DatasetError> {
+        let mut routed = Vec::new();
+        let mut removed = Vec::new();
+        let stats = split(
+            input,
+            format,
+            kept,
+            &mut |row| {
+                routed.push(row);
+                decide(row)
+            },
+            &mut |row, object| {
+                removed.push((row, object));
+                Ok(())
+            },
+            progress,
+        )?;
+        assert_eq!(stats.kept + stats.removed, stats.rows);
+        assert_eq!(stats.removed, removed.len() as u64);
+        assert_eq!(routed, (0..stats.rows).collect::<Vec<_>>());
+        Ok(Outcome {
+            stats,
+            routed,
+            removed,
+        })
+    }
+
+    fn run(input: &Path, kept: &Path) -> Outcome {
+        run_with(input, None, kept, every_third, &Silent).unwrap()
+    }
+
+    fn object(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    fn decompress(path: &Path) -> Vec<u8> {
+        let raw = fs::read(path).unwrap();
+        let mut out = Vec::new();
+        match Compression::from_magic(&raw) {
+            Compression::None => out = raw,
+            Compression::Gzip => {
+                flate2::read::MultiGzDecoder::new(&raw[..])
+                    .read_to_end(&mut out)
+                    .unwrap();
+            }
+            Compression::Zstd => out = zstd::decode_all(&raw[..]).unwrap(),
+        }
+        out
+    }
+
+    fn no_outputs(kept: &Path) {
+        assert!(!kept.exists(), "{} exists", kept.display());
+        let partial = partial_path(kept);
+        assert!(!partial.exists(), "{} exists", partial.display());
+    }
+
+    /// Lines of a JSONL file with a BOM, CRLF, blank lines, odd spacing, key order that is
+    /// not alphabetical, and no final newline. Rows 2 and 5 are the removed ones.
+    const JSONL: &[u8] = b"\xEF\xBB\xBF{\"z\":1,\"a\":\"first\"}\r\n\
+        \n\
+        {\"text\":\"second\",\"n\":[1,2,{\"k\":null}]}\n\
+        \x20  {\"text\": \"third\" , \"a\":true}  \n\
+        \t\r\n\
+        {\"text\":\"fourth\"}\n\
+        {\"text\":\"fifth\",\"nested\":{\"b\":1,\"a\":2.5}}\n\
+        {\"text\":\"sixth \\u00e9\",\"big\":12345678901234}";
+
+    const JSONL_KEPT: &[u8] = b"{\"z\":1,\"a\":\"first\"}\n\
+        {\"text\":\"second\",\"n\":[1,2,{\"k\":null}]}\n\
+        {\"text\":\"fourth\"}\n\
+        {\"text\":\"fifth\",\"nested\":{\"b\":1,\"a\":2.5}}\n";
+
+    fn check_jsonl(outcome: &Outcome) {
+        assert_eq!(
+            outcome.stats,
+            SplitStats {
+                rows: 6,
+                kept: 4,
+                removed: 2
+            }
+        );
+        let rows: Vec<u64> = outcome.removed.iter().map(|(r, _)| *r).collect();
+        assert_eq!(rows, vec![2, 5]);
+        let third = &outcome.removed[0].1;
+        assert_eq!(third, &object(json!({"text": "third", "a": true})));
+        // Key order is the file's, not alphabetical.
+        assert_eq!(third.keys().collect::<Vec<_>>(), vec!["text", "a"]);
+        assert_eq!(
+            outcome.removed[1].1,
+            object(json!({"text": "sixth é", "big": 12345678901234u64}))
+        );
+    }
+
+    #[test]
+    fn jsonl_kept_lines_are_byte_identical() {
+        let (dir, input) = write_file("in.jsonl", JSONL);
+        let kept = dir.path().join("kept.jsonl");
+        let outcome = run(&input, &kept);
+        check_jsonl(&outcome);
+        assert_eq!(fs::read(&kept).unwrap(), JSONL_KEPT);
+        assert!(!partial_path(&kept).exists());
+        assert_eq!(fs::read(&input).unwrap(), JSONL, "input untouched");
+    }
+
+    #[test]
+    fn jsonl_gzip_and_zstd_keep_their_compression() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(JSONL).unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::encode_all(JSONL, 3).unwrap();
+        for (name, bytes, compression) in [
+            ("in.jsonl.gz", gz, Compression::Gzip),
+            ("in.jsonl.zst", zst, Compression::Zstd),
+        ] {
+            let (dir, input) = write_file(name, &bytes);
+            let kept = dir
+                .path()
+                .join(output_file_name("kept", Format::Jsonl, compression));
+            let outcome = run(&input, &kept);
+            check_jsonl(&outcome);
+            assert_eq!(Compression::detect(&kept).unwrap(), compression, "{name}");
+            assert_eq!(decompress(&kept), JSONL_KEPT, "{name}");
+            // And the reader reads it back.
+            let texts: Vec<String> = open(
+                &kept,
+                &ReadOptions::new(["text"]).with_format(Format::Jsonl),
+            )
+            .unwrap()
+            .skip(1)
+            .map(|r| r.unwrap().texts.remove(0))
+            .collect();
+            assert_eq!(texts, vec!["second", "fourth", "fifth"]);
+        }
+    }
+
+    #[test]
+    fn row_numbers_match_open() {
+        // Blank lines in many places, including the start; the removed rows' texts must be
+        // the ones `open` numbers the same.
+        let mut data = String::from("\n  \n");
+        for i in 0..40 {
+            data.push_str(&format!("{{\"text\":\"row {i}\"}}\n"));
+            for _ in 0..i % 4 {
+                data.push_str(" \t\r\n");
+            }
+        }
+        let (dir, input) = write_file("in.jsonl", data.as_bytes());
+        let by_open: Vec<(u64, String)> = records(&input, &ReadOptions::new(["text"]))
+            .into_iter()
+            .map(|r| (r.row, r.texts[0].clone()))
+            .collect();
+        let kept = dir.path().join("kept.jsonl");
+        let outcome = run(&input, &kept);
+        assert_eq!(outcome.stats.rows, by_open.len() as u64);
+        assert_eq!(
+            outcome.routed,
+            by_open.iter().map(|(r, _)| *r).collect::<Vec<_>>()
+        );
+        let removed: Vec<(u64, String)> = outcome
+            .removed
+            .iter()
+            .map(|(row, obj)| (*row, obj["text"].as_str().unwrap().to_string()))
+            .collect();
+        let want: Vec<(u64, String)> = by_open
+            .iter()
+            .filter(|(row, _)| every_third(*row) == Route::Remove)
+            .cloned()
+            .collect();
+        assert_eq!(removed, want);
+        let kept_texts: Vec<(u64, String)> = records(&kept, &ReadOptions::new(["text"]))
+            .into_iter()
+            .map(|r| (r.row, r.texts[0].clone()))
+            .collect();
+        let want: Vec<String> = by_open
+            .iter()
+            .filter(|(row, _)| every_third(*row) == Route::Keep)
+            .map(|(_, t)| t.clone())
+            .collect();
+        assert_eq!(
+            kept_texts.into_iter().map(|(_, t)| t).collect::<Vec<_>>(),
+            want
+        );
+    }
+
+    #[test]
+    fn csv_quotes_commas_and_embedded_newlines_round_trip() {
+        let data = b"\xEF\xBB\xBFid,text,label\r\n\
+            1,plain,x\r\n\
+            2,\"quoted, with comma\",y\r\n\
+            3,\"two\nlines \"\"q\"\"\",z\r\n\
+            4,\"kept\r\nmulti \"\"line\"\"\",w\r\n\
+            5,\"\",v\r\n\
+            6,last,u";
+        let (dir, input) = write_file("in.csv", data);
+        let all = texts(&input, &ReadOptions::new(["id", "text", "label"]));
+        let kept = dir.path().join("kept.csv");
+        let outcome = run(&input, &kept);
+        assert_eq!(
+            outcome.stats,
+            SplitStats {
+                rows: 6,
+                kept: 4,
+                removed: 2
+            }
+        );
+        assert_eq!(
+            fs::read_to_string(&kept).unwrap(),
+            "id,text,label\n\
+             1,plain,x\n\
+             2,\"quoted, with comma\",y\n\
+             4,\"kept\r\nmulti \"\"line\"\"\",w\n\
+             5,,v\n"
+        );
+        // Same values when read back.
+        let back = texts(&kept, &ReadOptions::new(["id", "text", "label"]));
+        let want: Vec<Vec<String>> = [0, 1, 3, 4].iter().map(|&i| all[i].clone()).collect();
+        assert_eq!(back, want);
+        assert_eq!(
+            outcome.removed,
+            vec![
+                (
+                    2,
+                    object(json!({"id": "3", "text": "two\nlines \"q\"", "label": "z"}))
+                ),
+                (5, object(json!({"id": "6", "text": "last", "label": "u"}))),
+            ]
+        );
+        assert_eq!(
+            outcome.removed[0].1.keys().collect::<Vec<_>>(),
+            vec!["id", "text", "label"]
+        );
+    }
+
+    #[test]
+    fn tsv_fields_round_trip_byte_for_byte() {
+        let header = "text\tn\tnote\n";
+        let rows = [
+            "\"quoted\" as is\t1\t'single'\n",
+            "second, row\t2\t\n",
+            "third \"x\t3\tremoved\n",
+            "fourth\\tlit\t4\ta \"b\" c\n",
+            "fifth\t5\t\"\n",
+            "sixth\t6\tremoved too\n",
+            "seventh\t7\tlast\n",
+        ];
+        let data = format!("{header}{}", rows.concat());
+        let (dir, input) = write_file("in.tsv", data.as_bytes());
+        let kept = dir.path().join("kept.tsv");
+        let outcome = run(&input, &kept);
+        assert_eq!(outcome.stats.rows, 7);
+        let want: String =
+            header.to_string() + &[0, 1, 3, 4, 6].iter().map(|&i| rows[i]).collect::<String>();
+        assert_eq!(fs::read_to_string(&kept).unwrap(), want);
+        assert_eq!(
+            outcome.removed,
+            vec![
+                (
+                    2,
+                    object(json!({"text": "third \"x", "n": "3", "note": "removed"}))
+                ),
+                (
+                    5,
+                    object(json!({"text": "sixth", "n": "6", "note": "removed too"}))
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn text_lines_including_empty_ones() {
+        let (dir, input) = write_file(
+            "in.txt",
+            b"\xEF\xBB\xBFfirst\r\nsecond\n\nfourth\n\nsixth\nseventh",
+        );
+        let kept = dir.path().join("kept.txt");
+        let outcome = run(&input, &kept);
+        assert_eq!(
+            outcome.stats,
+            SplitStats {
+                rows: 7,
+                kept: 5,
+                removed: 2
+            }
+        );
+        assert_eq!(
+            fs::read_to_string(&kept).unwrap(),
+            "first\nsecond\nfourth\n\nseventh\n"
+        );
+        assert_eq!(
+            outcome.removed,
+            vec![
+                (2, object(json!({"text": ""}))),
+                (5, object(json!({"text": "sixth"}))),
+            ]
+        );
+    }
+
+    /// A Parquet file of `n` rows: `text` (Utf8), `id` (Int64, null on every 7th row) and
+    /// `flag` (Boolean), Snappy-compressed, with key-value metadata `source=test`.
+    fn parquet_input(n: usize) -> (tempfile::TempDir, PathBuf, RecordBatch) {
+        let text: StringArray = (0..n).map(|i| Some(format!("text {i}"))).collect();
+        let id: Int64Array = (0..n)
+            .map(|i| (!i.is_multiple_of(7)).then_some(i as i64 * 10))
+            .collect();
+        let flag: BooleanArray = (0..n).map(|i| Some(i.is_multiple_of(2))).collect();
+        let batch = RecordBatch::try_from_iter([
+            ("text", Arc::new(text) as ArrayRef),
+            ("id", Arc::new(id) as ArrayRef),
+            ("flag", Arc::new(flag) as ArrayRef),
+        ])
+        .unwrap();
+        let props = WriterProperties::builder()
+            .set_compression(Codec::SNAPPY)
+            .set_key_value_metadata(Some(vec![KeyValue::new(
+                "source".to_string(),
+                "test".to_string(),
+            )]))
+            .set_max_row_group_row_count(Some(5000))
+            .build();
+        let mut buf = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let (dir, path) = write_file("in.parquet", &buf);
+        (dir, path, batch)
+    }
+
+    #[test]
+    fn parquet_keeps_every_column_across_batches() {
+        let n = 20_000;
+        let (dir, input, original) = parquet_input(n);
+        let kept = dir.path().join("kept.parquet");
+        let progress = Recorder::default();
+        let outcome = run_with(&input, None, &kept, every_third, &progress).unwrap();
+        let removed_count = (0..n as u64)
+            .filter(|&r| every_third(r) == Route::Remove)
+            .count();
+        assert_eq!(
+            outcome.stats,
+            SplitStats {
+                rows: n as u64,
+                kept: (n - removed_count) as u64,
+                removed: removed_count as u64
+            }
+        );
+        assert_eq!(
+            progress.begun(),
+            vec![("write".to_string(), Some(n as u64))]
+        );
+        assert_eq!(progress.advanced.load(Ordering::Relaxed), n as u64);
+
+        // Read back: every column equals the kept subset of the original.
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&kept).unwrap()).unwrap();
+        let metadata = reader.metadata().clone();
+        let kv = metadata.file_metadata().key_value_metadata().unwrap();
+        assert!(kv
+            .iter()
+            .any(|kv| kv.key == "source" && kv.value.as_deref() == Some("test")));
+        assert_eq!(metadata.row_group(0).column(0).compression(), Codec::SNAPPY);
+        let batches: Vec<RecordBatch> = reader.build().unwrap().map(Result::unwrap).collect();
+        let back = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+        let keep: Vec<bool> = (0..n as u64)
+            .map(|r| every_third(r) == Route::Keep)
+            .collect();
+        let want = filter_record_batch(&original, &BooleanArray::from(keep)).unwrap();
+        assert_eq!(back.num_rows(), want.num_rows());
+        assert_eq!(back.schema().fields(), want.schema().fields());
+        assert_eq!(back.columns(), want.columns());
+        assert!(back.column(1).null_count() > 0);
+
+        // Removed rows: the right numbers, every column, nulls as JSON null.
+        assert_eq!(outcome.removed.len(), removed_count);
+        for (row, got) in &outcome.removed {
+            assert_eq!(every_third(*row), Route::Remove);
+            let i = *row as usize;
+            let id = if i.is_multiple_of(7) {
+                Value::Null
+            } else {
+                json!(i * 10)
+            };
+            let want = object(json!({
+                "text": format!("text {i}"),
+                "id": id,
+                "flag": i.is_multiple_of(2),
+            }));
+            assert_eq!(got, &want, "row {row}");
+            assert_eq!(got.keys().collect::<Vec<_>>(), vec!["text", "id", "flag"]);
+        }
+        // A removed row with a null made it through.
+        assert!(outcome.removed.iter().any(|(_, o)| o["id"].is_null()));
+    }
+
+    #[test]
+    fn parquet_all_kept_or_all_removed() {
+        let (dir, input, original) = parquet_input(10);
+        let kept = dir.path().join("kept.parquet");
+        let outcome = run_with(&input, None, &kept, |_| Route::Keep, &Silent).unwrap();
+        assert_eq!(outcome.stats.kept, 10);
+        let back: Vec<RecordBatch> =
+            ParquetRecordBatchReaderBuilder::try_new(File::open(&kept).unwrap())
+                .unwrap()
+                .build()
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        assert_eq!(back[0].columns(), original.columns());
+
+        let outcome = run_with(&input, None, &kept, |_| Route::Remove, &Silent).unwrap();
+        assert_eq!(outcome.stats.removed, 10);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&kept).unwrap()).unwrap();
+        assert_eq!(reader.metadata().file_metadata().num_rows(), 0);
+        assert_eq!(reader.schema().fields(), original.schema().fields());
+    }
+
+    #[test]
+    fn json_error_mid_file_cleans_up() {
+        let mut data = String::new();
+        for i in 0..10 {
+            data.push_str(&format!("{{\"text\":\"row {i}\"}}\n"));
+        }
+        data.push_str("\n{\"text\": tru}\n{\"text\":\"after\"}\n");
+        let (dir, input) = write_file("in.jsonl", data.as_bytes());
+        let kept = dir.path().join("kept.jsonl");
+        // Whether the bad row is kept (syntax check only) or removed (full parse), the error
+        // is the reader's.
+        for decide in [(|_| Route::Keep) as fn(u64) -> Route, |_| Route::Remove] {
+            let err = run_with(&input, None, &kept, decide, &Silent).unwrap_err();
+            match &err {
+                DatasetError::Json {
+                    path, line, column, ..
+                } => {
+                    assert_eq!(path, &input);
+                    assert_eq!((*line, *column), (12, 13));
+                }
+                other => panic!("unexpected error {other}"),
+            }
+            assert!(err
+                .to_string()
+                .starts_with(&format!("{}:12:13: invalid JSON: ", input.display())));
+            no_outputs(&kept);
+        }
+        // Not an object, and invalid UTF-8: the reader's errors too.
+        let (dir, input) = write_file("b.jsonl", b"{\"text\":\"a\"}\n[1]\n");
+        let kept = dir.path().join("kept.jsonl");
+        let err = run_with(&input, None, &kept, |_| Route::Keep, &Silent).unwrap_err();
+        assert!(
+            matches!(err, DatasetError::NotAnObject { line: 2, .. }),
+            "{err}"
+        );
+        let (dir, input) = write_file("c.txt", b"ok\n\xff\n");
+        let kept = dir.path().join("kept.txt");
+        let err = run_with(&input, None, &kept, |_| Route::Keep, &Silent).unwrap_err();
+        assert!(
+            matches!(err, DatasetError::InvalidUtf8 { line: 2, .. }),
+            "{err}"
+        );
+        no_outputs(&kept);
+    }
+
+    #[test]
+    fn failed_split_leaves_an_existing_kept_file_alone() {
+        let (dir, input) = write_file("in.csv", b"id,text\n1,a\n2,b,extra\n");
+        let kept = dir.path().join("kept.csv");
+        fs::write(&kept, b"previous").unwrap();
+        let err = run_with(&input, None, &kept, |_| Route::Keep, &Silent).unwrap_err();
+        assert!(matches!(err, DatasetError::Csv { line: 3, .. }), "{err}");
+        assert_eq!(fs::read(&kept).unwrap(), b"previous");
+        assert!(!partial_path(&kept).exists());
+        // A successful split replaces it.
+        let (_dir2, good) = write_file("in.csv", b"id,text\n1,a\n");
+        run_with(&good, None, &kept, |_| Route::Keep, &Silent).unwrap();
+        assert_eq!(fs::read_to_string(&kept).unwrap(), "id,text\n1,a\n");
+    }
+
+    #[test]
+    fn refuses_to_write_over_the_input() {
+        let (dir, input) = write_file("in.jsonl", b"{\"text\":\"a\"}\n");
+        let same = [
+            input.clone(),
+            dir.path().join(".").join("in.jsonl"),
+            dir.path().join("sub").join("..").join("in.jsonl"),
+        ];
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        for kept in &same {
+            let err = run_with(&input, None, kept, |_| Route::Keep, &Silent).unwrap_err();
+            assert!(matches!(err, DatasetError::OutputIsInput { .. }), "{err}");
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{}: refusing to write the output over the input file",
+                    input.display()
+                )
+            );
+        }
+        // A hard link is the same file too.
+        let link = dir.path().join("link.jsonl");
+        fs::hard_link(&input, &link).unwrap();
+        let err = run_with(&input, None, &link, |_| Route::Keep, &Silent).unwrap_err();
+        assert!(matches!(err, DatasetError::OutputIsInput { .. }), "{err}");
+        // So is an input that the `.partial` would overwrite.
+        let (dir, input) = write_file("x.jsonl.partial", b"{\"text\":\"a\"}\n");
+        let kept = dir.path().join("x.jsonl");
+        let err =
+            run_with(&input, Some(Format::Jsonl), &kept, |_| Route::Keep, &Silent).unwrap_err();
+        assert!(matches!(err, DatasetError::OutputIsInput { .. }), "{err}");
+        assert_eq!(fs::read(&input).unwrap(), b"{\"text\":\"a\"}\n");
+        assert!(!kept.exists());
+    }
+
+    #[test]
+    fn removed_callback_error_stops_the_split() {
+        let (dir, input) = write_file("in.txt", b"a\nb\nc\n");
+        let kept = dir.path().join("kept.txt");
+        let err = split(
+            &input,
+            None,
+            &kept,
+            &mut |_| Route::Remove,
+            &mut |_, _| {
+                Err(DatasetError::output(
+                    Path::new("removed.jsonl"),
+                    io::Error::other("disk full"),
+                ))
+            },
+            &Silent,
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "cannot write removed.jsonl: disk full");
+        no_outputs(&kept);
+    }
+
+    #[test]
+    fn empty_unknown_and_unwritable() {
+        let (dir, input) = write_file("in.jsonl", b"\n \n");
+        let kept = dir.path().join("kept.jsonl");
+        let err = run_with(&input, None, &kept, every_third, &Silent).unwrap_err();
+        assert!(matches!(err, DatasetError::Empty { .. }), "{err}");
+        no_outputs(&kept);
+
+        let (dir, input) = write_file("in.xlsx", b"a\n");
+        let kept = dir.path().join("kept.txt");
+        let err = run_with(&input, None, &kept, every_third, &Silent).unwrap_err();
+        assert!(matches!(err, DatasetError::UnknownFormat { .. }), "{err}");
+        run_with(&input, Some(Format::Text), &kept, every_third, &Silent).unwrap();
+        assert_eq!(fs::read_to_string(&kept).unwrap(), "a\n");
+
+        let kept = dir.path().join("no such dir").join("kept.txt");
+        let err = run_with(&input, Some(Format::Text), &kept, every_third, &Silent).unwrap_err();
+        assert!(
+            matches!(&err, DatasetError::Output { path, .. } if path == &kept),
+            "{err}"
+        );
+        assert!(err
+            .to_string()
+            .starts_with(&format!("cannot write {}: ", kept.display())));
+    }
+
+    #[test]
+    fn progress_and_cancellation() {
+        let n = 20_000u64;
+        let data: String = (0..n).map(|i| format!("line {i}\n")).collect();
+        let (dir, input) = write_file("in.txt", data.as_bytes());
+        let kept = dir.path().join("kept.txt");
+        let progress = Recorder::default();
+        let outcome = run_with(&input, None, &kept, every_third, &progress).unwrap();
+        assert_eq!(outcome.stats.rows, n);
+        assert_eq!(progress.begun(), vec![("write".to_string(), None)]);
+        assert_eq!(progress.advanced.load(Ordering::Relaxed), n);
+        assert_eq!(progress.ended.load(Ordering::Relaxed), 1);
+
+        fs::remove_file(&kept).unwrap();
+        let progress = Recorder {
+            cancel: true,
+            ..Recorder::default()
+        };
+        let err = run_with(&input, None, &kept, every_third, &progress).unwrap_err();
+        assert!(matches!(err, DatasetError::Cancelled { .. }), "{err}");
+        assert_eq!(progress.advanced.load(Ordering::Relaxed), PROGRESS_EVERY);
+        no_outputs(&kept);
+    }
+
+    #[test]
+    fn output_file_names() {
+        assert_eq!(
+            output_file_name("kept", Format::Jsonl, Compression::None),
+            "kept.jsonl"
+        );
+        assert_eq!(
+            output_file_name("kept", Format::Csv, Compression::Gzip),
+            "kept.csv.gz"
+        );
+        assert_eq!(
+            output_file_name("kept", Format::Tsv, Compression::Zstd),
+            "kept.tsv.zst"
+        );
+        assert_eq!(
+            output_file_name("kept", Format::Text, Compression::None),
+            "kept.txt"
+        );
+        assert_eq!(
+            output_file_name("kept", Format::Parquet, Compression::Zstd),
+            "kept.parquet"
+        );
+    }
+
+    /// A [`Progress`] that records what it is told and can ask to cancel.
+    #[derive(Default)]
+    struct Recorder {
+        begun: Mutex<Vec<(String, Option<u64>)>>,
+        advanced: AtomicU64,
+        ended: AtomicU64,
+        cancel: bool,
+    }
+
+    impl Recorder {
+        fn begun(&self) -> Vec<(String, Option<u64>)> {
+            self.begun.lock().unwrap().clone()
+        }
+    }
+
+    impl Progress for Recorder {
+        fn begin(&self, stage: &str, total: Option<u64>) {
+            self.begun.lock().unwrap().push((stage.to_string(), total));
+        }
+        fn advance(&self, n: u64) {
+            self.advanced.fetch_add(n, Ordering::Relaxed);
+        }
+        fn end(&self) {
+            self.ended.fetch_add(1, Ordering::Relaxed);
+        }
+        fn cancelled(&self) -> bool {
+            self.cancel
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Which rows to keep: SemHash 0.5's greedy selection in input order.
+
+use super::pairs::EarlierPairs;
+use crate::index::dot;
+
+/// The outcome for one unique row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Canonical {
+    /// The unique row it is kept as (itself) or removed in favour of (an earlier kept row).
+    pub of: u32,
+    /// Exact similarity to `of` (1.0 for a kept row).
+    pub score: f32,
+}
+
+impl Canonical {
+    /// Whether row `i` with this outcome is kept.
+    pub fn is_kept(&self, i: usize) -> bool {
+        self.of as usize == i
+    }
+}
+
+/// Walks unique rows in input order. Row `i` is removed when one of the *canonical rows*
+/// of its earlier similar rows (`j < i` with score ≥ `threshold`; the canonical of a kept
+/// row is itself, of a removed row the kept row it points to) is itself at least
+/// `threshold` similar to `i`, rescored exactly; it then points to the most similar such
+/// kept row (ties: the earliest). Otherwise it is kept. This is SemHash 0.5's
+/// `select_canonicals`: every removed row points to a kept row it matches directly, so
+/// there are no transitive chains.
+///
+/// `pairs` must have been found at a floor no higher than `threshold`.
+pub fn select(pairs: &EarlierPairs, vectors: &[f32], dim: usize, threshold: f32) -> Vec<Canonical> {
+    debug_assert!(pairs.floor() <= threshold);
+    let row = |k: usize| &vectors[k * dim..(k + 1) * dim];
+    let mut out: Vec<Canonical> = Vec::with_capacity(pairs.len());
+    let mut candidates: Vec<u32> = Vec::new();
+    for i in 0..pairs.len() {
+        let (ids, scores) = pairs.of(i);
+        candidates.clear();
+        let mut best: Option<Canonical> = None;
+        for (&j, &s) in ids.iter().zip(scores) {
+            if s < threshold {
+                break; // sorted, most similar first
+            }
+            let c = out[j as usize].of;
+            if candidates.contains(&c) {
+                continue;
+            }
+            candidates.push(c);
+            // A kept neighbour is its own canonical; its exact score is already known.
+            let score = if c == j {
+                s
+            } else {
+                dot(row(c as usize), row(i))
+            };
+            let better = match best {
+                None => true,
+                Some(b) => score > b.score || (score == b.score && c < b.of),
+            };
+            if score >= threshold && better {
+                best = Some(Canonical { of: c, score });
+            }
+        }
+        out.push(best.unwrap_or(Canonical {
+            of: i as u32,
+            score: 1.0,
+        }));
+    }
+    out
+}
+
+/// Number of unique rows kept at `threshold`.
+pub fn kept_count(canon: &[Canonical]) -> usize {
+    canon
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| c.is_kept(*i))
+        .count()
+}
+
+/// The highest threshold in `(0, 1]` (1.0 or one of the scores in `pairs`) at which at most
+/// `max_kept` of the *input* rows are kept, given a function that counts kept input rows
+/// at a threshold. Kept counts rise with the threshold, so this bisects over the distinct
+/// pair scores. Returns `None` when even the lowest score keeps more than `max_kept`.
+pub fn highest_threshold_keeping(
+    pairs: &EarlierPairs,
+    max_kept: u64,
+    mut kept_at: impl FnMut(f32) -> u64,
+) -> Option<(f32, u64)> {
+    let top = kept_at(1.0);
+    if top <= max_kept {
+        return Some((1.0, top));
+    }
+    let mut scores: Vec<f32> = pairs
+        .iter()
+        .map(|(_, _, s)| s)
+        .filter(|&s| s < 1.0)
+        .collect();
+    scores.sort_unstable_by(f32::total_cmp);
+    scores.dedup();
+    if scores.is_empty() {
+        return None;
+    }
+    // Bisect for the last index whose threshold keeps ≤ max_kept.
+    let first = kept_at(scores[0]);
+    if first > max_kept {
+        return None;
+    }
+    let (mut lo, mut hi) = (0usize, scores.len()); // invariant: scores[lo] ok; hi fails or end
+    let mut lo_kept = first;
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        let k = kept_at(scores[mid]);
+        if k <= max_kept {
+            lo = mid;
+            lo_kept = k;
+        } else {
+            hi = mid;
+        }
+    }
+    Some((scores[lo], lo_kept))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{testutil::clustered, ExactIndex, VectorIndex};
+    use crate::progress::Silent;
+
+    fn pairs_of(v: &[f32], dim: usize, floor: f32) -> EarlierPairs {
+        let found = ExactIndex::new(v, dim)
+            .unwrap()
+            .above(v, floor - 1e-3, &Silent)
+            .unwrap();
+        EarlierPairs::from_self_search(&found, v, dim, floor)
+    }
+
+    /// Straight from the definition, quadratic: the oracle for `select`.
+    fn oracle(v: &[f32], dim: usize, t: f32) -> Vec<Canonical> {
+        let row = |k: usize| &v[k * dim..(k + 1) * dim];
+        let n = v.len() / dim;
+        let mut out: Vec<Canonical> = Vec::new();
+        for i in 0..n {
+            let mut cands: Vec<u32> = (0..i)
+                .filter(|&j| dot(row(j), row(i)) >= t)
+                .map(|j| out[j].of)
+                .collect();
+            cands.sort();
+            cands.dedup();
+            let best = cands
+                .into_iter()
+                .map(|c| (c, dot(row(c as usize), row(i))))
+                .filter(|&(_, s)| s >= t)
+                .fold(None::<(u32, f32)>, |b, x| match b {
+                    Some(b) if b.1 >= x.1 => Some(b),
+                    _ => Some(x),
+                });
+            out.push(match best {
+                Some((c, s)) => Canonical { of: c, score: s },
+                None => Canonical {
+                    of: i as u32,
+                    score: 1.0,
+                },
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn matches_the_definition_and_never_chains() {
+        let dim = 24;
+        let v = clustered(600, dim, 6, 0.35, 21);
+        for t in [0.8f32, 0.9, 0.95] {
+            let pairs = pairs_of(&v, dim, 0.8);
+            let got = select(&pairs, &v, dim, t);
+            assert_eq!(got, oracle(&v, dim, t), "threshold {t}");
+            let removed = got
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| !c.is_kept(*i))
+                .count();
+            assert!(removed > 10, "the data has duplicates at {t}: {removed}");
+            for (i, c) in got.iter().enumerate() {
+                let target = &got[c.of as usize];
+                assert!(
+                    target.is_kept(c.of as usize),
+                    "row {i} points to a removed row"
+                );
+                assert!(c.score >= t);
+                assert!((c.of as usize) <= i);
+            }
+        }
+    }
+
+    #[test]
+    fn bisects_to_the_highest_threshold_under_a_target() {
+        let dim = 24;
+        let v = clustered(400, dim, 8, 0.35, 5);
+        let pairs = pairs_of(&v, dim, 0.7);
+        let kept_at = |t: f32| kept_count(&select(&pairs, &v, dim, t)) as u64;
+        let all = kept_at(0.9999);
+        let (t, k) = highest_threshold_keeping(&pairs, 200, kept_at).unwrap();
+        assert!(k <= 200 && k == kept_at(t), "{t} keeps {k}");
+        // A slightly higher threshold keeps more than the target.
+        let next = pairs
+            .iter()
+            .map(|p| p.2)
+            .filter(|&s| s > t)
+            .fold(f32::MAX, f32::min);
+        assert!(kept_at(next) > 200, "next threshold {next}");
+        assert!(highest_threshold_keeping(&pairs, 1, kept_at).is_none());
+        assert_eq!(
+            highest_threshold_keeping(&pairs, all, kept_at),
+            Some((1.0, all))
+        );
+    }
+}

@@ -1,0 +1,279 @@
+//! Approximate neighbour search with an HNSW graph (`hnsw_rs`).
+
+use hnsw_rs::prelude::{DistDot, Hnsw};
+use rayon::prelude::*;
+
+use super::exact::sort_hits;
+use super::{
+    check_queries, row, IndexError, Neighbors, NeighborsBuilder, VectorIndex, QUERY_CHUNK,
+};
+use crate::progress::Progress;
+
+/// HNSW graph parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HnswParams {
+    /// Links per node and layer (`M`); more links give better recall, a slower build
+    /// and more memory. 2..=256.
+    pub m: usize,
+    /// Candidate list size while building (`ef_construction`).
+    pub ef_construction: usize,
+    /// Candidate list size while searching (`ef_search`); raised to `k` when a query
+    /// asks for more than this many neighbours.
+    pub ef_search: usize,
+    /// How many neighbours a threshold query asks for first; a query whose list comes
+    /// back full is asked again with four times as many, until it is not full.
+    pub initial_k: usize,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        HnswParams {
+            m: 16,
+            ef_construction: 64,
+            ef_search: 64,
+            initial_k: 32,
+        }
+    }
+}
+
+impl HnswParams {
+    fn validate(&self) -> Result<(), IndexError> {
+        let check = |name, value: usize, ok: bool, reason| {
+            if ok {
+                Ok(())
+            } else {
+                Err(IndexError::InvalidParameter {
+                    name,
+                    value,
+                    reason,
+                })
+            }
+        };
+        check("m", self.m, (2..=256).contains(&self.m), "must be 2..=256")?;
+        check(
+            "ef_construction",
+            self.ef_construction,
+            self.ef_construction >= 1,
+            "must be at least 1",
+        )?;
+        check(
+            "ef_search",
+            self.ef_search,
+            self.ef_search >= 1,
+            "must be at least 1",
+        )?;
+        check(
+            "initial_k",
+            self.initial_k,
+            self.initial_k >= 1,
+            "must be at least 1",
+        )
+    }
+}
+
+/// An HNSW graph over unit vectors with dot-product similarity. `hnsw_rs` keeps its own
+/// copy of every vector.
+pub struct HnswIndex {
+    graph: Hnsw<'static, f32, DistDot>,
+    params: HnswParams,
+    len: usize,
+    dim: usize,
+}
+
+/// Vectors are inserted this many at a time (progress and cancellation points).
+const INSERT_CHUNK: usize = 10_000;
+
+impl HnswIndex {
+    /// Builds the graph over `vectors` (row-major, `dim` wide, unit-normalised), inserting
+    /// in parallel with rayon.
+    pub fn build(
+        vectors: &[f32],
+        dim: usize,
+        params: HnswParams,
+        progress: &dyn Progress,
+    ) -> Result<Self, IndexError> {
+        params.validate()?;
+        let len = check_queries(vectors, dim)?;
+        let mut graph = Hnsw::new(params.m, len.max(1), 16, params.ef_construction, DistDot);
+        progress.begin("index", Some(len as u64));
+        for start in (0..len).step_by(INSERT_CHUNK) {
+            if progress.cancelled() {
+                return Err(IndexError::Cancelled);
+            }
+            let end = (start + INSERT_CHUNK).min(len);
+            let batch: Vec<(&[f32], usize)> =
+                (start..end).map(|i| (row(vectors, dim, i), i)).collect();
+            graph.parallel_insert_slice(&batch);
+            progress.advance((end - start) as u64);
+        }
+        progress.end();
+        graph.set_keeping_pruned(true);
+        graph.set_searching_mode(true);
+        Ok(HnswIndex {
+            graph,
+            params,
+            len,
+            dim,
+        })
+    }
+
+    /// The parameters it was built with.
+    pub fn params(&self) -> HnswParams {
+        self.params
+    }
+
+    /// The `k` nearest neighbours of one query as `(id, similarity)`.
+    fn search(&self, q: &[f32], k: usize) -> Vec<(u32, f32)> {
+        self.graph
+            .search(q, k, self.params.ef_search.max(k))
+            .into_iter()
+            .map(|n| (n.d_id as u32, 1.0 - n.distance))
+            .collect()
+    }
+
+    /// Every neighbour of one query at or above `threshold`, growing `k` while the list
+    /// comes back full.
+    fn search_above(&self, q: &[f32], threshold: f32) -> Vec<(u32, f32)> {
+        let mut k = self.params.initial_k.min(self.len);
+        loop {
+            let mut hits = self.search(q, k);
+            let full = hits.len() >= k && hits.iter().all(|h| h.1 >= threshold);
+            if full && k < self.len {
+                k = (k * 4).min(self.len);
+                continue;
+            }
+            hits.retain(|h| h.1 >= threshold);
+            sort_hits(&mut hits);
+            return hits;
+        }
+    }
+
+    fn run(
+        &self,
+        queries: &[f32],
+        progress: &dyn Progress,
+        one: impl Fn(&[f32]) -> Vec<(u32, f32)> + Sync,
+    ) -> Result<Neighbors, IndexError> {
+        let n = check_queries(queries, self.dim)?;
+        progress.begin("search", Some(n as u64));
+        let mut out = NeighborsBuilder::new();
+        if self.len > 0 {
+            for chunk in queries.chunks(QUERY_CHUNK * self.dim) {
+                if progress.cancelled() {
+                    return Err(IndexError::Cancelled);
+                }
+                let lists: Vec<Vec<(u32, f32)>> = chunk.par_chunks(self.dim).map(&one).collect();
+                for list in lists {
+                    out.push(list);
+                }
+                progress.advance((chunk.len() / self.dim) as u64);
+            }
+        } else {
+            (0..n).for_each(|_| out.push([]));
+        }
+        progress.end();
+        Ok(out.finish())
+    }
+}
+
+impl VectorIndex for HnswIndex {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn above(
+        &self,
+        queries: &[f32],
+        threshold: f32,
+        progress: &dyn Progress,
+    ) -> Result<Neighbors, IndexError> {
+        self.run(queries, progress, |q| self.search_above(q, threshold))
+    }
+
+    fn top_k(
+        &self,
+        queries: &[f32],
+        k: usize,
+        progress: &dyn Progress,
+    ) -> Result<Neighbors, IndexError> {
+        let k = k.min(self.len);
+        self.run(queries, progress, |q| {
+            let mut hits = self.search(q, k);
+            sort_hits(&mut hits);
+            hits
+        })
+    }
+
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "backend": "hnsw",
+            "m": self.params.m,
+            "ef_construction": self.params.ef_construction,
+            "ef_search": self.params.ef_search,
+            "initial_k": self.params.initial_k,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{testutil::clustered, ExactIndex};
+    use super::*;
+    use crate::progress::Silent;
+
+    #[test]
+    fn threshold_search_agrees_with_exact_and_grows_k() {
+        let dim = 32;
+        // Clusters of 40 tight vectors: every list exceeds initial_k, so k must grow.
+        let v = clustered(2000, dim, 40, 0.15, 11);
+        let params = HnswParams {
+            initial_k: 8,
+            ..Default::default()
+        };
+        let hnsw = HnswIndex::build(&v, dim, params, &Silent).unwrap();
+        let exact = ExactIndex::new(&v, dim).unwrap();
+        let t = 0.9;
+        let a = hnsw.above(&v, t, &Silent).unwrap();
+        let e = exact.above(&v, t, &Silent).unwrap();
+        let (mut found, mut want, mut longest) = (0usize, 0usize, 0usize);
+        for i in 0..2000 {
+            let got: std::collections::HashSet<u32> = a.get(i).0.iter().copied().collect();
+            let truth = e.get(i).0;
+            want += truth.len();
+            found += truth.iter().filter(|j| got.contains(j)).count();
+            longest = longest.max(got.len());
+            assert!(a.get(i).1.iter().all(|&s| s >= t));
+        }
+        assert!(longest > 4 * 8, "lists grew past initial_k ({longest})");
+        let recall = found as f64 / want as f64;
+        eprintln!("recall {recall} longest {longest}");
+        assert!(recall > 0.98, "recall {recall}");
+    }
+
+    #[test]
+    fn exact_duplicate_vectors_do_not_panic() {
+        let dim = 8;
+        let mut v = clustered(50, dim, 5, 0.3, 5);
+        v.extend_from_within(..);
+        let hnsw = HnswIndex::build(&v, dim, HnswParams::default(), &Silent).unwrap();
+        let hits = hnsw.above(&v[..dim], 0.999, &Silent).unwrap();
+        let ids = hits.get(0).0;
+        assert!(ids.contains(&0) && ids.contains(&50), "{ids:?}");
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        let params = HnswParams {
+            m: 300,
+            ..Default::default()
+        };
+        let err = HnswIndex::build(&[1.0, 0.0], 2, params, &Silent)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("m = 300"), "{err}");
+    }
+}

@@ -1,0 +1,203 @@
+//! Neighbour search: "which indexed vectors are at least this similar to a query?"
+//!
+//! Deduplication needs *every* neighbour above a similarity threshold, not a fixed
+//! top-k, so the central operation is [`VectorIndex::above`]. Two backends implement it:
+//!
+//! - [`HnswIndex`]: an approximate HNSW graph (`hnsw_rs`), the default. It answers
+//!   threshold queries by asking for the top `k` and, for rows whose list is full (all `k`
+//!   hits above the threshold), asking again with `k × 4` until the list is not full, so
+//!   dense clusters are never silently truncated.
+//! - [`ExactIndex`]: brute force as blocked matrix products. Exact, so it is the ground
+//!   truth for tests and recall measurements, and fast enough for small data.
+//!
+//! Vectors are unit-normalised, so similarity is the dot product. Scores a backend returns
+//! are its own; callers that need scores identical across backends rescore with [`dot`],
+//! which always sums in the same order.
+
+mod error;
+mod exact;
+mod hnsw;
+mod neighbors;
+
+pub use error::IndexError;
+pub use exact::ExactIndex;
+pub use hnsw::{HnswIndex, HnswParams};
+pub use neighbors::{Neighbors, NeighborsBuilder};
+
+use crate::progress::Progress;
+
+/// Which backend to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IndexKind {
+    /// Approximate search with an HNSW graph.
+    #[default]
+    Hnsw,
+    /// Exact brute-force search.
+    Exact,
+}
+
+impl IndexKind {
+    /// The name used on the command line and in summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            IndexKind::Hnsw => "hnsw",
+            IndexKind::Exact => "exact",
+        }
+    }
+}
+
+impl std::str::FromStr for IndexKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "hnsw" => Ok(IndexKind::Hnsw),
+            "exact" => Ok(IndexKind::Exact),
+            other => Err(format!("unknown index {other:?} (expected hnsw or exact)")),
+        }
+    }
+}
+
+/// A searchable set of unit vectors.
+pub trait VectorIndex: Send + Sync {
+    /// Number of indexed vectors.
+    fn len(&self) -> usize;
+
+    /// Whether the index holds no vectors.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Width of each vector.
+    fn dim(&self) -> usize;
+
+    /// For each row of `queries` (row-major, `dim()` wide), every indexed vector whose
+    /// similarity is at least `threshold`, most similar first. Approximate backends may
+    /// miss some; they never truncate a list.
+    fn above(
+        &self,
+        queries: &[f32],
+        threshold: f32,
+        progress: &dyn Progress,
+    ) -> Result<Neighbors, IndexError>;
+
+    /// For each row of `queries`, the `k` most similar indexed vectors (fewer if the index
+    /// is smaller), most similar first.
+    fn top_k(
+        &self,
+        queries: &[f32],
+        k: usize,
+        progress: &dyn Progress,
+    ) -> Result<Neighbors, IndexError>;
+
+    /// A short description of the backend and its parameters, for summaries.
+    fn describe(&self) -> serde_json::Value;
+}
+
+/// Checks that a query matrix has whole rows of the index's width.
+pub(crate) fn check_queries(queries: &[f32], dim: usize) -> Result<usize, IndexError> {
+    if dim == 0 || !queries.len().is_multiple_of(dim) {
+        return Err(IndexError::DimensionMismatch {
+            expected: dim,
+            got: queries.len(),
+        });
+    }
+    Ok(queries.len() / dim)
+}
+
+/// Dot product summed in a fixed order (eight interleaved partial sums), so the same
+/// pair of vectors always gets the same score whatever found it. For unit vectors this is
+/// the cosine similarity.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [0f32; 8];
+    let (ac, ar) = a.split_at(a.len() / 8 * 8);
+    let (bc, br) = b.split_at(ac.len());
+    for (x, y) in ac.chunks_exact(8).zip(bc.chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut tail = 0f32;
+    for (x, y) in ar.iter().zip(br) {
+        tail += x * y;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// Rows of a row-major matrix, `dim` wide.
+pub(crate) fn row(data: &[f32], dim: usize, i: usize) -> &[f32] {
+    &data[i * dim..(i + 1) * dim]
+}
+
+/// Queries are processed in chunks of this many rows (progress and cancellation points).
+pub(crate) const QUERY_CHUNK: usize = 2048;
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    /// Seeded clustered unit vectors: `n` rows around `n / per_cluster` random centres.
+    pub fn clustered(n: usize, dim: usize, per_cluster: usize, noise: f32, seed: u64) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move || {
+            // xorshift64*, mapped to a roughly normal value by summing uniforms.
+            let mut s = 0f32;
+            for _ in 0..4 {
+                state ^= state >> 12;
+                state ^= state << 25;
+                state ^= state >> 27;
+                let u =
+                    (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32;
+                s += u - 0.5;
+            }
+            s * 1.7
+        };
+        let centres: Vec<f32> = (0..n.div_ceil(per_cluster) * dim).map(|_| next()).collect();
+        let mut out = Vec::with_capacity(n * dim);
+        for i in 0..n {
+            let c = &centres[(i / per_cluster) * dim..][..dim];
+            out.extend(c.iter().map(|&x| x + noise * next()));
+        }
+        crate::embed::normalize_rows(&mut out, dim);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_matches_f64_reference() {
+        let v = testutil::clustered(10, 37, 2, 0.5, 1);
+        for i in 0..10 {
+            for j in 0..10 {
+                let (a, b) = (row(&v, 37, i), row(&v, 37, j));
+                let want = crate::embed::cosine(a, b);
+                assert!((dot(a, b) as f64 - want).abs() < 1e-5, "{i} {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn dot_is_symmetric_bitwise() {
+        let v = testutil::clustered(20, 256, 4, 0.3, 2);
+        for i in 0..20 {
+            for j in 0..20 {
+                assert_eq!(
+                    dot(row(&v, 256, i), row(&v, 256, j)).to_bits(),
+                    dot(row(&v, 256, j), row(&v, 256, i)).to_bits()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn index_kind_parses() {
+        assert_eq!("hnsw".parse::<IndexKind>().unwrap(), IndexKind::Hnsw);
+        assert_eq!("exact".parse::<IndexKind>().unwrap(), IndexKind::Exact);
+        assert!("faiss"
+            .parse::<IndexKind>()
+            .unwrap_err()
+            .contains("hnsw or exact"));
+    }
+}
