@@ -21,4 +21,34 @@ pub enum Error {
     /// Writing or reading vectors failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An output file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Output {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An option has a value that cannot work.
+    #[error("invalid {name}: {reason}")]
+    InvalidOption {
+        /// The option.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The input file changed between the two passes over it.
+    #[error("{path} changed while semsift was running: read {expected} rows, then {found}")]
+    InputChanged {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Rows in the first pass.
+        expected: u64,
+        /// Rows in the second pass.
+        found: u64,
+    },
+    /// The caller asked to stop.
+    #[error("cancelled")]
+    Cancelled,
 }

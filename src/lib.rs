@@ -11,8 +11,9 @@
 pub mod dataset;
 pub mod dedup;
 pub mod embed;
-pub mod index;
 mod error;
+pub mod filter;
+pub mod index;
 pub mod pipeline;
 pub mod progress;
 pub mod store;

@@ -1,8 +1,11 @@
 //! Command definitions and dispatch. Each subcommand lives in its own file
 //! and documents its flags where they are defined.
 
+mod common;
+mod dedup;
 mod distill;
 mod embed;
+mod filter;
 mod progress;
 
 use clap::{Args, Parser, Subcommand};
@@ -36,6 +39,11 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Remove exact and near-duplicate rows (or, with --against, rows that
+    /// appear in a reference set), saying for each which row it duplicates.
+    Dedup(dedup::DedupArgs),
+    /// Remove outlier rows, or pick representative rows.
+    Filter(filter::FilterArgs),
     /// Embed a dataset's text into an .npy matrix (float32, one row per input row).
     Embed(embed::EmbedArgs),
     /// Make a static (model2vec-format) model from a sentence-transformers model.
@@ -46,6 +54,8 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let bars = progress::Bars::new(cli.global.quiet);
     match cli.command {
+        Command::Dedup(args) => dedup::run(args, &bars),
+        Command::Filter(args) => filter::run(args, &bars),
         Command::Embed(args) => embed::run(args, &bars),
         Command::Distill(args) => distill::run(args, &bars),
     }

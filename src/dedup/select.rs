@@ -77,12 +77,13 @@ pub fn kept_count(canon: &[Canonical]) -> usize {
         .count()
 }
 
-/// The highest threshold in `(0, 1]` (1.0 or one of the scores in `pairs`) at which at most
+/// The highest threshold in `(0, 1]` (1.0 or one of `scores`, the similarities at which
+/// decisions can change) at which at most
 /// `max_kept` of the *input* rows are kept, given a function that counts kept input rows
 /// at a threshold. Kept counts rise with the threshold, so this bisects over the distinct
 /// pair scores. Returns `None` when even the lowest score keeps more than `max_kept`.
 pub fn highest_threshold_keeping(
-    pairs: &EarlierPairs,
+    mut scores: Vec<f32>,
     max_kept: u64,
     mut kept_at: impl FnMut(f32) -> u64,
 ) -> Option<(f32, u64)> {
@@ -90,11 +91,7 @@ pub fn highest_threshold_keeping(
     if top <= max_kept {
         return Some((1.0, top));
     }
-    let mut scores: Vec<f32> = pairs
-        .iter()
-        .map(|(_, _, s)| s)
-        .filter(|&s| s < 1.0)
-        .collect();
+    scores.retain(|&s| s < 1.0);
     scores.sort_unstable_by(f32::total_cmp);
     scores.dedup();
     if scores.is_empty() {
@@ -197,8 +194,9 @@ mod tests {
         let v = clustered(400, dim, 8, 0.35, 5);
         let pairs = pairs_of(&v, dim, 0.7);
         let kept_at = |t: f32| kept_count(&select(&pairs, &v, dim, t)) as u64;
+        let scores = || pairs.iter().map(|p| p.2).collect::<Vec<f32>>();
         let all = kept_at(0.9999);
-        let (t, k) = highest_threshold_keeping(&pairs, 200, kept_at).unwrap();
+        let (t, k) = highest_threshold_keeping(scores(), 200, kept_at).unwrap();
         assert!(k <= 200 && k == kept_at(t), "{t} keeps {k}");
         // A slightly higher threshold keeps more than the target.
         let next = pairs
@@ -207,9 +205,9 @@ mod tests {
             .filter(|&s| s > t)
             .fold(f32::MAX, f32::min);
         assert!(kept_at(next) > 200, "next threshold {next}");
-        assert!(highest_threshold_keeping(&pairs, 1, kept_at).is_none());
+        assert!(highest_threshold_keeping(scores(), 1, kept_at).is_none());
         assert_eq!(
-            highest_threshold_keeping(&pairs, all, kept_at),
+            highest_threshold_keeping(scores(), all, kept_at),
             Some((1.0, all))
         );
     }

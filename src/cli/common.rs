@@ -1,0 +1,121 @@
+//! Flags shared by the commands that read a dataset, embed it and search it.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use semsift::dataset::{Format, ReadOptions};
+use semsift::embed::{self, Device, Encoder, LoadOptions};
+use semsift::index::{HnswParams, IndexKind};
+use semsift::store::Dtype;
+
+/// Which rows to read.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Input dataset: .jsonl/.json (JSON Lines), .csv, .tsv, .parquet or .txt
+    /// (one row per line), optionally .gz or .zst compressed.
+    pub input: PathBuf,
+    /// Column holding the text (repeatable: columns are embedded separately and
+    /// concatenated, and a row's identity for exact duplicates is all of them).
+    #[arg(short, long = "column", value_name = "NAME", default_value = "text")]
+    pub columns: Vec<String>,
+    /// Input format when the file name does not tell it.
+    #[arg(long, value_name = "jsonl|csv|tsv|parquet|text")]
+    pub format: Option<Format>,
+}
+
+impl InputArgs {
+    /// The reader options these flags describe.
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            format: self.format,
+            columns: self.columns.clone(),
+        }
+    }
+}
+
+/// Which model embeds the rows.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Model folder: a model2vec static model or a sentence-transformers BERT
+    /// (default: the bundled static all-MiniLM-L6-v2 distillation).
+    #[arg(short, long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Where a transformer model runs: cpu, cuda or cuda:N (needs a build with
+    /// `--features cuda`). Static models always run on the CPU.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub device: Device,
+    /// Texts per transformer forward pass (static models take whole chunks).
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub batch_size: usize,
+}
+
+impl ModelArgs {
+    /// Loads the model.
+    pub fn load(&self) -> anyhow::Result<Box<dyn Encoder>> {
+        embed::load(
+            self.model.as_deref(),
+            &LoadOptions {
+                device: self.device,
+                batch_size: self.batch_size,
+            },
+        )
+        .with_context(|| match &self.model {
+            Some(m) => format!("loading model {}", m.display()),
+            None => "loading the bundled model".to_string(),
+        })
+    }
+}
+
+/// How neighbours are searched.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Neighbour search: hnsw (approximate graph, fast at any size) or exact
+    /// (brute force, the ground truth; fine up to some 10^5 rows).
+    #[arg(long, default_value = "hnsw", value_name = "hnsw|exact")]
+    pub index: IndexKind,
+    /// HNSW links per node (M): higher finds more neighbours, builds slower.
+    #[arg(long, default_value_t = HnswParams::default().m, value_name = "N")]
+    pub hnsw_m: usize,
+    /// HNSW candidate list while building (ef_construction).
+    #[arg(long, default_value_t = HnswParams::default().ef_construction, value_name = "N")]
+    pub ef_construction: usize,
+    /// HNSW candidate list while searching (ef_search; raised to k when a query
+    /// asks for more neighbours).
+    #[arg(long, default_value_t = HnswParams::default().ef_search, value_name = "N")]
+    pub ef_search: usize,
+}
+
+impl IndexArgs {
+    /// The HNSW parameters these flags describe.
+    pub fn hnsw(&self) -> HnswParams {
+        HnswParams {
+            m: self.hnsw_m,
+            ef_construction: self.ef_construction,
+            ef_search: self.ef_search,
+            ..HnswParams::default()
+        }
+    }
+}
+
+/// Where embeddings are kept between runs.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Vector-store directory: embeddings are saved there (memory-mapped,
+    /// checksummed) and reused when the same rows are embedded with the same
+    /// model again, e.g. to rerun at another threshold; an interrupted
+    /// embedding resumes from its last checkpoint.
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Element type of stored vectors: f32 (exact) or f16 (half the disk).
+    #[arg(long, default_value = "f32", value_name = "f32|f16", value_parser = parse_dtype)]
+    pub store_dtype: Dtype,
+}
+
+fn parse_dtype(s: &str) -> Result<Dtype, String> {
+    match s {
+        "f32" => Ok(Dtype::F32),
+        "f16" => Ok(Dtype::F16),
+        other => Err(format!("unknown dtype {other:?} (expected f32 or f16)")),
+    }
+}

@@ -1,0 +1,89 @@
+//! `semsift dedup`: drop exact and near duplicates, and say why each row went.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use semsift::pipeline::{run_dedup, DedupOptions};
+
+use super::common::{IndexArgs, InputArgs, ModelArgs, StoreArgs};
+use super::progress::Bars;
+
+/// Flags of `semsift dedup`.
+#[derive(Debug, Args)]
+pub struct DedupArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Rows whose cosine similarity to an earlier kept row is at least this are
+    /// removed, in (0, 1]. With --target-rows, the lowest threshold considered.
+    #[arg(short, long, default_value_t = 0.9, value_name = "T")]
+    pub threshold: f32,
+    /// Reference set (e.g. a train set): remove the INPUT rows that match one of
+    /// its rows instead of deduplicating INPUT against itself; duplicate_of then
+    /// names the reference row. Read with the same --column names.
+    #[arg(long, value_name = "REF")]
+    pub against: Option<PathBuf>,
+    /// Also report how many rows each of these thresholds would keep
+    /// (comma-separated), from the same neighbour search.
+    #[arg(long, value_delimiter = ',', value_name = "T,T,...")]
+    pub sweep: Vec<f32>,
+    /// Choose the highest threshold (not below --threshold) that keeps at most N
+    /// rows; summary.json says which threshold it chose.
+    #[arg(long, value_name = "N")]
+    pub target_rows: Option<u64>,
+    /// Also write pairs.jsonl: every similar pair found at the threshold.
+    #[arg(long)]
+    pub pairs: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub index: IndexArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output directory: kept.<ext> (kept rows, unchanged, in the input's
+    /// format), removed.jsonl (one line per removed row with the row it
+    /// duplicates) and summary.json, each written atomically, summary last.
+    #[arg(short, long, value_name = "OUTDIR")]
+    pub output: PathBuf,
+}
+
+pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
+    let encoder = args.model.load()?;
+    let opts = DedupOptions {
+        input: args.input.input.clone(),
+        read: args.input.read_options(),
+        threshold: args.threshold,
+        against: args.against.clone(),
+        index: args.index.index,
+        hnsw: args.index.hnsw(),
+        store: args.store.store.clone(),
+        store_dtype: args.store.store_dtype,
+        sweep: args.sweep.clone(),
+        target_rows: args.target_rows,
+        write_pairs: args.pairs,
+        out_dir: args.output.clone(),
+    };
+    let outcome = run_dedup(&opts, encoder.as_ref(), bars)?;
+    if !bars.is_quiet() {
+        let pct = |x: u64| 100.0 * x as f64 / outcome.rows.max(1) as f64;
+        eprintln!(
+            "semsift: {} rows → kept {} ({:.2}%), removed {} ({:.2}%; {} exact copies) at threshold {} in {:.2}s → {}",
+            outcome.rows,
+            outcome.kept,
+            pct(outcome.kept),
+            outcome.removed,
+            pct(outcome.removed),
+            outcome.exact_removed,
+            outcome.threshold,
+            outcome.summary["timings_s"]["total"].as_f64().unwrap_or(0.0),
+            args.output.display()
+        );
+        if let Some(false) = outcome.summary["target_rows"]["reached"].as_bool() {
+            eprintln!(
+                "semsift: warning: no threshold at or above {} keeps at most {} rows; lower --threshold to search further",
+                args.threshold,
+                args.target_rows.unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Outliers and representatives, ranked by how dense each row's neighbourhood is.
+//!
+//! Both follow SemHash 0.5 (`self_filter_outliers`, `self_find_representative`): a row's
+//! score is its mean similarity to its `k` (100) nearest other rows. Outliers are the
+//! lowest-scored rows; representatives are drawn from the highest-scored candidates and
+//! diversified with maximal marginal relevance ([`mmr`]).
+
+use crate::index::{dot, Neighbors};
+
+/// Mean similarity of each query to its hits, leaving out the query itself (`self_ids`:
+/// query `i` is indexed row `i`). A row with no other hit scores 0.
+pub fn density_scores(found: &Neighbors, k: usize, self_ids: bool) -> Vec<f32> {
+    (0..found.len())
+        .map(|i| {
+            let (ids, scores) = found.get(i);
+            let others = ids
+                .iter()
+                .zip(scores)
+                .filter(|(&j, _)| !(self_ids && j as usize == i))
+                .take(k);
+            let (sum, n) = others.fold((0f64, 0usize), |(s, n), (_, &x)| (s + x as f64, n + 1));
+            if n == 0 {
+                0.0
+            } else {
+                (sum / n as f64) as f32
+            }
+        })
+        .collect()
+}
+
+/// Indices sorted by descending score; ties keep index order (a stable sort).
+pub fn ranking(scores: &[f32]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+    order.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]));
+    order
+}
+
+/// SemHash's automatic candidate count for representatives: 10 % of the rows, at least
+/// `selection` and 100, at most 1000 and the number of rows.
+pub fn candidate_limit(total: usize, selection: usize) -> usize {
+    (total / 10).max(selection).max(100).min(1000).min(total)
+}
+
+/// Maximal marginal relevance (pyversity's `mmr`): pick the most relevant candidate,
+/// then repeatedly the one maximising `λ·relevance − (1 − λ)·max similarity to the
+/// picks so far`, with `λ = 1 − diversity`. `vectors` are the candidates' unit vectors
+/// (row-major, `dim` wide). Returns the picks in order with their marginal gains.
+pub fn mmr(
+    vectors: &[f32],
+    dim: usize,
+    relevance: &[f32],
+    k: usize,
+    diversity: f32,
+) -> Vec<(u32, f32)> {
+    let n = relevance.len();
+    let k = k.min(n);
+    let lambda = 1.0 - diversity;
+    let mut out = Vec::with_capacity(k);
+    if k == 0 {
+        return out;
+    }
+    let row = |i: usize| &vectors[i * dim..(i + 1) * dim];
+    let mut taken = vec![false; n];
+    let mut max_sim = vec![f32::NEG_INFINITY; n];
+    let first = argmax((0..n).map(|i| relevance[i]));
+    out.push((first as u32, lambda * relevance[first]));
+    taken[first] = true;
+    let mut last = first;
+    for _ in 1..k {
+        for i in 0..n {
+            max_sim[i] = max_sim[i].max(dot(row(i), row(last)));
+        }
+        let gain = |i: usize| lambda * relevance[i] - (1.0 - lambda) * max_sim[i];
+        let best = argmax((0..n).map(|i| if taken[i] { f32::NEG_INFINITY } else { gain(i) }));
+        out.push((best as u32, gain(best)));
+        taken[best] = true;
+        last = best;
+    }
+    out
+}
+
+/// First index of the largest value (NumPy's `argmax`).
+fn argmax(values: impl Iterator<Item = f32>) -> usize {
+    let mut best = (0, f32::NEG_INFINITY);
+    for (i, v) in values.enumerate() {
+        if v > best.1 {
+            best = (i, v);
+        }
+    }
+    best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::NeighborsBuilder;
+
+    #[test]
+    fn density_leaves_out_the_row_itself() {
+        let mut b = NeighborsBuilder::new();
+        b.push([(0, 1.0), (1, 0.5), (2, 0.3)]);
+        b.push([(1, 1.0), (0, 0.5)]);
+        b.push([(2, 1.0)]);
+        let s = density_scores(&b.finish(), 100, true);
+        assert!((s[0] - 0.4).abs() < 1e-6 && (s[1] - 0.5).abs() < 1e-6 && s[2] == 0.0);
+    }
+
+    #[test]
+    fn ranking_is_stable_descending() {
+        assert_eq!(ranking(&[0.5, 0.9, 0.5, 0.1, 0.9]), vec![1, 4, 0, 2, 3]);
+    }
+
+    #[test]
+    fn candidate_limit_follows_semhash() {
+        assert_eq!(candidate_limit(50, 10), 50);
+        assert_eq!(candidate_limit(500, 10), 100);
+        assert_eq!(candidate_limit(5000, 10), 500);
+        assert_eq!(candidate_limit(50_000, 10), 1000);
+        assert_eq!(candidate_limit(5000, 700), 700);
+    }
+
+    #[test]
+    fn mmr_trades_relevance_for_diversity() {
+        // Two near-identical relevant vectors and one different, slightly less relevant.
+        let v = [1.0, 0.0, 0.999, 0.0447, 0.0, 1.0];
+        let rel = [0.9, 0.89, 0.8];
+        let picks: Vec<u32> = mmr(&v, 2, &rel, 2, 0.5).into_iter().map(|p| p.0).collect();
+        assert_eq!(picks, vec![0, 2]);
+        let pure: Vec<u32> = mmr(&v, 2, &rel, 2, 0.0).into_iter().map(|p| p.0).collect();
+        assert_eq!(pure, vec![0, 1]);
+        let gains = mmr(&v, 2, &rel, 3, 0.5);
+        assert!((gains[0].1 - 0.45).abs() < 1e-6);
+        assert!((gains[1].1 - (0.5 * 0.8 - 0.5 * 0.0)).abs() < 1e-6);
+    }
+}

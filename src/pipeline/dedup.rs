@@ -1,0 +1,532 @@
+//! `dedup` end to end: read → embed → index → search → select → write.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::{json, Map, Value};
+
+use super::output::OutputDir;
+use super::rows::{load_rows, LoadedRows};
+use super::vectors::{embed_texts, EmbedReport};
+use crate::dataset::{self, ReadOptions, Route};
+use crate::dedup::{
+    best_matches, decide_cross, decide_self, highest_threshold_keeping, kept_count, select,
+    Decision, EarlierPairs, RefMatch, RESCORE_MARGIN,
+};
+use crate::embed::Encoder;
+use crate::index::{ExactIndex, HnswIndex, HnswParams, IndexKind, VectorIndex};
+use crate::progress::Progress;
+use crate::store::Dtype;
+use crate::Error;
+
+/// Everything `dedup` needs besides the encoder.
+#[derive(Debug, Clone)]
+pub struct DedupOptions {
+    /// The dataset to deduplicate.
+    pub input: PathBuf,
+    /// Its format (`None`: from the file name) and the columns that identify a row.
+    pub read: ReadOptions,
+    /// Rows at least this similar (cosine) to a kept row are removed. In `(0, 1]`.
+    pub threshold: f32,
+    /// A reference set: remove input rows that match one of its rows instead of
+    /// deduplicating the input against itself. Read with the same columns.
+    pub against: Option<PathBuf>,
+    /// Which neighbour index to search with.
+    pub index: IndexKind,
+    /// HNSW parameters (when `index` is HNSW).
+    pub hnsw: HnswParams,
+    /// A vector-store directory to reuse and resume embeddings from.
+    pub store: Option<PathBuf>,
+    /// Element type of vectors written to the store.
+    pub store_dtype: Dtype,
+    /// Extra thresholds to report kept counts for, from the same neighbour search.
+    pub sweep: Vec<f32>,
+    /// Pick the highest threshold (not below `threshold`) that keeps at most this many rows.
+    pub target_rows: Option<u64>,
+    /// Also write every similar pair found (`pairs.jsonl`).
+    pub write_pairs: bool,
+    /// Where the outputs go.
+    pub out_dir: PathBuf,
+}
+
+/// What a dedup run did (also written to `summary.json`).
+#[derive(Debug, Clone)]
+pub struct DedupOutcome {
+    /// Input rows.
+    pub rows: u64,
+    /// Rows kept.
+    pub kept: u64,
+    /// Rows removed (exact copies included).
+    pub removed: u64,
+    /// Rows removed as exact copies.
+    pub exact_removed: u64,
+    /// The threshold applied (chosen by `target_rows` when given).
+    pub threshold: f32,
+    /// The summary, as written.
+    pub summary: Value,
+    /// The output files, in the order written.
+    pub files: Vec<PathBuf>,
+}
+
+/// How many least-similar removed pairs the summary lists.
+const LEAST_SIMILAR: usize = 20;
+
+fn check_threshold(name: &'static str, t: f32) -> Result<(), Error> {
+    if t > 0.0 && t <= 1.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidOption {
+            name,
+            reason: format!("{t} is outside (0, 1]"),
+        })
+    }
+}
+
+/// Builds the chosen index over `vectors`.
+pub fn build_index(
+    kind: IndexKind,
+    hnsw: HnswParams,
+    vectors: &[f32],
+    dim: usize,
+    progress: &dyn Progress,
+) -> Result<Box<dyn VectorIndex>, Error> {
+    Ok(match kind {
+        IndexKind::Exact => Box::new(ExactIndex::new(vectors, dim)?),
+        IndexKind::Hnsw => Box::new(HnswIndex::build(vectors, dim, hnsw, progress)?),
+    })
+}
+
+/// Runs a deduplication and writes `kept.<ext>`, `removed.jsonl`, (`pairs.jsonl`) and,
+/// last, `summary.json` to `opts.out_dir`.
+pub fn run_dedup(
+    opts: &DedupOptions,
+    encoder: &dyn Encoder,
+    progress: &dyn Progress,
+) -> Result<DedupOutcome, Error> {
+    let started = Instant::now();
+    check_threshold("threshold", opts.threshold)?;
+    for &t in &opts.sweep {
+        check_threshold("sweep threshold", t)?;
+    }
+    if opts.target_rows == Some(0) {
+        return Err(Error::InvalidOption {
+            name: "target rows",
+            reason: "must be at least 1".into(),
+        });
+    }
+    let mut inputs: Vec<&Path> = vec![&opts.input];
+    inputs.extend(opts.against.as_deref());
+    let out = OutputDir::create(&opts.out_dir, &inputs)?;
+    out.file("removed.jsonl")?;
+    out.file("summary.json")?;
+    let mut timings = Map::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &str, timings: &mut Map<String, Value>| {
+        timings.insert(name.into(), json!(round3(clock.elapsed().as_secs_f64())));
+        clock = Instant::now();
+    };
+
+    let rows = load_rows(&opts.input, &opts.read, progress)?;
+    let kept_name = dataset::output_file_name("kept", rows.format, rows.compression);
+    out.file(&kept_name)?;
+    let reference = match &opts.against {
+        Some(path) => {
+            let read = ReadOptions {
+                format: None,
+                columns: opts.read.columns.clone(),
+            };
+            Some(load_rows(path, &read, progress)?)
+        }
+        None => None,
+    };
+    lap("read", &mut timings);
+
+    let dim = encoder.dim() * opts.read.columns.len();
+    let embed = |r: &LoadedRows| {
+        embed_texts(
+            &r.texts,
+            r.groups.content_key(),
+            encoder,
+            opts.store.as_deref(),
+            opts.store_dtype,
+            progress,
+        )
+    };
+    let (vectors, embed_report) = embed(&rows)?;
+    let ref_embedded = reference.as_ref().map(embed).transpose()?;
+    lap("embed", &mut timings);
+
+    let floor = opts.sweep.iter().copied().fold(opts.threshold, f32::min);
+    let mut run = Run {
+        opts,
+        rows: &rows,
+        vectors: vectors.as_slice(),
+        dim,
+        floor,
+        timings,
+        clock: Instant::now(),
+        progress,
+    };
+    let result = match (&reference, &ref_embedded) {
+        (Some(r), Some((rv, _))) => run.cross(r, rv.as_slice())?,
+        _ => run.self_dedup()?,
+    };
+    let mut timings = run.timings;
+
+    // Write: kept rows through a second pass over the input, removed rows beside them.
+    let clock = Instant::now();
+    let mut files = Vec::new();
+    let mut removed_file = out.writer("removed.jsonl")?;
+    let decisions = &result.decisions;
+    let mut line = Vec::new();
+    let stats = dataset::split(
+        &opts.input,
+        Some(rows.format),
+        &out.file(&kept_name)?,
+        &mut |row| match decisions.get(row as usize) {
+            Some(Decision::Remove { .. }) => Route::Remove,
+            _ => Route::Keep,
+        },
+        &mut |row, record| {
+            let Some(&Decision::Remove {
+                duplicate_of,
+                score,
+                exact,
+            }) = decisions.get(row as usize)
+            else {
+                return Ok(());
+            };
+            line.clear();
+            serde_json::to_writer(
+                &mut line,
+                &json!({"row": row, "duplicate_of": duplicate_of, "score": num(score), "exact": exact, "record": record}),
+            )
+            .expect("JSON values serialise");
+            line.push(b'\n');
+            removed_file
+                .write_all(&line)
+                .map_err(|source| crate::dataset::DatasetError::Output {
+                    path: out.dir().join("removed.jsonl"),
+                    source,
+                })
+        },
+        progress,
+    )?;
+    if stats.rows != decisions.len() as u64 {
+        return Err(Error::InputChanged {
+            path: opts.input.clone(),
+            expected: decisions.len() as u64,
+            found: stats.rows,
+        });
+    }
+    files.push(out.file(&kept_name)?);
+    files.push(removed_file.commit()?);
+    if opts.write_pairs {
+        files.push(write_pairs(&out, &result, &rows)?);
+    }
+    timings.insert("write".into(), json!(round3(clock.elapsed().as_secs_f64())));
+    timings.insert(
+        "total".into(),
+        json!(round3(started.elapsed().as_secs_f64())),
+    );
+
+    let n = decisions.len() as u64;
+    let removed = decisions.iter().filter(|d| !d.is_kept()).count() as u64;
+    let exact_removed = decisions
+        .iter()
+        .filter(|d| matches!(d, Decision::Remove { exact: true, .. }))
+        .count() as u64;
+    let ratio = |x: u64| if n == 0 { 0.0 } else { x as f64 / n as f64 };
+    let summary = json!({
+        "command": "dedup",
+        "semsift_version": env!("CARGO_PKG_VERSION"),
+        "input": opts.input.display().to_string(),
+        "format": rows.format.to_string(),
+        "columns": opts.read.columns,
+        "against": opts.against.as_ref().map(|p| p.display().to_string()),
+        "rows": {
+            "input": n,
+            "unique": rows.groups.groups(),
+            "kept": n - removed,
+            "removed": removed,
+            "exact_removed": exact_removed,
+            "reference": reference.as_ref().map(|r| r.groups.rows()),
+        },
+        "duplicate_ratio": ratio(removed),
+        "exact_duplicate_ratio": ratio(exact_removed),
+        "threshold": num(result.threshold),
+        "target_rows": result.target,
+        "model": { "fingerprint": encoder.fingerprint(), "dim": dim },
+        "index": result.index,
+        "embedding": embed_summary(&embed_report, ref_embedded.as_ref().map(|e| &e.1)),
+        "timings_s": timings,
+        "least_similar": least_similar(decisions, &rows, reference.as_ref(), &opts.read.columns),
+        "sweep": result.sweep,
+        "outputs": {
+            "kept": kept_name,
+            "removed": "removed.jsonl",
+            "pairs": opts.write_pairs.then_some("pairs.jsonl"),
+        },
+    });
+    let mut text = serde_json::to_vec_pretty(&summary).expect("JSON values serialise");
+    text.push(b'\n');
+    files.push(out.write("summary.json", &text)?);
+    Ok(DedupOutcome {
+        rows: n,
+        kept: n - removed,
+        removed,
+        exact_removed,
+        threshold: result.threshold,
+        summary,
+        files,
+    })
+}
+
+/// The decisions of a run and what the summary says about how they were reached.
+struct Decided {
+    decisions: Vec<Decision>,
+    threshold: f32,
+    target: Value,
+    sweep: Value,
+    index: Value,
+    /// Similar pairs `(later unique, earlier unique, score)` at the final threshold
+    /// (self-dedup only).
+    pairs: Option<EarlierPairs>,
+}
+
+/// The search-and-select part of a run.
+struct Run<'a> {
+    opts: &'a DedupOptions,
+    rows: &'a LoadedRows,
+    vectors: &'a [f32],
+    dim: usize,
+    floor: f32,
+    timings: Map<String, Value>,
+    clock: Instant,
+    progress: &'a dyn Progress,
+}
+
+impl Run<'_> {
+    fn lap(&mut self, name: &str) {
+        self.timings.insert(
+            name.into(),
+            json!(round3(self.clock.elapsed().as_secs_f64())),
+        );
+        self.clock = Instant::now();
+    }
+
+    fn index(&mut self, vectors: &[f32]) -> Result<Box<dyn VectorIndex>, Error> {
+        let index = build_index(
+            self.opts.index,
+            self.opts.hnsw,
+            vectors,
+            self.dim,
+            self.progress,
+        )?;
+        self.lap("index");
+        Ok(index)
+    }
+
+    fn self_dedup(&mut self) -> Result<Decided, Error> {
+        let index = self.index(self.vectors)?;
+        let found = index.above(self.vectors, self.floor - RESCORE_MARGIN, self.progress)?;
+        let pairs = EarlierPairs::from_self_search(&found, self.vectors, self.dim, self.floor);
+        drop(found);
+        self.lap("search");
+        let (v, dim) = (self.vectors, self.dim);
+        let kept_at = |t: f32| kept_count(&select(&pairs, v, dim, t)) as u64;
+        let (threshold, target) =
+            self.choose_threshold(pairs.iter().map(|p| p.2).collect(), kept_at);
+        let canon = select(&pairs, v, dim, threshold);
+        let decisions = decide_self(&self.rows.groups, &canon);
+        let sweep = self.sweep(|t| kept_at(t));
+        self.lap("select");
+        let mut index_summary = index.describe();
+        index_summary["pairs_found"] = json!(pairs.pairs());
+        index_summary["search_floor"] = num(self.floor);
+        Ok(Decided {
+            decisions,
+            threshold,
+            target,
+            sweep,
+            index: index_summary,
+            pairs: Some(pairs),
+        })
+    }
+
+    fn cross(&mut self, reference: &LoadedRows, ref_vectors: &[f32]) -> Result<Decided, Error> {
+        let index = self.index(ref_vectors)?;
+        let found = index.above(self.vectors, self.floor - RESCORE_MARGIN, self.progress)?;
+        let mut matches = best_matches(&found, self.vectors, ref_vectors, self.dim, self.floor);
+        drop(found);
+        for (u, m) in matches.iter_mut().enumerate() {
+            if let Some(g) = reference.groups.find(self.rows.keys[u]) {
+                *m = Some(RefMatch {
+                    of: g,
+                    score: 1.0,
+                    exact: true,
+                });
+            }
+        }
+        self.lap("search");
+        let mut group_size = vec![0u64; matches.len()];
+        for &g in self.rows.groups.group_of_row() {
+            group_size[g as usize] += 1;
+        }
+        let total: u64 = group_size.iter().sum();
+        let kept_at = |t: f32| {
+            total
+                - matches
+                    .iter()
+                    .zip(&group_size)
+                    .filter(|(m, _)| m.is_some_and(|m| m.exact || m.score >= t))
+                    .map(|(_, n)| n)
+                    .sum::<u64>()
+        };
+        let scores = matches.iter().flatten().map(|m| m.score).collect();
+        let (threshold, target) = self.choose_threshold(scores, kept_at);
+        let decisions = decide_cross(
+            &self.rows.groups,
+            &matches,
+            reference.groups.first_row(),
+            threshold,
+        );
+        let sweep = self.sweep(kept_at);
+        self.lap("select");
+        let mut index_summary = index.describe();
+        index_summary["search_floor"] = num(self.floor);
+        Ok(Decided {
+            decisions,
+            threshold,
+            target,
+            sweep,
+            index: index_summary,
+            pairs: None,
+        })
+    }
+
+    /// The threshold to apply: the given one, or the one `--target-rows` picks.
+    fn choose_threshold(&self, scores: Vec<f32>, kept_at: impl FnMut(f32) -> u64) -> (f32, Value) {
+        let Some(target) = self.opts.target_rows else {
+            return (self.opts.threshold, Value::Null);
+        };
+        let scores: Vec<f32> = scores
+            .into_iter()
+            .filter(|&s| s >= self.opts.threshold)
+            .collect();
+        match highest_threshold_keeping(scores, target, kept_at) {
+            Some((t, kept)) => (
+                t,
+                json!({"requested": target, "reached": true, "chosen_threshold": num(t), "kept": kept}),
+            ),
+            None => {
+                tracing::warn!(
+                    target,
+                    floor = self.opts.threshold,
+                    "no threshold at or above the floor keeps at most the target rows; using the floor"
+                );
+                (
+                    self.opts.threshold,
+                    json!({"requested": target, "reached": false, "chosen_threshold": num(self.opts.threshold),
+                           "note": "no threshold at or above --threshold keeps this few rows; lower --threshold to search further"}),
+                )
+            }
+        }
+    }
+
+    fn sweep(&self, mut kept_at: impl FnMut(f32) -> u64) -> Value {
+        let mut ts = self.opts.sweep.clone();
+        ts.sort_by(f32::total_cmp);
+        ts.dedup();
+        Value::Array(
+            ts.into_iter()
+                .map(|t| {
+                    let kept = kept_at(t);
+                    let n = self.rows.groups.rows() as u64;
+                    json!({"threshold": num(t), "kept": kept, "removed": n - kept})
+                })
+                .collect(),
+        )
+    }
+}
+
+fn embed_summary(input: &EmbedReport, reference: Option<&EmbedReport>) -> Value {
+    json!({ "input": input, "reference": reference })
+}
+
+/// The least similar removed pairs, with the texts of both rows.
+fn least_similar(
+    decisions: &[Decision],
+    rows: &LoadedRows,
+    reference: Option<&LoadedRows>,
+    columns: &[String],
+) -> Value {
+    let mut removed: Vec<(usize, u64, f32, bool)> = decisions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| match *d {
+            Decision::Remove {
+                duplicate_of,
+                score,
+                exact,
+            } => Some((i, duplicate_of, score, exact)),
+            Decision::Keep => None,
+        })
+        .collect();
+    removed.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
+    let texts = |r: &LoadedRows, row: u64| {
+        let g = r.groups.group_of_row()[row as usize] as usize;
+        let mut m = Map::new();
+        for (c, name) in columns.iter().enumerate() {
+            m.insert(name.clone(), json!(r.texts.get(g, c)));
+        }
+        Value::Object(m)
+    };
+    Value::Array(
+        removed
+            .into_iter()
+            .take(LEAST_SIMILAR)
+            .map(|(row, dup, score, exact)| {
+                json!({
+                    "row": row, "duplicate_of": dup, "score": num(score), "exact": exact,
+                    "text": texts(rows, row as u64),
+                    "duplicate_text": texts(reference.unwrap_or(rows), dup),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Writes every similar pair at or above the applied threshold, by input row numbers.
+fn write_pairs(out: &OutputDir, result: &Decided, rows: &LoadedRows) -> Result<PathBuf, Error> {
+    let mut w = out.writer("pairs.jsonl")?;
+    let first = rows.groups.first_row();
+    if let Some(pairs) = &result.pairs {
+        let mut line = Vec::new();
+        for (i, j, s) in pairs.iter().filter(|p| p.2 >= result.threshold) {
+            line.clear();
+            serde_json::to_writer(
+                &mut line,
+                &json!({"row": first[i], "other": first[j as usize], "score": num(s)}),
+            )
+            .expect("JSON values serialise");
+            line.push(b'\n');
+            w.write_all(&line).map_err(|e| w.error(e))?;
+        }
+    }
+    w.commit()
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// An `f32` as the JSON number with the shortest decimal form that reads back as the
+/// same `f32` (`0.9`, not `0.8999999761581421`).
+pub(crate) fn num(x: f32) -> Value {
+    x.to_string()
+        .parse::<serde_json::Number>()
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
+}

@@ -1,0 +1,238 @@
+//! `filter` end to end: read → embed → index → rank → write outliers or representatives.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use super::dedup::{build_index, num};
+use super::output::OutputDir;
+use super::rows::load_rows;
+use super::vectors::embed_texts;
+use crate::dataset::{self, ReadOptions, Route};
+use crate::embed::Encoder;
+use crate::filter::{candidate_limit, density_scores, mmr, ranking};
+use crate::index::{HnswParams, IndexKind};
+use crate::progress::Progress;
+use crate::store::Dtype;
+use crate::Error;
+
+/// Neighbours each row's density score averages over (SemHash's 100).
+pub const DENSITY_NEIGHBOURS: usize = 100;
+
+/// What `filter` selects.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FilterMode {
+    /// Remove this fraction (`[0, 1]`) of rows: those with the sparsest neighbourhoods.
+    Outliers {
+        /// Fraction of rows to remove (rounded up).
+        fraction: f64,
+    },
+    /// Keep `count` representative rows, diversified with MMR.
+    Representatives {
+        /// How many to keep.
+        count: usize,
+        /// MMR trade-off: 0 pure relevance, 1 pure diversity.
+        diversity: f32,
+        /// Candidates considered (`None`: SemHash's automatic rule).
+        candidates: Option<usize>,
+    },
+}
+
+/// Everything `filter` needs besides the encoder.
+#[derive(Debug, Clone)]
+pub struct FilterOptions {
+    /// The dataset.
+    pub input: PathBuf,
+    /// Its format and text columns.
+    pub read: ReadOptions,
+    /// What to select.
+    pub mode: FilterMode,
+    /// Which neighbour index to search with.
+    pub index: IndexKind,
+    /// HNSW parameters.
+    pub hnsw: HnswParams,
+    /// A vector-store directory to reuse embeddings from.
+    pub store: Option<PathBuf>,
+    /// Element type of vectors written to the store.
+    pub store_dtype: Dtype,
+    /// Where the outputs go.
+    pub out_dir: PathBuf,
+}
+
+/// What a filter run did.
+#[derive(Debug, Clone)]
+pub struct FilterOutcome {
+    /// Input rows.
+    pub rows: u64,
+    /// Rows kept (inliers, or the representatives).
+    pub kept: u64,
+    /// Rows removed.
+    pub removed: u64,
+    /// The summary, as written.
+    pub summary: Value,
+}
+
+/// Runs a filter and writes `kept.<ext>`, `removed.jsonl` and, last, `summary.json`.
+///
+/// Exact copies share their first row's score. Outliers: rows are ranked by score (stable,
+/// so ties keep input order), and the last `ceil(rows × fraction)` are removed. Every
+/// removed row's line carries its score; representatives are kept in input order and the
+/// summary lists them in selection order with their marginal gains.
+pub fn run_filter(
+    opts: &FilterOptions,
+    encoder: &dyn Encoder,
+    progress: &dyn Progress,
+) -> Result<FilterOutcome, Error> {
+    let started = Instant::now();
+    match opts.mode {
+        FilterMode::Outliers { fraction } if !(0.0..=1.0).contains(&fraction) => {
+            return Err(Error::InvalidOption {
+                name: "outlier fraction",
+                reason: format!("{fraction} is outside [0, 1]"),
+            })
+        }
+        FilterMode::Representatives { diversity, .. } if !(0.0..=1.0).contains(&diversity) => {
+            return Err(Error::InvalidOption {
+                name: "diversity",
+                reason: format!("{diversity} is outside [0, 1]"),
+            })
+        }
+        _ => {}
+    }
+    let out = OutputDir::create(&opts.out_dir, &[&opts.input])?;
+    let rows = load_rows(&opts.input, &opts.read, progress)?;
+    let kept_name = dataset::output_file_name("kept", rows.format, rows.compression);
+    out.file(&kept_name)?;
+    let dim = encoder.dim() * opts.read.columns.len();
+    let (vectors, embed_report) = embed_texts(
+        &rows.texts,
+        rows.groups.content_key(),
+        encoder,
+        opts.store.as_deref(),
+        opts.store_dtype,
+        progress,
+    )?;
+    let v = vectors.as_slice();
+    let index = build_index(opts.index, opts.hnsw, v, dim, progress)?;
+    let found = index.top_k(v, DENSITY_NEIGHBOURS + 1, progress)?;
+    let scores = density_scores(&found, DENSITY_NEIGHBOURS, true);
+    drop(found);
+    let group_of_row = rows.groups.group_of_row();
+    let n = group_of_row.len();
+    let mut keep = vec![false; n];
+    let mut selection = Value::Null;
+    match opts.mode {
+        FilterMode::Outliers { fraction } => {
+            // Expand the ranking of unique rows to all rows, copies after their first row.
+            let mut rows_of_group: Vec<Vec<u32>> = vec![Vec::new(); scores.len()];
+            for (r, &g) in group_of_row.iter().enumerate() {
+                rows_of_group[g as usize].push(r as u32);
+            }
+            let ranked: Vec<u32> = ranking(&scores)
+                .into_iter()
+                .flat_map(|g| rows_of_group[g as usize].iter().copied())
+                .collect();
+            let inliers = n - (n as f64 * fraction).ceil() as usize;
+            ranked[..inliers]
+                .iter()
+                .for_each(|&r| keep[r as usize] = true);
+        }
+        FilterMode::Representatives {
+            count,
+            diversity,
+            candidates,
+        } => {
+            let ranked = ranking(&scores);
+            let limit = candidates
+                .unwrap_or_else(|| candidate_limit(ranked.len(), count))
+                .min(ranked.len());
+            let cand = &ranked[..limit];
+            let mut cv = Vec::with_capacity(limit * dim);
+            for &g in cand {
+                cv.extend_from_slice(&v[g as usize * dim..(g as usize + 1) * dim]);
+            }
+            let relevance: Vec<f32> = cand.iter().map(|&g| scores[g as usize]).collect();
+            let picks = mmr(&cv, dim, &relevance, count, diversity);
+            let first = rows.groups.first_row();
+            let mut list = Vec::new();
+            for (rank, &(c, gain)) in picks.iter().enumerate() {
+                let g = cand[c as usize] as usize;
+                keep[first[g] as usize] = true;
+                list.push(json!({"rank": rank, "row": first[g], "score": num(scores[g]), "gain": num(gain)}));
+            }
+            selection = json!({"candidates": limit, "diversity": num(diversity), "selected": list});
+        }
+    }
+
+    // Write.
+    let mut removed_file = out.writer("removed.jsonl")?;
+    let mut line = Vec::new();
+    let removed_path = out.dir().join("removed.jsonl");
+    let stats = dataset::split(
+        &opts.input,
+        Some(rows.format),
+        &out.file(&kept_name)?,
+        &mut |row| match keep.get(row as usize) {
+            Some(false) => Route::Remove,
+            _ => Route::Keep,
+        },
+        &mut |row, record| {
+            let g = group_of_row.get(row as usize).copied().unwrap_or(0) as usize;
+            line.clear();
+            let score = scores.get(g).copied().unwrap_or(0.0);
+            serde_json::to_writer(
+                &mut line,
+                &json!({"row": row, "score": num(score), "record": record}),
+            )
+            .expect("JSON values serialise");
+            line.push(b'\n');
+            removed_file
+                .write_all(&line)
+                .map_err(|source| crate::dataset::DatasetError::Output {
+                    path: removed_path.clone(),
+                    source,
+                })
+        },
+        progress,
+    )?;
+    if stats.rows != n as u64 {
+        return Err(Error::InputChanged {
+            path: opts.input.clone(),
+            expected: n as u64,
+            found: stats.rows,
+        });
+    }
+    removed_file.commit()?;
+    let kept = stats.kept;
+    let (mode, params) = match opts.mode {
+        FilterMode::Outliers { fraction } => ("outliers", json!({"fraction": fraction})),
+        FilterMode::Representatives { count, .. } => ("representatives", json!({"count": count})),
+    };
+    let summary = json!({
+        "command": "filter",
+        "semsift_version": env!("CARGO_PKG_VERSION"),
+        "mode": mode,
+        "parameters": params,
+        "input": opts.input.display().to_string(),
+        "columns": opts.read.columns,
+        "rows": {"input": n, "unique": scores.len(), "kept": kept, "removed": stats.removed},
+        "neighbours": DENSITY_NEIGHBOURS,
+        "model": {"fingerprint": encoder.fingerprint(), "dim": dim},
+        "index": index.describe(),
+        "embedding": embed_report,
+        "representatives": selection,
+        "seconds": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        "outputs": {"kept": kept_name, "removed": "removed.jsonl"},
+    });
+    let mut text = serde_json::to_vec_pretty(&summary).expect("JSON values serialise");
+    text.push(b'\n');
+    out.write("summary.json", &text)?;
+    Ok(FilterOutcome {
+        rows: n as u64,
+        kept,
+        removed: stats.removed,
+        summary,
+    })
+}
