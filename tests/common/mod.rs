@@ -35,3 +35,80 @@ pub fn minilm_dir() -> PathBuf {
     );
     dir
 }
+
+/// A seeded corpus with known kinds of duplicates, written as JSONL with fields `id`,
+/// `text`, `source` (the fixture sentence it came from) and `kind`.
+///
+/// Built from the 259 real sentences of `tests/fixtures/model2vec/texts.jsonl`: each
+/// appears once as is, and then `copies` rounds of variants follow in a shuffled order:
+/// exact copies, case and punctuation changes, dropped or swapped words. So the data has
+/// exact duplicates, near duplicates at a spread of similarities, and unrelated rows.
+pub fn write_corpus(path: &Path, copies: usize, seed: u64) -> Vec<serde_json::Value> {
+    let base = jsonl_texts(&fixture("model2vec/texts.jsonl"));
+    let base: Vec<String> = base
+        .into_iter()
+        .filter(|t| t.split(' ').count() >= 4)
+        .collect();
+    let mut state = seed | 1;
+    let mut rand = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut rows = Vec::new();
+    for (i, t) in base.iter().enumerate() {
+        rows.push((t.clone(), i, "original"));
+    }
+    for _ in 0..copies {
+        let mut round = Vec::new();
+        for (i, t) in base.iter().enumerate() {
+            let words: Vec<&str> = t.split(' ').collect();
+            let (text, kind) = match rand(5) {
+                0 => (t.clone(), "exact"),
+                1 => (t.to_uppercase(), "case"),
+                2 => (format!("{}!!", t.trim_end_matches('.')), "punctuation"),
+                3 => {
+                    let k = rand(words.len());
+                    let w: Vec<&str> = words
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != k)
+                        .map(|(_, w)| *w)
+                        .collect();
+                    (w.join(" "), "dropped word")
+                }
+                _ => {
+                    let mut w = words.clone();
+                    let k = rand(w.len() - 1);
+                    w.swap(k, k + 1);
+                    (w.join(" "), "swapped words")
+                }
+            };
+            round.push((text, i, kind));
+        }
+        for k in (1..round.len()).rev() {
+            round.swap(k, rand(k + 1));
+        }
+        rows.extend(round);
+    }
+    let values: Vec<serde_json::Value> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(id, (text, source, kind))| {
+            serde_json::json!({"id": id, "text": text, "source": source, "kind": kind})
+        })
+        .collect();
+    let body: String = values.iter().map(|v| format!("{v}\n")).collect();
+    std::fs::write(path, body).unwrap();
+    values
+}
+
+/// The lines of a JSONL file, parsed.
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

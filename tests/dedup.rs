@@ -1,0 +1,495 @@
+//! `dedup` end to end on generated data with known duplicates.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{read_jsonl, write_corpus};
+use semsift::dataset::ReadOptions;
+use semsift::embed::{self, cosine, Encoder};
+use semsift::index::{HnswParams, IndexKind};
+use semsift::pipeline::{run_dedup, DedupOptions, DedupOutcome};
+use semsift::progress::Silent;
+use semsift::store::Dtype;
+use serde_json::Value;
+
+fn options(input: &Path, out: &Path, index: IndexKind) -> DedupOptions {
+    DedupOptions {
+        input: input.to_path_buf(),
+        read: ReadOptions::new(["text"]),
+        threshold: 0.9,
+        against: None,
+        index,
+        hnsw: HnswParams::default(),
+        store: None,
+        store_dtype: Dtype::F32,
+        sweep: vec![],
+        target_rows: None,
+        write_pairs: false,
+        out_dir: out.to_path_buf(),
+    }
+}
+
+fn model() -> Box<dyn Encoder> {
+    Box::new(embed::bundled::default_model().unwrap())
+}
+
+/// Removed rows by row number → (duplicate_of, score, exact).
+fn removed(out: &Path) -> HashMap<u64, (u64, f64, bool)> {
+    read_jsonl(&out.join("removed.jsonl"))
+        .iter()
+        .map(|v| {
+            (
+                v["row"].as_u64().unwrap(),
+                (
+                    v["duplicate_of"].as_u64().unwrap(),
+                    v["score"].as_f64().unwrap(),
+                    v["exact"].as_bool().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Checks the invariants of a self-dedup output; returns the removed rows.
+fn check_self_invariants(
+    rows: &[Value],
+    out: &Path,
+    threshold: f64,
+    enc: &dyn Encoder,
+) -> BTreeSet<u64> {
+    let kept: Vec<u64> = read_jsonl(&out.join("kept.jsonl"))
+        .iter()
+        .map(|v| v["id"].as_u64().unwrap())
+        .collect();
+    let removed = removed(out);
+    // Kept rows are unchanged, in input order.
+    assert!(
+        kept.windows(2).all(|w| w[0] < w[1]),
+        "kept rows in input order"
+    );
+    for v in read_jsonl(&out.join("kept.jsonl")) {
+        assert_eq!(
+            v,
+            rows[v["id"].as_u64().unwrap() as usize],
+            "kept row unchanged"
+        );
+    }
+    // Every row is in exactly one output.
+    let kept_set: BTreeSet<u64> = kept.iter().copied().collect();
+    assert_eq!(kept_set.len() + removed.len(), rows.len());
+    assert!(removed.keys().all(|r| !kept_set.contains(r)));
+    let text = |r: u64| rows[r as usize]["text"].as_str().unwrap().to_string();
+    for line in read_jsonl(&out.join("removed.jsonl")) {
+        let row = line["row"].as_u64().unwrap();
+        assert_eq!(
+            line["record"], rows[row as usize],
+            "record is the original row"
+        );
+    }
+    for (&row, &(dup, score, exact)) in &removed {
+        assert!(
+            kept_set.contains(&dup),
+            "row {row} points to {dup}, which is not kept"
+        );
+        assert!(dup < row, "points to an earlier row");
+        if exact {
+            // Exact copies match by text (even texts that embed to a zero vector).
+            assert_eq!((text(row), score), (text(dup), 1.0));
+            continue;
+        }
+        let v = enc.encode(&[&text(row), &text(dup)]).unwrap();
+        let cos = cosine(&v[..enc.dim()], &v[enc.dim()..]);
+        assert!(cos >= threshold - 1e-5, "row {row} vs {dup}: cosine {cos}");
+        assert!(
+            (cos - score).abs() < 1e-4,
+            "reported {score}, recomputed {cos}"
+        );
+    }
+    removed.keys().copied().collect()
+}
+
+#[test]
+fn every_row_lands_once_and_hnsw_matches_exact_search() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("corpus.jsonl");
+    let rows = write_corpus(&input, 6, 42);
+    let enc = model();
+    let mut removed_by = Vec::new();
+    for kind in [IndexKind::Exact, IndexKind::Hnsw] {
+        let out = tmp.path().join(kind.name());
+        let outcome = run_dedup(&options(&input, &out, kind), enc.as_ref(), &Silent).unwrap();
+        let set = check_self_invariants(&rows, &out, 0.9, enc.as_ref());
+        assert_eq!(outcome.removed as usize, set.len());
+        removed_by.push(set);
+    }
+    let (exact, hnsw) = (&removed_by[0], &removed_by[1]);
+    // The corpus holds many exact copies and near copies.
+    let copies = rows.iter().filter(|r| r["kind"] == "exact").count();
+    assert!(
+        exact.len() > copies + 200,
+        "exact search removed {} rows",
+        exact.len()
+    );
+    let missed = exact.difference(hnsw).count();
+    let extra = hnsw.difference(exact).count();
+    let miss_rate = missed as f64 / exact.len() as f64;
+    eprintln!(
+        "hnsw vs exact: {} vs {} removed; missed {missed}, extra {extra}, miss rate {miss_rate:.4}",
+        hnsw.len(),
+        exact.len()
+    );
+    // A missed pair can only make HNSW keep a row that exact search removes, and a row
+    // kept that way can in turn become the canonical of a later row; both are rare.
+    assert!(miss_rate <= 0.01, "miss rate {miss_rate}");
+    assert!(extra <= missed, "extra {extra} > missed {missed}");
+}
+
+#[test]
+fn exact_copies_are_flagged_and_copies_of_removed_rows_follow_their_canonical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.jsonl");
+    let texts = [
+        "How do I reset my password?",
+        "How can I reset my password?",
+        "What is the capital of France?",
+        "How do I reset my password?",
+        "How can I reset my password?",
+    ];
+    let body: String = texts
+        .iter()
+        .map(|t| format!("{}\n", serde_json::json!({"text": t})))
+        .collect();
+    std::fs::write(&input, body).unwrap();
+    let out = tmp.path().join("out");
+    run_dedup(
+        &options(&input, &out, IndexKind::Exact),
+        model().as_ref(),
+        &Silent,
+    )
+    .unwrap();
+    let r = removed(&out);
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[&3], (0, 1.0, true), "copy of a kept row");
+    let (dup, score, exact) = r[&1];
+    assert_eq!((dup, exact), (0, false));
+    assert!(score >= 0.9 && score < 1.0);
+    assert_eq!(
+        r[&4],
+        (0, score, false),
+        "copy of a removed row points to its canonical"
+    );
+}
+
+#[test]
+fn sweep_and_target_rows_agree_with_separate_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("corpus.jsonl");
+    write_corpus(&input, 3, 7);
+    let enc = model();
+    let mut opts = options(&input, &tmp.path().join("sweep"), IndexKind::Exact);
+    opts.threshold = 0.95;
+    opts.sweep = vec![0.8, 0.85, 0.9, 0.95];
+    let swept = run_dedup(&opts, enc.as_ref(), &Silent).unwrap();
+    let table = swept.summary["sweep"].as_array().unwrap().clone();
+    assert_eq!(table.len(), 4);
+    let mut last = 0;
+    for entry in &table {
+        let t = entry["threshold"].as_f64().unwrap() as f32;
+        let mut single = options(&input, &tmp.path().join(format!("t{t}")), IndexKind::Exact);
+        single.threshold = t;
+        let one = run_dedup(&single, enc.as_ref(), &Silent).unwrap();
+        assert_eq!(entry["kept"].as_u64().unwrap(), one.kept, "threshold {t}");
+        assert!(one.kept >= last, "kept rows grow with the threshold");
+        last = one.kept;
+    }
+    assert_eq!(swept.kept, last, "the run itself used 0.95");
+
+    // --target-rows: the highest threshold keeping at most N rows.
+    let target = table[1]["kept"].as_u64().unwrap(); // what 0.85 keeps
+    let mut t_opts = options(&input, &tmp.path().join("target"), IndexKind::Exact);
+    t_opts.threshold = 0.8;
+    t_opts.target_rows = Some(target);
+    let chosen: DedupOutcome = run_dedup(&t_opts, enc.as_ref(), &Silent).unwrap();
+    assert!(chosen.kept <= target);
+    assert!(chosen.threshold >= 0.85, "chose {}", chosen.threshold);
+    assert_eq!(chosen.summary["target_rows"]["reached"], true);
+    let mut above = options(&input, &tmp.path().join("above"), IndexKind::Exact);
+    above.threshold = chosen.threshold + 1e-4;
+    assert!(run_dedup(&above, enc.as_ref(), &Silent).unwrap().kept > target);
+}
+
+#[test]
+fn against_a_reference_removes_contaminated_rows_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let all = tmp.path().join("all.jsonl");
+    let rows = write_corpus(&all, 2, 3);
+    // Train: the first half; test: the second half (which repeats and varies train rows).
+    let (train_rows, test_rows) = rows.split_at(rows.len() / 2);
+    let write = |name: &str, rows: &[Value]| {
+        let p = tmp.path().join(name);
+        std::fs::write(
+            &p,
+            rows.iter().map(|r| format!("{r}\n")).collect::<String>(),
+        )
+        .unwrap();
+        p
+    };
+    let (train, test) = (
+        write("train.jsonl", train_rows),
+        write("test.jsonl", test_rows),
+    );
+    let out = tmp.path().join("out");
+    let mut opts = options(&test, &out, IndexKind::Hnsw);
+    opts.against = Some(train.clone());
+    let outcome = run_dedup(&opts, model().as_ref(), &Silent).unwrap();
+    let enc = model();
+    let r = removed(&out);
+    assert!(r.len() > 50, "{} contaminated rows", r.len());
+    let kept = read_jsonl(&out.join("kept.jsonl"));
+    assert_eq!(kept.len() + r.len(), test_rows.len());
+    assert_eq!(outcome.summary["rows"]["reference"], train_rows.len());
+    for (&row, &(dup, score, exact)) in &r {
+        let (a, b) = (
+            test_rows[row as usize]["text"].as_str().unwrap(),
+            train_rows[dup as usize]["text"].as_str().unwrap(),
+        );
+        if exact {
+            assert_eq!((a, score), (b, 1.0));
+            continue;
+        }
+        let v = enc.encode(&[a, b]).unwrap();
+        let cos = cosine(&v[..enc.dim()], &v[enc.dim()..]);
+        assert!(
+            cos >= 0.9 - 1e-5 && (cos - score).abs() < 1e-4,
+            "{row}→{dup}: {cos} vs {score}"
+        );
+    }
+    // Rows are not compared with each other: an exact copy inside the test set whose text
+    // is not in train stays.
+    let train_texts: BTreeSet<&str> = train_rows
+        .iter()
+        .map(|r| r["text"].as_str().unwrap())
+        .collect();
+    let exact_in_train = test_rows
+        .iter()
+        .filter(|r| train_texts.contains(r["text"].as_str().unwrap()))
+        .count();
+    assert_eq!(r.values().filter(|x| x.2).count(), exact_in_train);
+}
+
+#[test]
+fn a_store_makes_a_second_run_skip_embedding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("corpus.jsonl");
+    write_corpus(&input, 2, 5);
+    let store = tmp.path().join("store");
+    let enc = model();
+    let run = |out: &str, t: f32| {
+        let mut o = options(&input, &tmp.path().join(out), IndexKind::Exact);
+        o.store = Some(store.clone());
+        o.threshold = t;
+        run_dedup(&o, enc.as_ref(), &Silent).unwrap()
+    };
+    let first = run("a", 0.9);
+    let e = &first.summary["embedding"]["input"];
+    assert!(e["embedded"].as_u64().unwrap() > 0 && e["reused"] == 0);
+    let second = run("b", 0.9);
+    let e2 = &second.summary["embedding"]["input"];
+    assert_eq!(e2["embedded"], 0);
+    assert_eq!(e2["reused"], e["embedded"]);
+    assert_eq!(
+        std::fs::read(tmp.path().join("a/removed.jsonl")).unwrap(),
+        std::fs::read(tmp.path().join("b/removed.jsonl")).unwrap()
+    );
+    let third = run("c", 0.95);
+    assert_eq!(third.summary["embedding"]["input"]["embedded"], 0);
+    assert!(third.kept > first.kept);
+    // The store holds one checksummed file; corrupting it makes the next run rebuild it.
+    let files: Vec<PathBuf> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let mut bytes = std::fs::read(&files[0]).unwrap();
+    let at = bytes.len() - 3;
+    bytes[at] ^= 0x55;
+    std::fs::write(&files[0], bytes).unwrap();
+    let fourth = run("d", 0.9);
+    assert_eq!(fourth.summary["embedding"]["input"]["reused"], 0);
+    assert_eq!(
+        std::fs::read(tmp.path().join("a/removed.jsonl")).unwrap(),
+        std::fs::read(tmp.path().join("d/removed.jsonl")).unwrap()
+    );
+}
+
+#[test]
+fn csv_keeps_every_column_and_quoting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.csv");
+    std::fs::write(
+        &input,
+        "id,text,note\n1,\"Hello, world\",a\n2,\"Hello, world\",\"multi\nline\"\n3,Something else entirely,c\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let outcome = run_dedup(
+        &options(&input, &out, IndexKind::Hnsw),
+        model().as_ref(),
+        &Silent,
+    )
+    .unwrap();
+    assert_eq!((outcome.kept, outcome.removed), (2, 1));
+    let kept = std::fs::read_to_string(out.join("kept.csv")).unwrap();
+    assert_eq!(
+        kept,
+        "id,text,note\n1,\"Hello, world\",a\n3,Something else entirely,c\n"
+    );
+    let r = read_jsonl(&out.join("removed.jsonl"));
+    assert_eq!(
+        r[0]["record"],
+        serde_json::json!({"id": "2", "text": "Hello, world", "note": "multi\nline"})
+    );
+}
+
+fn semsift(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_semsift"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn bad_options_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        "{\"text\": \"a b c\", \"q\": \"x\"}\n{\"text\": \"d e f\", \"q\": \"y\"}\n",
+    )
+    .unwrap();
+    let other = tmp.path().join("ref.jsonl");
+    std::fs::write(&other, "{\"question\": \"a b c\"}\n").unwrap();
+    let out = tmp.path().join("out");
+    let (i, o, r) = (
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+        other.to_str().unwrap(),
+    );
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["dedup", i, "-o", o, "--threshold", "0"],
+            vec!["invalid threshold", "outside (0, 1]"],
+        ),
+        (
+            vec!["dedup", i, "-o", o, "--threshold", "1.5"],
+            vec!["outside (0, 1]"],
+        ),
+        (
+            vec!["dedup", i, "-o", o, "--sweep", "0.8,2"],
+            vec!["sweep threshold", "2"],
+        ),
+        (
+            vec!["dedup", i, "-o", o, "--against", r],
+            vec!["ref.jsonl:1", "column `text` not found"],
+        ),
+        (vec!["dedup", i, "-o", i], vec!["is a file"]),
+        (
+            vec!["dedup", i, "-o", o, "--hnsw-m", "1000"],
+            vec!["m = 1000"],
+        ),
+        (
+            vec!["filter", i, "-o", o, "--outliers", "1.5"],
+            vec!["outlier fraction"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let res = semsift(&args);
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(1), "{args:?}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{args:?}: {err:?} lacks {n:?}");
+        }
+    }
+    // An output directory whose kept file would be the input.
+    let dir = tmp.path().join("d");
+    std::fs::create_dir(&dir).unwrap();
+    let kept_input = dir.join("kept.jsonl");
+    std::fs::copy(&input, &kept_input).unwrap();
+    let res = semsift(&[
+        "dedup",
+        kept_input.to_str().unwrap(),
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(1));
+    assert!(err.contains("refusing to overwrite input"), "{err}");
+    assert_eq!(
+        std::fs::read(&kept_input).unwrap(),
+        std::fs::read(&input).unwrap()
+    );
+}
+
+#[test]
+fn filter_removes_outliers_and_picks_representatives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("corpus.jsonl");
+    let rows = write_corpus(&input, 2, 9);
+    let n = rows.len();
+    let out = tmp.path().join("outliers");
+    let res = semsift(&[
+        "-q",
+        "filter",
+        input.to_str().unwrap(),
+        "--outliers",
+        "0.1",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let removed = read_jsonl(&out.join("removed.jsonl"));
+    let kept = read_jsonl(&out.join("kept.jsonl"));
+    assert_eq!(removed.len(), (n as f64 * 0.1).ceil() as usize);
+    assert_eq!(kept.len() + removed.len(), n);
+    // Outliers are the rows with the sparsest neighbourhoods: their scores are the lowest.
+    let max_removed = removed
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .fold(f64::MIN, f64::max);
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rows"]["removed"], removed.len());
+    assert!(max_removed < 0.9, "outlier scores {max_removed}");
+
+    let out = tmp.path().join("reps");
+    let res = semsift(&[
+        "-q",
+        "filter",
+        input.to_str().unwrap(),
+        "--representatives",
+        "10",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let kept = read_jsonl(&out.join("kept.jsonl"));
+    assert_eq!(kept.len(), 10);
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let picks = summary["representatives"]["selected"].as_array().unwrap();
+    assert_eq!(picks.len(), 10);
+    // Diversified: the picks come from different source sentences.
+    let sources: BTreeSet<u64> = kept.iter().map(|r| r["source"].as_u64().unwrap()).collect();
+    assert_eq!(sources.len(), 10);
+}
