@@ -1,5 +1,6 @@
 //! `dedup` end to end: read → embed → index → search → select → write.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -12,7 +13,7 @@ use super::vectors::{embed_texts, EmbedReport};
 use crate::dataset::{self, ReadOptions, Route};
 use crate::dedup::{
     best_matches, decide_cross, decide_self, highest_threshold_keeping, kept_count, select,
-    Decision, EarlierPairs, RefMatch, RESCORE_MARGIN,
+    Decision, EarlierPairs, IdenticalVectors, RefMatch, RESCORE_MARGIN,
 };
 use crate::embed::Encoder;
 use crate::index::{ExactIndex, HnswIndex, HnswParams, IndexKind, VectorIndex};
@@ -329,8 +330,21 @@ impl Run<'_> {
     }
 
     fn self_dedup(&mut self) -> Result<Decided, Error> {
-        let index = self.index(self.vectors)?;
-        let found = index.above(self.vectors, self.floor - RESCORE_MARGIN, self.progress)?;
+        // One vector per group of identical vectors goes into the index.
+        let identical = IdenticalVectors::group(self.vectors, self.dim);
+        let distinct: Cow<[f32]> = if identical.groups() == self.rows.texts.len() {
+            Cow::Borrowed(self.vectors)
+        } else {
+            let mut v = Vec::with_capacity(identical.groups() * self.dim);
+            for &r in identical.reps() {
+                v.extend_from_slice(&self.vectors[r as usize * self.dim..][..self.dim]);
+            }
+            Cow::Owned(v)
+        };
+        let index = self.index(&distinct)?;
+        let found = index.above(&distinct, self.floor - RESCORE_MARGIN, self.progress)?;
+        drop(distinct);
+        let found = identical.expand(&found);
         let pairs = EarlierPairs::from_self_search(&found, self.vectors, self.dim, self.floor);
         drop(found);
         self.lap("search");
@@ -344,6 +358,7 @@ impl Run<'_> {
         self.lap("select");
         let mut index_summary = index.describe();
         index_summary["pairs_found"] = json!(pairs.pairs());
+        index_summary["distinct_vectors"] = json!(identical.groups());
         index_summary["search_floor"] = num(self.floor);
         Ok(Decided {
             decisions,
