@@ -175,7 +175,7 @@ fn exact_copies_are_flagged_and_copies_of_removed_rows_follow_their_canonical() 
     assert_eq!(r[&3], (0, 1.0, true), "copy of a kept row");
     let (dup, score, exact) = r[&1];
     assert_eq!((dup, exact), (0, false));
-    assert!(score >= 0.9 && score < 1.0);
+    assert!((0.9..1.0).contains(&score), "{score}");
     assert_eq!(
         r[&4],
         (0, score, false),

@@ -38,7 +38,7 @@ pub fn ranking(scores: &[f32]) -> Vec<u32> {
 /// SemHash's automatic candidate count for representatives: 10 % of the rows, at least
 /// `selection` and 100, at most 1000 and the number of rows.
 pub fn candidate_limit(total: usize, selection: usize) -> usize {
-    (total / 10).max(selection).max(100).min(1000).min(total)
+    (total / 10).max(selection).clamp(100, 1000).min(total)
 }
 
 /// Maximal marginal relevance (pyversity's `mmr`): pick the most relevant candidate,
@@ -67,8 +67,8 @@ pub fn mmr(
     taken[first] = true;
     let mut last = first;
     for _ in 1..k {
-        for i in 0..n {
-            max_sim[i] = max_sim[i].max(dot(row(i), row(last)));
+        for (i, m) in max_sim.iter_mut().enumerate() {
+            *m = m.max(dot(row(i), row(last)));
         }
         let gain = |i: usize| lambda * relevance[i] - (1.0 - lambda) * max_sim[i];
         let best = argmax((0..n).map(|i| if taken[i] { f32::NEG_INFINITY } else { gain(i) }));

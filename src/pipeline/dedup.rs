@@ -354,7 +354,7 @@ impl Run<'_> {
             self.choose_threshold(pairs.iter().map(|p| p.2).collect(), kept_at);
         let canon = select(&pairs, v, dim, threshold);
         let decisions = decide_self(&self.rows.groups, &canon);
-        let sweep = self.sweep(|t| kept_at(t));
+        let sweep = self.sweep(kept_at);
         self.lap("select");
         let mut index_summary = index.describe();
         index_summary["pairs_found"] = json!(pairs.pairs());
