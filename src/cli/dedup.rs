@@ -42,12 +42,17 @@ pub struct DedupArgs {
     /// Output directory: kept.<ext> (kept rows, unchanged, in the input's
     /// format), removed.jsonl (one line per removed row with the row it
     /// duplicates) and summary.json, each written atomically, summary last.
+    /// Default: `<input name>-dedup` in the current directory.
     #[arg(short, long, value_name = "OUTDIR")]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
 }
 
 pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
     let encoder = args.model.load()?;
+    let out_dir = args
+        .output
+        .clone()
+        .unwrap_or_else(|| super::embed::default_output(&args.input.input, "-dedup"));
     let opts = DedupOptions {
         input: args.input.input.clone(),
         read: args.input.read_options(),
@@ -60,7 +65,7 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
         sweep: args.sweep.clone(),
         target_rows: args.target_rows,
         write_pairs: args.pairs,
-        out_dir: args.output.clone(),
+        out_dir: out_dir.clone(),
     };
     let outcome = run_dedup(&opts, encoder.as_ref(), bars)?;
     if !bars.is_quiet() {
@@ -75,7 +80,7 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
             outcome.exact_removed,
             outcome.threshold,
             outcome.summary["timings_s"]["total"].as_f64().unwrap_or(0.0),
-            args.output.display()
+            out_dir.display()
         );
         if let Some(false) = outcome.summary["target_rows"]["reached"].as_bool() {
             eprintln!(

@@ -45,7 +45,7 @@ pub fn run(args: EmbedArgs, bars: &Bars) -> anyhow::Result<()> {
     let output = args
         .output
         .clone()
-        .unwrap_or_else(|| default_output(&args.input));
+        .unwrap_or_else(|| default_output(&args.input, ".npy"));
     refuse_overwrite(&args.input, &output)?;
     let options = ReadOptions {
         format: args.format,
@@ -99,8 +99,8 @@ pub fn refuse_overwrite(input: &std::path::Path, output: &std::path::Path) -> an
     Ok(())
 }
 
-/// `data/train.jsonl.gz` → `train.npy` (in the current directory).
-fn default_output(input: &std::path::Path) -> PathBuf {
+/// `data/train.jsonl.gz` + `suffix` → `train<suffix>` (in the current directory).
+pub fn default_output(input: &std::path::Path, suffix: &str) -> PathBuf {
     let name = input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -110,5 +110,5 @@ fn default_output(input: &std::path::Path) -> PathBuf {
         .next()
         .filter(|s| !s.is_empty())
         .unwrap_or("embeddings");
-    PathBuf::from(format!("{stem}.npy"))
+    PathBuf::from(format!("{stem}{suffix}"))
 }
