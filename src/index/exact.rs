@@ -3,7 +3,7 @@
 use candle_core::{Device, Tensor};
 use rayon::prelude::*;
 
-use super::{check_queries, IndexError, Neighbors, NeighborsBuilder, VectorIndex, QUERY_CHUNK};
+use super::{check_queries, search_in_chunks, IndexError, Neighbors, VectorIndex};
 use crate::progress::Progress;
 
 /// Indexed vectors are scored against a query chunk this many at a time, bounding the
@@ -49,30 +49,6 @@ impl ExactIndex {
         }
         Ok(())
     }
-
-    /// Runs `per_chunk` over query chunks with progress and cancellation, collecting lists.
-    fn run(
-        &self,
-        queries: &[f32],
-        progress: &dyn Progress,
-        stage: &str,
-        mut per_chunk: impl FnMut(&[f32]) -> Result<Vec<Vec<(u32, f32)>>, IndexError>,
-    ) -> Result<Neighbors, IndexError> {
-        let n = check_queries(queries, self.dim)?;
-        progress.begin(stage, Some(n as u64));
-        let mut out = NeighborsBuilder::new();
-        for chunk in queries.chunks(QUERY_CHUNK * self.dim) {
-            if progress.cancelled() {
-                return Err(IndexError::Cancelled);
-            }
-            for list in per_chunk(chunk)? {
-                out.push(list);
-            }
-            progress.advance((chunk.len() / self.dim) as u64);
-        }
-        progress.end();
-        Ok(out.finish())
-    }
 }
 
 impl VectorIndex for ExactIndex {
@@ -90,7 +66,7 @@ impl VectorIndex for ExactIndex {
         threshold: f32,
         progress: &dyn Progress,
     ) -> Result<Neighbors, IndexError> {
-        self.run(queries, progress, "search", |chunk| {
+        search_in_chunks(queries, self.dim, progress, |chunk| {
             let rows = chunk.len() / self.dim;
             let mut lists = vec![Vec::new(); rows];
             self.scan(chunk, |scores, start, width| {
@@ -115,7 +91,7 @@ impl VectorIndex for ExactIndex {
         progress: &dyn Progress,
     ) -> Result<Neighbors, IndexError> {
         let k = k.min(self.len);
-        self.run(queries, progress, "search", |chunk| {
+        search_in_chunks(queries, self.dim, progress, |chunk| {
             let rows = chunk.len() / self.dim;
             let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::with_capacity(2 * k); rows];
             self.scan(chunk, |scores, start, width| {

@@ -4,9 +4,7 @@ use hnsw_rs::prelude::{DistDot, Hnsw};
 use rayon::prelude::*;
 
 use super::exact::sort_hits;
-use super::{
-    check_queries, row, IndexError, Neighbors, NeighborsBuilder, VectorIndex, QUERY_CHUNK,
-};
+use super::{check_queries, row, search_in_chunks, IndexError, Neighbors, VectorIndex};
 use crate::progress::Progress;
 
 /// HNSW graph parameters.
@@ -147,31 +145,20 @@ impl HnswIndex {
         }
     }
 
+    /// Answers every query with `one`, in parallel within each chunk.
     fn run(
         &self,
         queries: &[f32],
         progress: &dyn Progress,
         one: impl Fn(&[f32]) -> Vec<(u32, f32)> + Sync,
     ) -> Result<Neighbors, IndexError> {
-        let n = check_queries(queries, self.dim)?;
-        progress.begin("search", Some(n as u64));
-        let mut out = NeighborsBuilder::new();
-        if self.len > 0 {
-            for chunk in queries.chunks(QUERY_CHUNK * self.dim) {
-                if progress.cancelled() {
-                    return Err(IndexError::Cancelled);
-                }
-                let lists: Vec<Vec<(u32, f32)>> = chunk.par_chunks(self.dim).map(&one).collect();
-                for list in lists {
-                    out.push(list);
-                }
-                progress.advance((chunk.len() / self.dim) as u64);
-            }
-        } else {
-            (0..n).for_each(|_| out.push([]));
-        }
-        progress.end();
-        Ok(out.finish())
+        search_in_chunks(queries, self.dim, progress, |chunk| {
+            Ok(if self.len > 0 {
+                chunk.par_chunks(self.dim).map(&one).collect()
+            } else {
+                vec![Vec::new(); chunk.len() / self.dim]
+            })
+        })
     }
 }
 

@@ -133,6 +133,31 @@ pub(crate) fn row(data: &[f32], dim: usize, i: usize) -> &[f32] {
 /// Queries are processed in chunks of this many rows (progress and cancellation points).
 pub(crate) const QUERY_CHUNK: usize = 2048;
 
+/// Runs `per_chunk` over chunks of [`QUERY_CHUNK`] query rows (row-major, `dim` wide),
+/// reporting a "search" stage to `progress` and stopping when it asks to; `per_chunk`
+/// returns one hit list per row of its chunk. Both backends answer queries through this.
+pub(crate) fn search_in_chunks(
+    queries: &[f32],
+    dim: usize,
+    progress: &dyn Progress,
+    mut per_chunk: impl FnMut(&[f32]) -> Result<Vec<Vec<(u32, f32)>>, IndexError>,
+) -> Result<Neighbors, IndexError> {
+    let n = check_queries(queries, dim)?;
+    progress.begin("search", Some(n as u64));
+    let mut out = NeighborsBuilder::new();
+    for chunk in queries.chunks(QUERY_CHUNK * dim) {
+        if progress.cancelled() {
+            return Err(IndexError::Cancelled);
+        }
+        for list in per_chunk(chunk)? {
+            out.push(list);
+        }
+        progress.advance((chunk.len() / dim) as u64);
+    }
+    progress.end();
+    Ok(out.finish())
+}
+
 #[cfg(test)]
 pub(crate) mod testutil {
     /// Seeded clustered unit vectors: `n` rows around `n / per_cluster` random centres.
