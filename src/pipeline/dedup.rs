@@ -1,16 +1,15 @@
 //! `dedup` end to end: read → embed → index → search → select → write.
 
 use std::borrow::Cow;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
-use super::output::OutputDir;
+use super::output::{write_split, OutputDir};
 use super::rows::{load_rows, LoadedRows};
 use super::vectors::{embed_texts, EmbedReport};
-use crate::dataset::{self, ReadOptions, Route};
+use crate::dataset::{self, ReadOptions};
 use crate::dedup::{
     best_matches, decide_cross, decide_self, highest_threshold_keeping, kept_count, select,
     Decision, EarlierPairs, IdenticalVectors, RefMatch, RESCORE_MARGIN,
@@ -177,52 +176,26 @@ pub fn run_dedup(
 
     // Write: kept rows through a second pass over the input, removed rows beside them.
     let clock = Instant::now();
-    let mut files = Vec::new();
-    let mut removed_file = out.writer("removed.jsonl")?;
     let decisions = &result.decisions;
-    let mut line = Vec::new();
-    let stats = dataset::split(
+    let (kept_path, removed_path, _) = write_split(
+        &out,
         &opts.input,
-        Some(rows.format),
-        &out.file(&kept_name)?,
-        &mut |row| match decisions.get(row as usize) {
-            Some(Decision::Remove { .. }) => Route::Remove,
-            _ => Route::Keep,
-        },
-        &mut |row, record| {
-            let Some(&Decision::Remove {
+        rows.format,
+        &kept_name,
+        decisions.len() as u64,
+        &|row| match decisions.get(row as usize)? {
+            &Decision::Remove {
                 duplicate_of,
                 score,
                 exact,
-            }) = decisions.get(row as usize)
-            else {
-                return Ok(());
-            };
-            line.clear();
-            serde_json::to_writer(
-                &mut line,
-                &json!({"row": row, "duplicate_of": duplicate_of, "score": num(score), "exact": exact, "record": record}),
-            )
-            .expect("JSON values serialise");
-            line.push(b'\n');
-            removed_file
-                .write_all(&line)
-                .map_err(|source| crate::dataset::DatasetError::Output {
-                    path: out.dir().join("removed.jsonl"),
-                    source,
-                })
+            } => Some(fields(
+                json!({"row": row, "duplicate_of": duplicate_of, "score": num(score), "exact": exact}),
+            )),
+            Decision::Keep => None,
         },
         progress,
     )?;
-    if stats.rows != decisions.len() as u64 {
-        return Err(Error::InputChanged {
-            path: opts.input.clone(),
-            expected: decisions.len() as u64,
-            found: stats.rows,
-        });
-    }
-    files.push(out.file(&kept_name)?);
-    files.push(removed_file.commit()?);
+    let mut files = vec![kept_path, removed_path];
     if opts.write_pairs {
         files.push(write_pairs(&out, &result, &rows)?);
     }
@@ -518,16 +491,9 @@ fn write_pairs(out: &OutputDir, result: &Decided, rows: &LoadedRows) -> Result<P
     let mut w = out.writer("pairs.jsonl")?;
     let first = rows.groups.first_row();
     if let Some(pairs) = &result.pairs {
-        let mut line = Vec::new();
         for (i, j, s) in pairs.iter().filter(|p| p.2 >= result.threshold) {
-            line.clear();
-            serde_json::to_writer(
-                &mut line,
-                &json!({"row": first[i], "other": first[j as usize], "score": num(s)}),
-            )
-            .expect("JSON values serialise");
-            line.push(b'\n');
-            w.write_all(&line).map_err(|e| w.error(e))?;
+            let line = json!({"row": first[i], "other": first[j as usize], "score": num(s)});
+            w.write_json_line(&line).map_err(|e| w.error(e))?;
         }
     }
     w.commit()
@@ -535,6 +501,14 @@ fn write_pairs(out: &OutputDir, result: &Decided, rows: &LoadedRows) -> Result<P
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+/// The fields of a JSON object literal.
+pub(crate) fn fields(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(m) => m,
+        _ => unreachable!("called with an object literal"),
+    }
 }
 
 /// An `f32` as the JSON number with the shortest decimal form that reads back as the

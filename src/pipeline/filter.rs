@@ -1,16 +1,15 @@
 //! `filter` end to end: read → embed → index → rank → write outliers or representatives.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::dedup::{build_index, num};
-use super::output::OutputDir;
+use super::dedup::{build_index, fields, num};
+use super::output::{write_split, OutputDir};
 use super::rows::load_rows;
 use super::vectors::embed_texts;
-use crate::dataset::{self, ReadOptions, Route};
+use crate::dataset::{self, ReadOptions};
 use crate::embed::Encoder;
 use crate::filter::{candidate_limit, density_scores, mmr, ranking};
 use crate::index::{HnswParams, IndexKind};
@@ -167,44 +166,21 @@ pub fn run_filter(
     }
 
     // Write.
-    let mut removed_file = out.writer("removed.jsonl")?;
-    let mut line = Vec::new();
-    let removed_path = out.dir().join("removed.jsonl");
-    let stats = dataset::split(
+    let (_, _, stats) = write_split(
+        &out,
         &opts.input,
-        Some(rows.format),
-        &out.file(&kept_name)?,
-        &mut |row| match keep.get(row as usize) {
-            Some(false) => Route::Remove,
-            _ => Route::Keep,
-        },
-        &mut |row, record| {
-            let g = group_of_row.get(row as usize).copied().unwrap_or(0) as usize;
-            line.clear();
-            let score = scores.get(g).copied().unwrap_or(0.0);
-            serde_json::to_writer(
-                &mut line,
-                &json!({"row": row, "score": num(score), "record": record}),
-            )
-            .expect("JSON values serialise");
-            line.push(b'\n');
-            removed_file
-                .write_all(&line)
-                .map_err(|source| crate::dataset::DatasetError::Output {
-                    path: removed_path.clone(),
-                    source,
-                })
+        rows.format,
+        &kept_name,
+        n as u64,
+        &|row| {
+            let r = row as usize;
+            (!*keep.get(r)?).then(|| {
+                let score = scores[group_of_row[r] as usize];
+                fields(json!({"row": row, "score": num(score)}))
+            })
         },
         progress,
     )?;
-    if stats.rows != n as u64 {
-        return Err(Error::InputChanged {
-            path: opts.input.clone(),
-            expected: n as u64,
-            found: stats.rows,
-        });
-    }
-    removed_file.commit()?;
     let kept = stats.kept;
     let (mode, params) = match opts.mode {
         FilterMode::Outliers { fraction } => ("outliers", json!({"fraction": fraction})),

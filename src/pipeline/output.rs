@@ -5,6 +5,10 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use serde_json::{Map, Value};
+
+use crate::dataset::{self, DatasetError, Format, Route, SplitStats};
+use crate::progress::Progress;
 use crate::store::StoreError;
 use crate::Error;
 
@@ -72,6 +76,53 @@ impl OutputDir {
     }
 }
 
+/// Splits `input` (read again, as `format`) into `kept_name` and `removed.jsonl` in
+/// `out`: rows for which `removed(row)` gives fields are removed, and their line is those
+/// fields plus the original row as `record`; the others are kept unchanged. Fails with
+/// [`Error::InputChanged`] unless the input still has `expected_rows` rows. Returns the
+/// kept and removed files' paths and the counts.
+pub fn write_split(
+    out: &OutputDir,
+    input: &Path,
+    format: Format,
+    kept_name: &str,
+    expected_rows: u64,
+    removed: &dyn Fn(u64) -> Option<Map<String, Value>>,
+    progress: &dyn Progress,
+) -> Result<(PathBuf, PathBuf, SplitStats), Error> {
+    let kept_path = out.file(kept_name)?;
+    let mut removed_file = out.writer("removed.jsonl")?;
+    let removed_path = out.dir().join("removed.jsonl");
+    let stats = dataset::split(
+        input,
+        Some(format),
+        &kept_path,
+        &mut |row| match removed(row) {
+            Some(_) => Route::Remove,
+            None => Route::Keep,
+        },
+        &mut |row, record| {
+            let mut line = removed(row).unwrap_or_default();
+            line.insert("record".into(), Value::Object(record));
+            removed_file
+                .write_json_line(&Value::Object(line))
+                .map_err(|source| DatasetError::Output {
+                    path: removed_path.clone(),
+                    source,
+                })
+        },
+        progress,
+    )?;
+    if stats.rows != expected_rows {
+        return Err(Error::InputChanged {
+            path: input.to_path_buf(),
+            expected: expected_rows,
+            found: stats.rows,
+        });
+    }
+    Ok((kept_path, removed_file.commit()?, stats))
+}
+
 /// A file written to `<path>.partial` and renamed to `path` by [`AtomicFile::commit`];
 /// dropped uncommitted, the partial file is removed.
 pub struct AtomicFile {
@@ -103,6 +154,13 @@ impl AtomicFile {
             path: self.path.clone(),
             source,
         }
+    }
+
+    /// Writes `value` as one line of JSON.
+    pub fn write_json_line(&mut self, value: &Value) -> std::io::Result<()> {
+        let out = self.out.as_mut().expect("not committed");
+        serde_json::to_writer(&mut *out, value)?;
+        out.write_all(b"\n")
     }
 
     /// Flushes, syncs and renames into place; returns the final path.
