@@ -2,38 +2,20 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
-use semsift::dataset::{self, Format, ReadOptions};
-use semsift::embed::{self, Device, LoadOptions};
+use semsift::dataset;
 use semsift::store::npy::NpyWriter;
 
+use super::common::{InputArgs, ModelArgs};
 use super::progress::Bars;
 
 /// Flags of `semsift embed`.
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
-    /// Input dataset: .jsonl/.json (JSON Lines), .csv, .tsv, .parquet or .txt
-    /// (one row per line), optionally .gz or .zst compressed.
-    pub input: PathBuf,
-    /// Column holding the text (repeatable; several columns are embedded
-    /// separately and concatenated, so rows get dim × columns values).
-    #[arg(short, long = "column", value_name = "NAME", default_value = "text")]
-    pub columns: Vec<String>,
-    /// Input format when the file name does not tell it.
-    #[arg(long, value_name = "jsonl|csv|tsv|parquet|text")]
-    pub format: Option<Format>,
-    /// Model folder: a model2vec static model or a sentence-transformers BERT
-    /// (default: the bundled static all-MiniLM-L6-v2 distillation).
-    #[arg(short, long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-    /// Where a transformer model runs: cpu, cuda or cuda:N (needs a build with
-    /// `--features cuda`). Static models always run on the CPU.
-    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
-    pub device: Device,
-    /// Texts per transformer forward pass (static models take whole chunks).
-    #[arg(long, default_value_t = 64, value_name = "N")]
-    pub batch_size: usize,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Output file: float32 [rows, dim] .npy, rows in input order. Written to
     /// OUT.partial and renamed when complete. Default: `<input name>.npy` in
     /// the current directory.
@@ -45,30 +27,17 @@ pub fn run(args: EmbedArgs, bars: &Bars) -> anyhow::Result<()> {
     let output = args
         .output
         .clone()
-        .unwrap_or_else(|| default_output(&args.input, ".npy"));
-    refuse_overwrite(&args.input, &output)?;
-    let options = ReadOptions {
-        format: args.format,
-        columns: args.columns.clone(),
-    };
-    let mut reader = dataset::open(&args.input, &options)?;
-    let encoder = embed::load(
-        args.model.as_deref(),
-        &LoadOptions {
-            device: args.device,
-            batch_size: args.batch_size,
-        },
-    )
-    .with_context(|| match &args.model {
-        Some(m) => format!("loading model {}", m.display()),
-        None => "loading the bundled model".to_string(),
-    })?;
+        .unwrap_or_else(|| default_output(&args.input.input, ".npy"));
+    refuse_overwrite(&args.input.input, &output)?;
+    let columns = &args.input.columns;
+    let mut reader = dataset::open(&args.input.input, &args.input.read_options())?;
+    let encoder = args.model.load()?;
     let chunk_rows = encoder.chunk_rows();
-    let mut writer = NpyWriter::create(&output, encoder.dim() * args.columns.len())?;
+    let mut writer = NpyWriter::create(&output, encoder.dim() * columns.len())?;
     let stats = semsift::pipeline::embed_dataset(
         &mut reader,
         encoder.as_ref(),
-        args.columns.len(),
+        columns.len(),
         chunk_rows,
         bars,
         |rows| writer.write_rows(rows).map_err(Into::into),
