@@ -8,6 +8,7 @@
 //! The library never prints; it logs through `tracing` and reports progress
 //! through [`progress::Progress`].
 
+pub mod cluster;
 pub mod dataset;
 pub mod dedup;
 pub mod embed;

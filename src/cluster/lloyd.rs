@@ -1,0 +1,254 @@
+//! One Lloyd iteration of spherical k-means, written as a matrix product.
+//!
+//! Assignment scores a block of rows against every centroid at once (`rows × centroidsᵀ`
+//! through candle's gemm, so the same code runs wherever candle does) and takes each
+//! row's best centroid. The update sums each cluster's members in row order (after a
+//! counting sort by label), in f64, and rescales the sum to unit length: the spherical
+//! k-means centroid. Both halves give the same result for any number of threads.
+
+use candle_core::{Device, Tensor};
+use rayon::prelude::*;
+
+use super::ClusterError;
+use crate::progress::Progress;
+
+/// Rows scored per matrix product: bounds the score matrix to `ASSIGN_BLOCK × k` floats.
+const ASSIGN_BLOCK: usize = 4096;
+
+/// Each row's nearest centroid.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Assignment {
+    /// Cluster of each row.
+    pub labels: Vec<u32>,
+    /// Cosine of each row to its cluster's centroid.
+    pub similarity: Vec<f32>,
+}
+
+impl Assignment {
+    /// The weighted spherical k-means objective: `Σ wᵢ (1 − cos(xᵢ, c(xᵢ)))`.
+    pub fn objective(&self, weights: Option<&[f32]>) -> f64 {
+        self.similarity
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| weight(weights, i) as f64 * (1.0 - s as f64))
+            .sum()
+    }
+}
+
+pub(crate) fn weight(weights: Option<&[f32]>, i: usize) -> f32 {
+    weights.map_or(1.0, |w| w[i])
+}
+
+/// Assigns every row of `vectors` (row-major, `dim` wide, unit length) to the most
+/// similar of `centroids` (`k × dim`, unit length); ties go to the lower cluster id.
+/// Reports progress in rows when `progress` is given and polls it for cancellation.
+pub fn assign(
+    vectors: &[f32],
+    dim: usize,
+    centroids: &[f32],
+    progress: Option<&dyn Progress>,
+) -> Result<Assignment, ClusterError> {
+    let n = vectors.len() / dim;
+    let k = centroids.len() / dim;
+    let c = Tensor::from_slice(centroids, (k, dim), &Device::Cpu)?;
+    let ct = c.t()?;
+    let mut out = Assignment {
+        labels: vec![0; n],
+        similarity: vec![0.0; n],
+    };
+    for start in (0..n).step_by(ASSIGN_BLOCK) {
+        if progress.is_some_and(|p| p.cancelled()) {
+            return Err(ClusterError::Cancelled);
+        }
+        let rows = ASSIGN_BLOCK.min(n - start);
+        let x = Tensor::from_slice(
+            &vectors[start * dim..(start + rows) * dim],
+            (rows, dim),
+            &Device::Cpu,
+        )?;
+        let scores = x.matmul(&ct)?.flatten_all()?.to_vec1::<f32>()?;
+        out.labels[start..start + rows]
+            .par_iter_mut()
+            .zip(&mut out.similarity[start..start + rows])
+            .zip(scores.par_chunks_exact(k))
+            .for_each(|((label, sim), line)| {
+                let (mut best, mut best_s) = (0usize, f32::NEG_INFINITY);
+                for (j, &s) in line.iter().enumerate() {
+                    if s > best_s {
+                        best = j;
+                        best_s = s;
+                    }
+                }
+                *label = best as u32;
+                *sim = best_s;
+            });
+        if let Some(p) = progress {
+            p.advance(rows as u64);
+        }
+    }
+    Ok(out)
+}
+
+/// Recomputes `centroids` (`k × dim`) from an assignment: each becomes the unit-length
+/// weighted sum of its members. Clusters left empty keep their old centroid; their ids
+/// are returned. Also returns each cluster's total weight.
+pub fn update(
+    vectors: &[f32],
+    dim: usize,
+    weights: Option<&[f32]>,
+    labels: &[u32],
+    centroids: &mut [f32],
+) -> (Vec<f64>, Vec<usize>) {
+    let k = centroids.len() / dim;
+    let members = members_by_cluster(labels, k);
+    let mass: Vec<f64> = centroids
+        .par_chunks_mut(dim)
+        .enumerate()
+        .map(|(j, centroid)| {
+            let ids = &members.order[members.offsets[j]..members.offsets[j + 1]];
+            let mut sum = vec![0f64; dim];
+            let mut total = 0f64;
+            for &i in ids {
+                let w = weight(weights, i as usize);
+                total += w as f64;
+                for (s, &x) in sum.iter_mut().zip(&vectors[i as usize * dim..][..dim]) {
+                    *s += w as f64 * x as f64;
+                }
+            }
+            let norm = sum.iter().map(|s| s * s).sum::<f64>().sqrt();
+            if total > 0.0 && norm > 0.0 {
+                for (c, s) in centroid.iter_mut().zip(&sum) {
+                    *c = (s / norm) as f32;
+                }
+            }
+            if norm > 0.0 {
+                total
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let empty = (0..k).filter(|&j| mass[j] == 0.0).collect();
+    (mass, empty)
+}
+
+/// Rows grouped by cluster, each group in row order (a counting sort by label).
+pub(crate) struct Members {
+    /// Row ids, cluster by cluster.
+    pub order: Vec<u32>,
+    /// Cluster `j`'s rows are `order[offsets[j]..offsets[j + 1]]`.
+    pub offsets: Vec<usize>,
+}
+
+/// Groups rows by label.
+pub(crate) fn members_by_cluster(labels: &[u32], k: usize) -> Members {
+    let mut offsets = vec![0usize; k + 1];
+    for &l in labels {
+        offsets[l as usize + 1] += 1;
+    }
+    for j in 0..k {
+        offsets[j + 1] += offsets[j];
+    }
+    let mut next = offsets.clone();
+    let mut order = vec![0u32; labels.len()];
+    for (i, &l) in labels.iter().enumerate() {
+        order[next[l as usize]] = i as u32;
+        next[l as usize] += 1;
+    }
+    Members { order, offsets }
+}
+
+/// Gives each empty cluster a new centroid: the rows least similar to their own
+/// centroid, worst first (ties by row id), one per empty cluster. Returns how many
+/// clusters were reseeded.
+pub fn reseed_empty(
+    vectors: &[f32],
+    dim: usize,
+    assignment: &Assignment,
+    empty: &[usize],
+    centroids: &mut [f32],
+) -> usize {
+    if empty.is_empty() {
+        return 0;
+    }
+    let mut worst: Vec<u32> = (0..assignment.labels.len() as u32).collect();
+    let by_similarity = |a: &u32, b: &u32| {
+        assignment.similarity[*a as usize]
+            .total_cmp(&assignment.similarity[*b as usize])
+            .then(a.cmp(b))
+    };
+    let take = empty.len().min(worst.len());
+    if take < worst.len() && take > 0 {
+        worst.select_nth_unstable_by(take - 1, by_similarity);
+    }
+    worst.truncate(take);
+    worst.sort_unstable_by(by_similarity);
+    for (&j, &i) in empty.iter().zip(&worst) {
+        centroids[j * dim..(j + 1) * dim].copy_from_slice(&vectors[i as usize * dim..][..dim]);
+    }
+    take
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(v: &mut [f32], dim: usize) {
+        crate::embed::normalize_rows(v, dim);
+    }
+
+    #[test]
+    fn assign_picks_the_most_similar_centroid_with_low_id_on_ties() {
+        let vectors = [1.0, 0.0, 0.0, 1.0, 0.6, 0.8, 0.8, 0.6];
+        let centroids = [0.0, 1.0, 1.0, 0.0, 0.0, 1.0];
+        let a = assign(&vectors, 2, &centroids, None).unwrap();
+        assert_eq!(a.labels, vec![1, 0, 0, 1]);
+        assert!((a.similarity[2] - 0.8).abs() < 1e-6);
+        assert!((a.objective(None) - (0.0 + 0.0 + 0.2 + 0.2)).abs() < 1e-5);
+    }
+
+    #[test]
+    fn assign_matches_a_scalar_loop_across_blocks() {
+        let dim = 8;
+        let n = ASSIGN_BLOCK + 777;
+        let mut rng = super::super::Rng::new(5);
+        let mut v: Vec<f32> = (0..n * dim).map(|_| rng.next_f64() as f32 - 0.5).collect();
+        unit(&mut v, dim);
+        let mut c: Vec<f32> = (0..13 * dim).map(|_| rng.next_f64() as f32 - 0.5).collect();
+        unit(&mut c, dim);
+        let a = assign(&v, dim, &c, None).unwrap();
+        for i in (0..n).step_by(97) {
+            let row = &v[i * dim..][..dim];
+            let sims: Vec<f32> = c.chunks(dim).map(|c| crate::index::dot(row, c)).collect();
+            let best = sims.iter().cloned().fold(f32::MIN, f32::max);
+            assert!((a.similarity[i] - best).abs() < 1e-5);
+            assert!((sims[a.labels[i] as usize] - best).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn update_is_the_normalised_weighted_sum_and_reports_empty_clusters() {
+        let vectors = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0];
+        let labels = [0, 0, 0];
+        let mut c = [0.0, 1.0, 0.0, 1.0];
+        let (mass, empty) = update(&vectors, 2, Some(&[1.0, 3.0, 2.0]), &labels, &mut c);
+        assert_eq!(mass, vec![6.0, 0.0]);
+        assert_eq!(empty, vec![1]);
+        // Sum = (3, 3) → (0.7071, 0.7071); cluster 1 unchanged.
+        assert!((c[0] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
+        assert!((c[1] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
+        assert_eq!(&c[2..], &[0.0, 1.0]);
+    }
+
+    #[test]
+    fn reseed_takes_the_worst_fitting_rows() {
+        let vectors = [1.0, 0.0, 0.0, 1.0, 0.6, 0.8];
+        let a = Assignment {
+            labels: vec![0, 0, 0],
+            similarity: vec![1.0, 0.0, 0.6],
+        };
+        let mut c = [1.0, 0.0, 9.0, 9.0, 9.0, 9.0];
+        assert_eq!(reseed_empty(&vectors, 2, &a, &[1, 2], &mut c), 2);
+        assert_eq!(c, [1.0, 0.0, 0.0, 1.0, 0.6, 0.8]);
+    }
+}
