@@ -1,5 +1,6 @@
 //! The crate-wide error type.
 
+use crate::cluster::ClusterError;
 use crate::dataset::DatasetError;
 use crate::embed::EmbedError;
 use crate::index::IndexError;
@@ -15,6 +16,9 @@ pub enum Error {
     /// Loading or running a model failed.
     #[error(transparent)]
     Embed(#[from] EmbedError),
+    /// Fitting or applying k-means failed.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
     /// Building or searching a neighbour index failed.
     #[error(transparent)]
     Index(#[from] IndexError),

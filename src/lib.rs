@@ -17,6 +17,7 @@ pub mod filter;
 pub mod index;
 pub mod pipeline;
 pub mod progress;
+pub mod report;
 pub mod store;
 
 pub use error::Error;

@@ -7,6 +7,7 @@ mod distill;
 mod embed;
 mod filter;
 mod progress;
+mod report;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -44,6 +45,9 @@ pub enum Command {
     Dedup(dedup::DedupArgs),
     /// Remove outlier rows, or pick representative rows.
     Filter(filter::FilterArgs),
+    /// Describe a dataset's topics (k-means, keywords, examples) and, with
+    /// --reference, which topics it lacks or over-represents; writes report.html.
+    Report(report::ReportArgs),
     /// Embed a dataset's text into an .npy matrix (float32, one row per input row).
     Embed(embed::EmbedArgs),
     /// Make a static (model2vec-format) model from a sentence-transformers model.
@@ -56,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Dedup(args) => dedup::run(args, &bars),
         Command::Filter(args) => filter::run(args, &bars),
+        Command::Report(args) => report::run(args, &bars),
         Command::Embed(args) => embed::run(args, &bars),
         Command::Distill(args) => distill::run(args, &bars),
     }

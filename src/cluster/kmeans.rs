@@ -14,10 +14,14 @@ pub struct KMeansParams {
     pub max_iter: usize,
     /// Seed of every random choice (sampling and k-means++), so a seed fixes the result.
     pub seed: u64,
-    /// Fit on at most `k × fit_per_cluster` rows, a seeded uniform sample of larger inputs;
-    /// every row is assigned afterwards with [`KMeans::assign`]. 256, as in faiss: more
-    /// rows per centroid barely move the centroids but cost time in every iteration.
+    /// Fit on at most `max(k × fit_per_cluster, min_fit_rows)` rows, a seeded uniform
+    /// sample of larger inputs; every row is assigned afterwards with [`KMeans::assign`].
+    /// 256 per cluster, as in faiss: more rows per centroid barely move the centroids but
+    /// cost time in every iteration.
     pub fit_per_cluster: usize,
+    /// See `fit_per_cluster`: small `k` still fits on this many rows (65,536), which
+    /// costs little and steadies the centroids.
+    pub min_fit_rows: usize,
     /// Seed (k-means++) on at most `max(k × seed_per_cluster, 8192)` of the fitting rows:
     /// k-means++ makes `k` passes over its rows, one per centroid.
     pub seed_per_cluster: usize,
@@ -33,6 +37,7 @@ impl Default for KMeansParams {
             max_iter: 50,
             seed: 0,
             fit_per_cluster: 256,
+            min_fit_rows: 65_536,
             seed_per_cluster: 32,
             settle: 1e-4,
         }
@@ -119,7 +124,7 @@ impl KMeans {
         progress: &dyn Progress,
     ) -> Result<KMeans, ClusterError> {
         params.validate()?;
-        if dim == 0 || vectors.len() % dim != 0 {
+        if dim == 0 || !vectors.len().is_multiple_of(dim) {
             return Err(ClusterError::DimensionMismatch {
                 expected: dim,
                 got: vectors.len(),
@@ -139,7 +144,9 @@ impl KMeans {
             return Err(ClusterError::TooFewRows { k, rows: n });
         }
         let mut rng = Rng::new(params.seed);
-        let fit_cap = k.saturating_mul(params.fit_per_cluster);
+        let fit_cap = k
+            .saturating_mul(params.fit_per_cluster)
+            .max(params.min_fit_rows);
         let (fit_vectors, fit_weights) = subset(vectors, dim, weights, &mut rng, fit_cap);
         let (fit_vectors, fit_weights) = (
             fit_vectors.as_deref().unwrap_or(vectors),
@@ -217,7 +224,7 @@ impl KMeans {
         vectors: &[f32],
         progress: &dyn Progress,
     ) -> Result<Assignment, ClusterError> {
-        if vectors.len() % self.dim != 0 {
+        if !vectors.len().is_multiple_of(self.dim) {
             return Err(ClusterError::DimensionMismatch {
                 expected: self.dim,
                 got: vectors.len(),
@@ -306,6 +313,7 @@ mod tests {
         let v = synthetic(6000, dim, 600, 0.3, 5);
         let params = KMeansParams {
             fit_per_cluster: 40,
+            min_fit_rows: 0,
             ..KMeansParams::with_k(10)
         };
         let km = KMeans::fit(&v, dim, None, &params, &Silent).unwrap();

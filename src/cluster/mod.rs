@@ -1,7 +1,7 @@
 //! Spherical k-means over unit vectors: the topics of a dataset.
 //!
 //! [`KMeans::fit`] seeds with k-means++ ([`kmeans_plus_plus`]) on a sample, then runs Lloyd
-//! iterations ([`lloyd`]) on at most `k × 256` rows until the assignments settle;
+//! iterations ([`lloyd`]) on at most `max(k × 256, 65536)` rows until the assignments settle;
 //! [`KMeans::assign`] then puts every row in its nearest cluster. Similarity is cosine, so
 //! centroids are kept at unit length (spherical k-means).
 //!

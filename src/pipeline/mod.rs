@@ -5,11 +5,15 @@
 //!   write (`semsift dedup`).
 //! - [`run_filter`]: read → embed → rank by neighbourhood density → outliers or
 //!   representatives (`semsift filter`).
+//! - [`run_report`]: read → embed → k-means → topics (keywords, examples, near
+//!   duplicates) → coverage against a reference → `report.json`, `clusters.jsonl` and
+//!   `report.html` (`semsift report`).
 
 mod dedup;
 mod embed;
 mod filter;
 mod output;
+mod report;
 mod rows;
 mod vectors;
 
@@ -17,5 +21,6 @@ pub use dedup::{build_index, run_dedup, DedupOptions, DedupOutcome};
 pub use embed::{embed_dataset, EmbedStats};
 pub use filter::{run_filter, FilterMode, FilterOptions, FilterOutcome};
 pub use output::{AtomicFile, OutputDir};
+pub use report::{run_report, Clusters, ReportOptions, ReportOutcome};
 pub use rows::{load_rows, LoadedRows, Texts};
 pub use vectors::{embed_texts, EmbedReport, Vectors};

@@ -1,0 +1,267 @@
+//! k-means cost per Lloyd iteration against its floor, the bare matrix product.
+//!
+//! The acceptance criterion: on 1M × 256 synthetic unit vectors with k = 1000, one of our
+//! Lloyd iterations (`lloyd::assign` + `lloyd::update` + `lloyd::reseed_empty`) costs at
+//! most 2× the plain matrix product it needs (`rows × centroidsᵀ` in blocks of 4096 rows,
+//! read back). Group `kmeans_step` measures, on the same seeded data:
+//!
+//! - `plain_matmul`: the floor, candle `matmul` per block plus `to_vec1`;
+//! - `lloyd_step`: our whole iteration;
+//! - `assign` and `update` (with `reseed_empty`): the step's two halves, to see where the
+//!   time goes;
+//!
+//! and prints `lloyd_step / plain_matmul` when done. Group `kmeans_fit` times a whole
+//! `KMeans::fit` (k-means++ seeding included) on a smaller input.
+//!
+//! Sizes come from the environment so a quick run is possible:
+//!
+//! | variable                         | `cargo bench` default | test-mode default |
+//! |----------------------------------|-----------------------|-------------------|
+//! | `SEMSIFT_BENCH_KMEANS_ROWS`      | 1,000,000             | 20,000            |
+//! | `SEMSIFT_BENCH_KMEANS_DIM`       | 256                   | 256               |
+//! | `SEMSIFT_BENCH_KMEANS_K`         | 1000                  | 100               |
+//! | `SEMSIFT_BENCH_KMEANS_FIT_ROWS`  | 100,000               | 5,000             |
+//! | `SEMSIFT_BENCH_KMEANS_FIT_K`     | 100                   | 20                |
+//!
+//! "Test mode" is criterion's: `cargo test --benches` (or `--all-targets`) runs each
+//! bench once, so it gets small sizes unless the variables say otherwise.
+
+use std::cell::{OnceCell, RefCell};
+use std::time::{Duration, Instant};
+
+use candle_core::{Device, Tensor};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use semsift::cluster::{self, lloyd, KMeans, KMeansParams};
+use semsift::progress::Silent;
+
+/// Rows per matrix product, as in `lloyd::assign`.
+const BLOCK: usize = 4096;
+
+/// Whether criterion will really measure (`cargo bench` passes `--bench`) rather than
+/// run each bench once as a test.
+fn measuring() -> bool {
+    let mut bench = false;
+    let mut test = false;
+    for a in std::env::args() {
+        bench |= a == "--bench";
+        test |= a == "--test";
+    }
+    bench && !test
+}
+
+/// `name` from the environment, else `full` when measuring, else `quick`.
+fn size(name: &str, full: usize, quick: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v
+            .replace('_', "")
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) if measuring() => full,
+        Err(_) => quick,
+    }
+}
+
+/// The step's input: `rows × dim` unit vectors in `k` groups, and `k` starting
+/// centroids (one row of each group).
+struct StepData {
+    dim: usize,
+    k: usize,
+    vectors: Vec<f32>,
+    centroids: Vec<f32>,
+}
+
+impl StepData {
+    fn new(rows: usize, dim: usize, k: usize) -> Self {
+        assert!(
+            k >= 1 && k <= rows,
+            "need 1 ≤ k ≤ rows (k = {k}, rows = {rows})"
+        );
+        let started = Instant::now();
+        let per_group = rows.div_ceil(k);
+        let vectors = cluster::synthetic(rows, dim, per_group, 0.5, 7);
+        let stride = rows / k;
+        let centroids: Vec<f32> = (0..k)
+            .flat_map(|j| vectors[j * stride * dim..][..dim].iter().copied())
+            .collect();
+        eprintln!(
+            "kmeans bench: {rows} × {dim} vectors, k = {k} ({:.1} GiB) built in {:.1?}",
+            (rows * dim * 4) as f64 / (1u64 << 30) as f64,
+            started.elapsed()
+        );
+        StepData {
+            dim,
+            k,
+            vectors,
+            centroids,
+        }
+    }
+
+    /// The floor: every block's `rows × centroidsᵀ`, read back. Returns a checksum so
+    /// the work cannot be optimised away.
+    fn plain_matmul(&self, centroids_t: &Tensor) -> f32 {
+        let mut check = 0f32;
+        for block in self.vectors.chunks(BLOCK * self.dim) {
+            let x = Tensor::from_slice(block, (block.len() / self.dim, self.dim), &Device::Cpu)
+                .expect("block tensor");
+            let scores = x
+                .matmul(centroids_t)
+                .and_then(|s| s.flatten_all())
+                .and_then(|s| s.to_vec1::<f32>())
+                .expect("matmul");
+            check += scores[0];
+        }
+        check
+    }
+}
+
+/// Mean time per iteration of each bench, collected through `iter_custom` (warm-up
+/// included), to print ratios after the group.
+#[derive(Default)]
+struct Means(RefCell<Vec<(&'static str, Duration, u64)>>);
+
+impl Means {
+    fn add(&self, name: &'static str, elapsed: Duration, iters: u64) {
+        let mut all = self.0.borrow_mut();
+        match all.iter_mut().find(|(n, _, _)| *n == name) {
+            Some((_, d, i)) => {
+                *d += elapsed;
+                *i += iters;
+            }
+            None => all.push((name, elapsed, iters)),
+        }
+    }
+
+    fn mean(&self, name: &str) -> Option<f64> {
+        self.0
+            .borrow()
+            .iter()
+            .find(|(n, _, i)| *n == name && *i > 0)
+            .map(|(_, d, i)| d.as_secs_f64() / *i as f64)
+    }
+}
+
+/// Times `routine` `iters` times and records the total under `name`.
+fn timed(means: &Means, name: &'static str, iters: u64, mut routine: impl FnMut()) -> Duration {
+    let started = Instant::now();
+    for _ in 0..iters {
+        routine();
+    }
+    let elapsed = started.elapsed();
+    means.add(name, elapsed, iters);
+    elapsed
+}
+
+fn bench_step(c: &mut Criterion) {
+    let rows = size("SEMSIFT_BENCH_KMEANS_ROWS", 1_000_000, 20_000);
+    let dim = size("SEMSIFT_BENCH_KMEANS_DIM", 256, 256);
+    let k = size("SEMSIFT_BENCH_KMEANS_K", 1000, 100);
+    // Built on first use (criterion calls each bench's closure once per sample), so a
+    // filtered-out group costs nothing.
+    let cell: OnceCell<StepData> = OnceCell::new();
+    let data = || cell.get_or_init(|| StepData::new(rows, dim, k));
+    let assignment: OnceCell<lloyd::Assignment> = OnceCell::new();
+    let means = Means::default();
+
+    let mut group = c.benchmark_group(format!("kmeans_step/{rows}x{dim}/k{k}"));
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(20))
+        .throughput(Throughput::Elements(rows as u64));
+
+    group.bench_function("plain_matmul", |b| {
+        let d = data();
+        let ct = Tensor::from_slice(&d.centroids, (d.k, d.dim), &Device::Cpu)
+            .and_then(|c| c.t())
+            .expect("centroid tensor");
+        b.iter_custom(|iters| {
+            timed(&means, "plain_matmul", iters, || {
+                std::hint::black_box(d.plain_matmul(&ct));
+            })
+        })
+    });
+
+    group.bench_function("lloyd_step", |b| {
+        let d = data();
+        b.iter_custom(|iters| {
+            timed(&means, "lloyd_step", iters, || {
+                let mut centroids = d.centroids.clone();
+                let a = lloyd::assign(&d.vectors, d.dim, &centroids, None).expect("assign");
+                let (_, empty) = lloyd::update(&d.vectors, d.dim, None, &a.labels, &mut centroids);
+                lloyd::reseed_empty(&d.vectors, d.dim, &a, &empty, &mut centroids);
+                std::hint::black_box(centroids);
+            })
+        })
+    });
+
+    group.bench_function("assign", |b| {
+        let d = data();
+        b.iter_custom(|iters| {
+            timed(&means, "assign", iters, || {
+                std::hint::black_box(
+                    lloyd::assign(&d.vectors, d.dim, &d.centroids, None).expect("assign"),
+                );
+            })
+        })
+    });
+
+    group.bench_function("update", |b| {
+        let d = data();
+        let a = assignment
+            .get_or_init(|| lloyd::assign(&d.vectors, d.dim, &d.centroids, None).expect("assign"));
+        b.iter_custom(|iters| {
+            timed(&means, "update", iters, || {
+                let mut centroids = d.centroids.clone();
+                let (_, empty) = lloyd::update(&d.vectors, d.dim, None, &a.labels, &mut centroids);
+                lloyd::reseed_empty(&d.vectors, d.dim, a, &empty, &mut centroids);
+                std::hint::black_box(centroids);
+            })
+        })
+    });
+    group.finish();
+
+    let fmt = |name: &str| {
+        means
+            .mean(name)
+            .map_or_else(|| "not run".to_string(), |s| format!("{s:.3} s/iter"))
+    };
+    eprintln!("kmeans_step {rows} × {dim}, k = {k} (means over all timed iterations):");
+    for name in ["plain_matmul", "lloyd_step", "assign", "update"] {
+        eprintln!("  {name:>12}: {}", fmt(name));
+    }
+    if let (Some(step), Some(plain)) = (means.mean("lloyd_step"), means.mean("plain_matmul")) {
+        eprintln!(
+            "  lloyd_step / plain_matmul = {:.2}× (criterion: at most 2×)",
+            step / plain
+        );
+    }
+}
+
+fn bench_fit(c: &mut Criterion) {
+    let rows = size("SEMSIFT_BENCH_KMEANS_FIT_ROWS", 100_000, 5_000);
+    let dim = size("SEMSIFT_BENCH_KMEANS_DIM", 256, 256);
+    let k = size("SEMSIFT_BENCH_KMEANS_FIT_K", 100, 20);
+    let data: OnceCell<StepData> = OnceCell::new();
+    let params = KMeansParams {
+        max_iter: 10,
+        seed: 1,
+        ..KMeansParams::with_k(k)
+    };
+
+    let mut group = c.benchmark_group(format!("kmeans_fit/{rows}x{dim}/k{k}"));
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(20))
+        .throughput(Throughput::Elements(rows as u64));
+    group.bench_function("fit_max_iter_10", |b| {
+        let d = data.get_or_init(|| StepData::new(rows, dim, k));
+        b.iter(|| KMeans::fit(&d.vectors, d.dim, None, &params, &Silent).expect("fit"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_step, bench_fit);
+criterion_main!(benches);
