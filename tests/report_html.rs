@@ -2,9 +2,7 @@
 //! Policy, self-containment, chart and card counts, and (with `--ignored`) a real
 //! headless Chromium run of the page's script.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use semsift::report::model::{
@@ -460,64 +458,14 @@ fn degenerate_reports_render() {
     );
 }
 
-/// The Chromium binary: `$CHROMIUM`, else `chromium` or `chromium-browser` on `PATH`.
-fn chromium() -> PathBuf {
-    if let Some(path) = std::env::var_os("CHROMIUM").filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        for name in ["chromium", "chromium-browser"] {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    panic!("no chromium: set CHROMIUM or install the Debian package `chromium`");
-}
-
 #[test]
 #[ignore = "needs chromium (Debian package `chromium`); CI runs it with --ignored"]
 fn page_runs_in_headless_chromium() {
     let dir = tempfile::tempdir().expect("temp dir");
     let page = dir.path().join("report.html");
     std::fs::write(&page, render_html(&hostile_report())).expect("write report.html");
-    let dom_path = dir.path().join("dom.html");
-    let dom_file = std::fs::File::create(&dom_path).expect("create dom.html");
-    let mut child = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            dir.path().join("profile").display()
-        ))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .stdout(Stdio::from(dom_file))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromium");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chromium") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert!(status.success(), "chromium: {status}");
-    let dom = std::fs::read_to_string(&dom_path).expect("read the dumped DOM");
-    let body_start = dom.find("<body").expect("a body in the dumped DOM");
-    let body_tag = &dom[body_start..body_start + dom[body_start..].find('>').unwrap_or(0)];
+    let dom = common::browser::rendered_dom(&page, dir.path());
+    let body_tag = common::browser::body_tag(&dom);
     assert!(
         body_tag.contains("data-ready=\"1\""),
         "script did not finish: {body_tag}"

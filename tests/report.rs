@@ -1,0 +1,339 @@
+//! `semsift report` end to end: topics of a labelled corpus, gaps against a reference,
+//! row accounting in clusters.jsonl, bad input, and (with `--ignored`) the page from
+//! hostile rows in headless Chromium.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{read_jsonl, root};
+use serde_json::{json, Value};
+
+fn semsift(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_semsift"))
+        .args(args)
+        .arg("--quiet")
+        .output()
+        .expect("run semsift")
+}
+
+/// Runs `semsift report` and returns report.json; panics with stderr on failure.
+fn report(args: &[&str], out: &Path) -> Value {
+    let mut all = vec!["report"];
+    all.extend_from_slice(args);
+    all.extend(["-o", out.to_str().unwrap()]);
+    let o = semsift(&all);
+    assert!(
+        o.status.success(),
+        "semsift {all:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("report.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Runs `semsift report` expecting failure; returns stderr.
+fn report_error(args: &[&str], out: &Path) -> String {
+    let mut all = vec!["report"];
+    all.extend_from_slice(args);
+    all.extend(["-o", out.to_str().unwrap()]);
+    let o = semsift(&all);
+    assert!(!o.status.success(), "semsift {all:?} should fail");
+    assert!(
+        !out.join("report.json").exists(),
+        "no report after a failure"
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write_jsonl(path: &Path, rows: &[Value]) {
+    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+fn topics_fixture() -> PathBuf {
+    root().join("tests/data/dbpedia_topics.jsonl")
+}
+
+#[test]
+fn removed_topics_head_the_missing_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = read_jsonl(&topics_fixture());
+    let removed: BTreeSet<&str> = ["Album", "Plant", "MeanOfTransportation"].into();
+    let kept: Vec<Value> = full
+        .iter()
+        .filter(|r| !removed.contains(r["label"].as_str().unwrap()))
+        .cloned()
+        .collect();
+    let input = dir.path().join("input.jsonl");
+    write_jsonl(&input, &kept);
+    let out = dir.path().join("out");
+    let r = report(
+        &[
+            input.to_str().unwrap(),
+            "--reference",
+            topics_fixture().to_str().unwrap(),
+            "-k",
+            "14",
+        ],
+        &out,
+    );
+    assert_eq!(r["input"]["rows"], kept.len());
+    assert_eq!(r["reference"]["rows"], full.len());
+    let coverage = &r["coverage"];
+    let missing = coverage["missing"].as_array().unwrap();
+    assert!(missing.len() >= removed.len(), "{missing:?}");
+
+    // Where the reference's rows of each class went.
+    let clusters = read_jsonl(&out.join("clusters.jsonl"));
+    let ref_clusters: Vec<u64> = clusters
+        .iter()
+        .filter(|c| c["set"] == "reference")
+        .map(|c| c["cluster"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ref_clusters.len(), full.len());
+    let mut by_class: HashMap<&str, HashMap<u64, usize>> = HashMap::new();
+    for (row, &c) in full.iter().zip(&ref_clusters) {
+        *by_class
+            .entry(row["label"].as_str().unwrap())
+            .or_default()
+            .entry(c)
+            .or_default() += 1;
+    }
+    let head: BTreeSet<u64> = missing[..removed.len()]
+        .iter()
+        .map(|g| g["topic"].as_u64().unwrap())
+        .collect();
+    // Each removed class's main topic is among the first entries of the missing list ...
+    for class in &removed {
+        let (&modal, _) = by_class[class]
+            .iter()
+            .max_by_key(|(t, n)| (**n, **t))
+            .unwrap();
+        assert!(
+            head.contains(&modal),
+            "{class}'s topic {modal} is not at the head of {missing:?}"
+        );
+    }
+    // ... those head topics hold most of the removed rows ...
+    let removed_rows: usize = removed
+        .iter()
+        .map(|c| by_class[c].values().sum::<usize>())
+        .sum();
+    let in_head: usize = removed
+        .iter()
+        .map(|c| {
+            head.iter()
+                .map(|t| by_class[c].get(t).copied().unwrap_or(0))
+                .sum::<usize>()
+        })
+        .sum();
+    assert!(
+        in_head as f64 >= 0.7 * removed_rows as f64,
+        "only {in_head} of {removed_rows} removed rows are in the head topics"
+    );
+    // ... and the worst gap is not covered, with the input far below the reference.
+    assert_eq!(missing[0]["covered"], false);
+    assert!(missing[0]["ratio"].as_f64().unwrap() < 0.5);
+    let js = coverage["js_divergence_bits"].as_f64().unwrap();
+    assert!(js > 0.01 && js < 1.0, "JS divergence {js}");
+    let cov = coverage["coverage"].as_f64().unwrap();
+    assert!(cov > 0.5 && cov < 0.95, "coverage {cov}");
+    // The report page exists and names the worst gap.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let worst = &r["topics"][missing[0]["topic"].as_u64().unwrap() as usize]["label"];
+    assert!(html.contains(&format!("#topic-{}", missing[0]["topic"])));
+    assert!(!worst.as_str().unwrap().is_empty());
+}
+
+#[test]
+fn every_row_is_accounted_for_and_shares_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = read_jsonl(&topics_fixture());
+    rows.truncate(200);
+    // Exact copies and rows without text.
+    rows.push(rows[3].clone());
+    rows.push(rows[3].clone());
+    rows.insert(10, json!({"label": "none", "text": ""}));
+    rows.push(json!({"label": "none", "text": "   \t "}));
+    let input = dir.path().join("input.jsonl");
+    write_jsonl(&input, &rows);
+    let out = dir.path().join("out");
+    let r = report(&[input.to_str().unwrap(), "-k", "6", "--seed", "7"], &out);
+
+    assert_eq!(r["schema"], "semsift.report/1");
+    assert_eq!(r["input"]["rows"], rows.len());
+    assert_eq!(r["input"]["empty_rows"], 2);
+    assert_eq!(r["input"]["unique_rows"], rows.len() - 2);
+    assert!(r["reference"].is_null() && r["coverage"].is_null());
+    assert_eq!(r["clustering"]["k"], 6);
+    assert_eq!(r["clustering"]["seed"], 7);
+
+    // clusters.jsonl: every row once, in order; empty rows have no cluster.
+    let clusters = read_jsonl(&out.join("clusters.jsonl"));
+    assert_eq!(clusters.len(), rows.len());
+    for (i, (c, row)) in clusters.iter().zip(&rows).enumerate() {
+        assert_eq!(c["row"], i);
+        assert_eq!(c["set"], "input");
+        let empty = row["text"].as_str().unwrap().trim().is_empty();
+        assert_eq!(c["cluster"].is_null(), empty, "row {i}");
+    }
+    // Copies share their original's cluster.
+    let n = rows.len();
+    assert_eq!(clusters[n - 2]["cluster"], clusters[3]["cluster"]);
+
+    // Topic sizes match clusters.jsonl and shares sum to 1.
+    let topics = r["topics"].as_array().unwrap();
+    assert_eq!(topics.len(), 6);
+    let mut sizes = vec![0u64; 6];
+    for c in &clusters {
+        if let Some(t) = c["cluster"].as_u64() {
+            sizes[t as usize] += 1;
+        }
+    }
+    let mut share_sum = 0.0;
+    for (t, topic) in topics.iter().enumerate() {
+        assert_eq!(topic["id"], t);
+        assert_eq!(topic["input"]["rows"], sizes[t], "topic {t}");
+        share_sum += topic["input"]["share"].as_f64().unwrap();
+        // Examples: in this topic, most similar first, texts from the input.
+        let examples = topic["examples"].as_array().unwrap();
+        assert!(!examples.is_empty() && examples.len() <= 5);
+        let sims: Vec<f64> = examples
+            .iter()
+            .map(|e| e["similarity"].as_f64().unwrap())
+            .collect();
+        assert!(sims.windows(2).all(|w| w[0] >= w[1]), "{sims:?}");
+        for e in examples {
+            let row = e["row"].as_u64().unwrap() as usize;
+            assert_eq!(clusters[row]["cluster"], t);
+            assert_eq!(e["text"], rows[row]["text"]);
+        }
+        assert!(!topic["keywords"].as_array().unwrap().is_empty());
+        let cohesion = topic["cohesion"].as_f64().unwrap();
+        assert!(cohesion > 0.0 && cohesion <= 1.0);
+    }
+    assert!((share_sum - 1.0).abs() < 1e-9);
+    // The two added copies are near duplicates of row 3.
+    let t3 = clusters[3]["cluster"].as_u64().unwrap() as usize;
+    assert!(topics[t3]["near_duplicates"].as_u64().unwrap() >= 2);
+    let div = &r["diversity"]["input"];
+    let eff = div["effective_topics"].as_f64().unwrap();
+    assert!(eff > 1.0 && eff <= 6.0 + 1e-9);
+    assert_eq!(r["map"]["points"].as_array().unwrap().len(), rows.len() - 4);
+
+    // Same seed, same report (timings aside).
+    let again = report(
+        &[input.to_str().unwrap(), "-k", "6", "--seed", "7"],
+        &dir.path().join("again"),
+    );
+    let strip = |mut v: Value| {
+        v["timings_s"] = Value::Null;
+        v
+    };
+    assert_eq!(strip(r), strip(again));
+}
+
+#[test]
+fn auto_clusters_follow_the_documented_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let r = report(&[topics_fixture().to_str().unwrap()], &out);
+    // 420 distinct rows: round(sqrt(42)) = 6.
+    assert_eq!(r["clustering"]["k"], 6);
+    assert!(r["clustering"]["k_rule"]
+        .as_str()
+        .unwrap()
+        .starts_with("auto"));
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small.jsonl");
+    write_jsonl(
+        &small,
+        &[
+            json!({"text": "one"}),
+            json!({"text": "two"}),
+            json!({"text": "two"}),
+        ],
+    );
+    let out = dir.path().join("out");
+    let err = report_error(&[small.to_str().unwrap(), "-k", "3"], &out);
+    assert!(
+        err.contains("3 clusters") && err.contains("only 2 distinct non-empty rows"),
+        "{err}"
+    );
+
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let err = report_error(
+        &[
+            topics_fixture().to_str().unwrap(),
+            "--reference",
+            empty.to_str().unwrap(),
+        ],
+        &out,
+    );
+    assert!(err.contains("empty.jsonl"), "{err}");
+
+    let blank = dir.path().join("blank.jsonl");
+    write_jsonl(&blank, &[json!({"text": ""}), json!({"text": "  "})]);
+    let err = report_error(&[blank.to_str().unwrap()], &out);
+    assert!(
+        err.contains("blank.jsonl") && err.contains("no row with text"),
+        "{err}"
+    );
+
+    let err = report_error(&[small.to_str().unwrap(), "-k", "0"], &out);
+    assert!(err.contains("at least 1"), "{err}");
+    let err = report_error(
+        &[small.to_str().unwrap(), "--near-duplicate-threshold", "1.5"],
+        &out,
+    );
+    assert!(err.contains("outside (0, 1]"), "{err}");
+}
+
+#[test]
+#[ignore = "needs chromium (Debian package `chromium`); CI runs it with --ignored"]
+fn report_from_hostile_rows_is_safe_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = read_jsonl(&topics_fixture());
+    rows.truncate(120);
+    let hostile = [
+        "<script>document.body.dataset.pwned = 1</script> buy cheap tickets",
+        "</script><script>document.body.dataset.pwned = 2</script> tickets",
+        "\"><img src=x onerror=\"document.body.dataset.pwned = 3\"> tickets",
+        "<a href=\"javascript:document.body.dataset.pwned = 4\">click</a> tickets",
+        "'single' & \"double\" quotes <b>bold</b> tickets",
+    ];
+    for (i, h) in hostile.iter().enumerate() {
+        rows.insert(i * 20, json!({"label": "hostile", "text": h}));
+    }
+    let input = dir.path().join("hostile.jsonl");
+    write_jsonl(&input, &rows);
+    let out = dir.path().join("out");
+    let r = report(&[input.to_str().unwrap(), "-k", "4"], &out);
+    assert_eq!(r["input"]["rows"], rows.len());
+    let page = out.join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for h in hostile {
+        assert!(!html.contains(h), "raw hostile text in the page: {h}");
+    }
+    let dom = common::browser::rendered_dom(&page, dir.path());
+    let body = common::browser::body_tag(&dom);
+    assert!(
+        body.contains("data-ready=\"1\""),
+        "script did not finish: {body}"
+    );
+    assert!(!body.contains("data-errors"), "script errors: {body}");
+    assert!(
+        !body.contains("data-pwned"),
+        "dataset text ran as script: {body}"
+    );
+    assert!(dom.contains("<svg class=\"chart map\"") && dom.contains("<svg class=\"chart bars\""));
+    assert_eq!(dom.matches("<article class=\"card topic\"").count(), 4);
+}
