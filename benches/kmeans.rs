@@ -10,8 +10,10 @@
 //! - `assign` and `update` (with `reseed_empty`): the step's two halves, to see where the
 //!   time goes;
 //!
-//! and prints `lloyd_step / plain_matmul` when done. Group `kmeans_fit` times a whole
-//! `KMeans::fit` (k-means++ seeding included) on a smaller input.
+//! and prints `lloyd_step / plain_matmul` when done, from criterion's means and then
+//! from a few back-to-back rounds of all four (robust to other load on the machine,
+//! which criterion's one-bench-after-another runs are not). Group `kmeans_fit` times a
+//! whole `KMeans::fit` (k-means++ seeding included) on a smaller input.
 //!
 //! Sizes come from the environment so a quick run is possible:
 //!
@@ -20,6 +22,7 @@
 //! | `SEMSIFT_BENCH_KMEANS_ROWS`      | 1,000,000             | 20,000            |
 //! | `SEMSIFT_BENCH_KMEANS_DIM`       | 256                   | 256               |
 //! | `SEMSIFT_BENCH_KMEANS_K`         | 1000                  | 100               |
+//! | `SEMSIFT_BENCH_KMEANS_ROUNDS`    | 3                     | 0                 |
 //! | `SEMSIFT_BENCH_KMEANS_FIT_ROWS`  | 100,000               | 5,000             |
 //! | `SEMSIFT_BENCH_KMEANS_FIT_K`     | 100                   | 20                |
 //!
@@ -27,6 +30,7 @@
 //! bench once, so it gets small sizes unless the variables say otherwise.
 
 use std::cell::{OnceCell, RefCell};
+use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use candle_core::{Device, Tensor};
@@ -112,6 +116,30 @@ impl StepData {
         }
         check
     }
+
+    /// `centroidsᵀ` as `lloyd::assign` builds it (a transposed view).
+    fn centroids_t(&self) -> Tensor {
+        Tensor::from_slice(&self.centroids, (self.k, self.dim), &Device::Cpu)
+            .and_then(|c| c.t())
+            .expect("centroid tensor")
+    }
+
+    fn assign(&self) -> lloyd::Assignment {
+        lloyd::assign(&self.vectors, self.dim, &self.centroids, None).expect("assign")
+    }
+
+    /// The update half of a step (with `reseed_empty`), from the starting centroids.
+    fn update(&self, a: &lloyd::Assignment) -> Vec<f32> {
+        let mut centroids = self.centroids.clone();
+        let (_, empty) = lloyd::update(&self.vectors, self.dim, None, &a.labels, &mut centroids);
+        lloyd::reseed_empty(&self.vectors, self.dim, a, &empty, &mut centroids);
+        centroids
+    }
+
+    /// One whole Lloyd iteration from the starting centroids, as `KMeans::fit` runs it.
+    fn lloyd_step(&self) -> Vec<f32> {
+        self.update(&self.assign())
+    }
 }
 
 /// Mean time per iteration of each bench, collected through `iter_custom` (warm-up
@@ -155,12 +183,14 @@ fn bench_step(c: &mut Criterion) {
     let rows = size("SEMSIFT_BENCH_KMEANS_ROWS", 1_000_000, 20_000);
     let dim = size("SEMSIFT_BENCH_KMEANS_DIM", 256, 256);
     let k = size("SEMSIFT_BENCH_KMEANS_K", 1000, 100);
+    let rounds = size("SEMSIFT_BENCH_KMEANS_ROUNDS", 3, 0);
     // Built on first use (criterion calls each bench's closure once per sample), so a
     // filtered-out group costs nothing.
     let cell: OnceCell<StepData> = OnceCell::new();
     let data = || cell.get_or_init(|| StepData::new(rows, dim, k));
     let assignment: OnceCell<lloyd::Assignment> = OnceCell::new();
     let means = Means::default();
+    eprintln!("load average before: {}", load_average());
 
     let mut group = c.benchmark_group(format!("kmeans_step/{rows}x{dim}/k{k}"));
     group
@@ -172,50 +202,35 @@ fn bench_step(c: &mut Criterion) {
 
     group.bench_function("plain_matmul", |b| {
         let d = data();
-        let ct = Tensor::from_slice(&d.centroids, (d.k, d.dim), &Device::Cpu)
-            .and_then(|c| c.t())
-            .expect("centroid tensor");
+        let ct = d.centroids_t();
         b.iter_custom(|iters| {
             timed(&means, "plain_matmul", iters, || {
-                std::hint::black_box(d.plain_matmul(&ct));
+                black_box(d.plain_matmul(&ct));
             })
         })
     });
-
     group.bench_function("lloyd_step", |b| {
         let d = data();
         b.iter_custom(|iters| {
             timed(&means, "lloyd_step", iters, || {
-                let mut centroids = d.centroids.clone();
-                let a = lloyd::assign(&d.vectors, d.dim, &centroids, None).expect("assign");
-                let (_, empty) = lloyd::update(&d.vectors, d.dim, None, &a.labels, &mut centroids);
-                lloyd::reseed_empty(&d.vectors, d.dim, &a, &empty, &mut centroids);
-                std::hint::black_box(centroids);
+                black_box(d.lloyd_step());
             })
         })
     });
-
     group.bench_function("assign", |b| {
         let d = data();
         b.iter_custom(|iters| {
             timed(&means, "assign", iters, || {
-                std::hint::black_box(
-                    lloyd::assign(&d.vectors, d.dim, &d.centroids, None).expect("assign"),
-                );
+                black_box(d.assign());
             })
         })
     });
-
     group.bench_function("update", |b| {
         let d = data();
-        let a = assignment
-            .get_or_init(|| lloyd::assign(&d.vectors, d.dim, &d.centroids, None).expect("assign"));
+        let a = assignment.get_or_init(|| d.assign());
         b.iter_custom(|iters| {
             timed(&means, "update", iters, || {
-                let mut centroids = d.centroids.clone();
-                let (_, empty) = lloyd::update(&d.vectors, d.dim, None, &a.labels, &mut centroids);
-                lloyd::reseed_empty(&d.vectors, d.dim, a, &empty, &mut centroids);
-                std::hint::black_box(centroids);
+                black_box(d.update(a));
             })
         })
     });
@@ -226,16 +241,86 @@ fn bench_step(c: &mut Criterion) {
             .mean(name)
             .map_or_else(|| "not run".to_string(), |s| format!("{s:.3} s/iter"))
     };
-    eprintln!("kmeans_step {rows} × {dim}, k = {k} (means over all timed iterations):");
-    for name in ["plain_matmul", "lloyd_step", "assign", "update"] {
+    eprintln!("kmeans_step {rows} × {dim}, k = {k} (criterion: means over all timed iterations):");
+    for name in PARTS {
         eprintln!("  {name:>12}: {}", fmt(name));
     }
     if let (Some(step), Some(plain)) = (means.mean("lloyd_step"), means.mean("plain_matmul")) {
         eprintln!(
-            "  lloyd_step / plain_matmul = {:.2}× (criterion: at most 2×)",
+            "  lloyd_step / plain_matmul = {:.2}× (acceptance: at most 2×)",
             step / plain
         );
     }
+    eprintln!("load average after: {}", load_average());
+    if let Some(d) = cell.get() {
+        paired(d, rounds, &assignment);
+    }
+}
+
+/// The four timings of the step group, in the order of `paired`'s columns.
+const PARTS: [&str; 4] = ["plain_matmul", "lloyd_step", "assign", "update"];
+
+/// Times plain, step, assign and update back to back, `rounds` times (the order
+/// reversed every other round), and prints each round's `lloyd_step / plain_matmul`
+/// and their median. On a shared machine other load comes and goes over criterion's
+/// minutes-long runs of one bench after another; back-to-back rounds see the same load
+/// for both sides of the ratio.
+fn paired(d: &StepData, rounds: usize, assignment: &OnceCell<lloyd::Assignment>) {
+    if rounds == 0 {
+        return;
+    }
+    let ct = d.centroids_t();
+    let a = assignment.get_or_init(|| d.assign());
+    let mut ratios = Vec::with_capacity(rounds);
+    eprintln!("paired rounds (s): plain_matmul, lloyd_step, assign, update → step/plain");
+    for round in 0..rounds {
+        let mut t = [0f64; 4];
+        let order: [usize; 4] = if round % 2 == 0 {
+            [0, 1, 2, 3]
+        } else {
+            [3, 2, 1, 0]
+        };
+        for part in order {
+            let started = Instant::now();
+            match part {
+                0 => {
+                    black_box(d.plain_matmul(&ct));
+                }
+                1 => {
+                    black_box(d.lloyd_step());
+                }
+                2 => {
+                    black_box(d.assign());
+                }
+                _ => {
+                    black_box(d.update(a));
+                }
+            }
+            t[part] = started.elapsed().as_secs_f64();
+        }
+        let ratio = t[1] / t[0];
+        ratios.push(ratio);
+        eprintln!(
+            "  round {round}: {:.3}, {:.3}, {:.3}, {:.3} → {ratio:.2}× (load {})",
+            t[0],
+            t[1],
+            t[2],
+            t[3],
+            load_average()
+        );
+    }
+    ratios.sort_by(f64::total_cmp);
+    eprintln!(
+        "  median lloyd_step / plain_matmul over {rounds} rounds = {:.2}× (acceptance: at most 2×)",
+        ratios[rounds / 2]
+    );
+}
+
+/// The 1-, 5- and 15-minute load averages (Linux), to judge how busy the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_string())
 }
 
 fn bench_fit(c: &mut Criterion) {

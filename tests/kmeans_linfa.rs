@@ -2,10 +2,17 @@
 //!
 //! Both are scored by the same formula, computed here from each method's labels: the
 //! Euclidean inertia `Σᵢ ‖xᵢ − mean(cluster(xᵢ))‖²`. On unit vectors that is what
-//! linfa minimises, and close to what we minimise (`Σᵢ 1 − cos(xᵢ, centroid)`), so ours
-//! must come out no more than 1% above linfa's, for every seed we try, and the two
-//! labelings must agree (adjusted Rand index above 0.9). linfa runs with its defaults:
-//! k-means++, 10 runs, best kept, which is affordable at this size.
+//! linfa minimises, and close to what we minimise (`Σᵢ 1 − cos(xᵢ, centroid)`).
+//!
+//! Restarts are matched: linfa runs with its defaults (k-means++, 10 runs, the best
+//! kept, affordable at this size) and we fit with seeds 0..10 and keep our best; ours
+//! must come out no more than 1% above linfa's, and the two labelings must agree
+//! (adjusted Rand index above 0.9). One run against one run is checked too: our mean
+//! over seeds 0..10 against linfa's (`n_runs = 1`, same seeds), again within 1%. The
+//! test prints every run's numbers, including how a single run of ours compares with
+//! linfa's best of 10 (not asserted: a single run is often a few % worse).
+//!
+//! Unoptimised it takes minutes, so debug builds skip it; run it with `--release`.
 
 use linfa::traits::{Fit, Predict};
 use linfa::DatasetBase;
@@ -242,6 +249,10 @@ fn helpers_score_known_partitions() {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "11 minutes unoptimised; run `cargo test --release --test kmeans_linfa`"
+)]
 fn our_inertia_matches_linfa_on_small_data() {
     let mut sizes: Vec<usize> = (0..30).map(|g| 20 + 6 * g).collect();
     sizes.rotate_left(7); // big and small groups interleaved with the seeds' order

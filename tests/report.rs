@@ -187,7 +187,7 @@ fn every_row_is_accounted_for_and_shares_add_up() {
     // Topic sizes match clusters.jsonl and shares sum to 1.
     let topics = r["topics"].as_array().unwrap();
     assert_eq!(topics.len(), 6);
-    let mut sizes = vec![0u64; 6];
+    let mut sizes = [0u64; 6];
     for c in &clusters {
         if let Some(t) = c["cluster"].as_u64() {
             sizes[t as usize] += 1;

@@ -12,16 +12,21 @@ use semsift::store::Dtype;
 /// Which rows to read.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Input dataset: .jsonl/.json (JSON Lines), .csv, .tsv, .parquet or .txt
-    /// (one row per line), optionally .gz or .zst compressed.
+    /// Input dataset: .jsonl/.json (JSON Lines, or one JSON array of objects when
+    /// the file starts with `[`), .csv, .tsv, .parquet or .txt (one row per line),
+    /// optionally .gz or .zst compressed.
     pub input: PathBuf,
     /// Column holding the text (repeatable: columns are embedded separately and
     /// concatenated, and a row's identity for exact duplicates is all of them).
     #[arg(short, long = "column", value_name = "NAME", default_value = "text")]
     pub columns: Vec<String>,
     /// Input format when the file name does not tell it.
-    #[arg(long, value_name = "jsonl|csv|tsv|parquet|text")]
+    #[arg(long, value_name = "jsonl|json|csv|tsv|parquet|text")]
     pub format: Option<Format>,
+    /// CSV/TSV: the file has no header row; columns are named by position, 1, 2, 3, ...
+    /// (e.g. -c 3)
+    #[arg(long)]
+    pub no_header: bool,
 }
 
 impl InputArgs {
@@ -30,6 +35,7 @@ impl InputArgs {
         ReadOptions {
             format: self.format,
             columns: self.columns.clone(),
+            no_header: self.no_header,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! CSV and TSV: a header row, then one record per row (fields may span lines in CSV).
+//! CSV and TSV: a header row (unless there is none, and the columns are named `1`..`n`),
+//! then one record per row (fields may span lines in CSV).
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -11,8 +12,8 @@ use super::{DatasetError, Record};
 pub(super) struct CsvRows {
     path: PathBuf,
     reader: csv::Reader<Tail>,
-    /// The header record, as read.
-    header: ByteRecord,
+    /// The header record, as read; `None` for a file without one.
+    header: Option<ByteRecord>,
     /// The header's field names, in file order.
     names: Vec<String>,
     /// Field index of each requested column.
@@ -26,38 +27,46 @@ pub(super) struct CsvRows {
 impl CsvRows {
     /// Reads the header and resolves `columns` against it (which may be empty, to read
     /// whole records with [`CsvRows::next_raw`]). `tsv` selects a tab delimiter with quoting
-    /// disabled (fields are taken literally); CSV uses standard quoting.
+    /// disabled (fields are taken literally); CSV uses standard quoting. Without
+    /// `has_header`, the first record is data too and the columns are named `1`..`n`, `n`
+    /// being the first record's field count.
     pub(super) fn new(
         path: PathBuf,
         input: Box<dyn Read + Send>,
         columns: Vec<String>,
         tsv: bool,
+        has_header: bool,
     ) -> Result<Self, DatasetError> {
         let mut builder = ReaderBuilder::new();
         builder
-            .has_headers(true)
+            .has_headers(has_header)
             .flexible(false)
             .buffer_capacity(64 << 10);
         if tsv {
             builder.delimiter(b'\t').quoting(false);
         }
         let mut reader = builder.from_reader(Tail::new(input));
+        // Without a header, this is the first record, which is read again as data.
         let header = reader
             .byte_headers()
-            .map_err(|e| csv_error(&path, e, 1))?
+            .map_err(|e| csv_error(&path, e, 1, has_header))?
             .clone();
         if header.is_empty() {
             return Err(DatasetError::Empty { path });
         }
         let header_line = start_line(&reader, &header);
-        let names = header
-            .iter()
-            .map(|f| std::str::from_utf8(f).map(str::to_string))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| DatasetError::InvalidUtf8 {
-                path: path.clone(),
-                line: header_line,
-            })?;
+        let names = if has_header {
+            header
+                .iter()
+                .map(|f| std::str::from_utf8(f).map(str::to_string))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| DatasetError::InvalidUtf8 {
+                    path: path.clone(),
+                    line: header_line,
+                })?
+        } else {
+            (1..=header.len()).map(|i| i.to_string()).collect()
+        };
         let indices = columns
             .iter()
             .map(|c| {
@@ -75,7 +84,7 @@ impl CsvRows {
         Ok(CsvRows {
             path,
             reader,
-            header,
+            header: has_header.then_some(header),
             names,
             indices,
             columns,
@@ -85,12 +94,12 @@ impl CsvRows {
         })
     }
 
-    /// The header record (field names as raw bytes).
-    pub(super) fn header(&self) -> &ByteRecord {
-        &self.header
+    /// The header record (field names as raw bytes); `None` for a file without one.
+    pub(super) fn header(&self) -> Option<&ByteRecord> {
+        self.header.as_ref()
     }
 
-    /// The header's field names, in file order.
+    /// The column names, in file order: the header's, or `1`..`n` without one.
     pub(super) fn names(&self) -> &[String] {
         &self.names
     }
@@ -114,7 +123,8 @@ impl CsvRows {
                 return None;
             }
             Err(e) => {
-                let e = csv_error(&self.path, e, start_line(&self.reader, &self.record));
+                let line = start_line(&self.reader, &self.record);
+                let e = csv_error(&self.path, e, line, self.header.is_some());
                 if e.is_row_error() {
                     self.row += 1;
                 } else {
@@ -229,7 +239,7 @@ impl Read for Tail {
     }
 }
 
-fn csv_error(path: &Path, e: csv::Error, line: u64) -> DatasetError {
+fn csv_error(path: &Path, e: csv::Error, line: u64, has_header: bool) -> DatasetError {
     let message = match e.into_kind() {
         ErrorKind::Io(source) => return DatasetError::io(path, source),
         ErrorKind::Utf8 { .. } => {
@@ -240,7 +250,14 @@ fn csv_error(path: &Path, e: csv::Error, line: u64) -> DatasetError {
         }
         ErrorKind::UnequalLengths {
             expected_len, len, ..
-        } => format!("expected {expected_len} fields (as in the header), found {len}"),
+        } => {
+            let first = if has_header {
+                "the header"
+            } else {
+                "the first record"
+            };
+            format!("expected {expected_len} fields (as in {first}), found {len}")
+        }
         // Seek/serialize/deserialize errors cannot occur when reading byte records.
         other => format!("{other:?}"),
     };
@@ -415,5 +432,68 @@ mod tests {
         let zst = zstd::encode_all(&b"text\nhi\n"[..], 1).unwrap();
         let (_dir, path) = write_file("a.csv.zst", &zst);
         assert_eq!(texts(&path, &ReadOptions::new(["text"])), vec![vec!["hi"]]);
+    }
+
+    #[test]
+    fn headerless_columns_are_numbered() {
+        let (_dir, path) = write_file("a.csv", b"\"3\",\"title\",\"desc, with comma\"\n1,t2,d2\n");
+        let opts = ReadOptions::new(["3", "1"]).with_no_header();
+        let recs = records(&path, &opts);
+        let got: Vec<(u64, u64, Vec<String>)> =
+            recs.into_iter().map(|r| (r.row, r.line, r.texts)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, 1, vec!["desc, with comma".to_string(), "3".to_string()]),
+                (1, 2, vec!["d2".to_string(), "1".to_string()]),
+            ]
+        );
+        // A name past the last field, or a header name, is a missing column.
+        let err = open(&path, &ReadOptions::new(["4"]).with_no_header()).unwrap_err();
+        match &err {
+            DatasetError::MissingColumn {
+                line: 1, available, ..
+            } => assert_eq!(available, &["1", "2", "3"]),
+            other => panic!("unexpected {other}"),
+        }
+        // With a header expected, the first row is the header.
+        let err = open(&path, &ReadOptions::new(["1"])).unwrap_err();
+        assert!(matches!(err, DatasetError::MissingColumn { .. }), "{err}");
+        // Empty file.
+        let (_dir, path) = write_file("e.tsv", b"");
+        let err = open(&path, &ReadOptions::new(["1"]).with_no_header()).unwrap_err();
+        assert!(matches!(err, DatasetError::Empty { .. }), "{err}");
+    }
+
+    #[test]
+    fn headerless_field_count_mismatch_reports_line() {
+        let (_dir, path) = write_file("a.tsv", b"a\tb\n\"c\t\"d\n\ne\tf\tg\nh\ti\n");
+        let opts = ReadOptions::new(["2"]).with_no_header();
+        let results: Vec<_> = open(&path, &opts).unwrap().collect();
+        assert_eq!(results.len(), 4);
+        // TSV has no quoting: quotes are kept.
+        assert_eq!(results[1].as_ref().unwrap().texts, vec!["\"d"]);
+        let err = results[2].as_ref().unwrap_err();
+        assert!(matches!(err, DatasetError::Csv { line: 4, .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}:4: invalid CSV: expected 2 fields (as in the first record), found 3",
+                path.display()
+            )
+        );
+        let last = results[3].as_ref().unwrap();
+        assert_eq!(
+            (last.row, last.line, last.texts.clone()),
+            (3, 5, vec!["i".to_string()])
+        );
+        // The header variant still says so, with its line.
+        let (_dir, path) = write_file("b.csv", b"x,y\n1,2\n3\n");
+        let err = first_error(&path, &ReadOptions::new(["x"]));
+        assert!(
+            err.to_string()
+                .ends_with(":3: invalid CSV: expected 2 fields (as in the header), found 1"),
+            "{err}"
+        );
     }
 }

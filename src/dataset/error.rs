@@ -41,8 +41,8 @@ pub enum DatasetError {
         message: String,
     },
 
-    /// A JSONL line holds valid JSON that is not an object.
-    #[error("{}:{line}: expected a JSON object on each line", .path.display())]
+    /// A JSONL line (or a JSON array element) holds valid JSON that is not an object.
+    #[error("{}:{line}: expected a JSON object (one per row)", .path.display())]
     NotAnObject {
         /// The file being read.
         path: PathBuf,
@@ -96,6 +96,17 @@ pub enum DatasetError {
         line: u64,
         /// What is wrong.
         message: String,
+    },
+
+    /// An element of a JSON array file cannot be read: `error` is what is wrong with it
+    /// ([`DatasetError::NotAnObject`], [`DatasetError::MissingColumn`] or
+    /// [`DatasetError::NullValue`], with the line where the element starts).
+    #[error("{error} (element {index} of the JSON array)")]
+    InArray {
+        /// 0-based index of the element in the array (equal to its row number).
+        index: u64,
+        /// What is wrong with the element.
+        error: Box<DatasetError>,
     },
 
     /// The Parquet file could not be opened or decoded.
@@ -208,6 +219,7 @@ impl DatasetError {
             | DatasetError::Output { path, .. }
             | DatasetError::OutputIsInput { path }
             | DatasetError::Cancelled { path } => path,
+            DatasetError::InArray { error, .. } => error.path(),
         }
     }
 
@@ -225,6 +237,7 @@ impl DatasetError {
                 | DatasetError::NullValue { .. }
                 | DatasetError::InvalidUtf8 { .. }
                 | DatasetError::Csv { .. }
+                | DatasetError::InArray { .. }
         )
     }
 

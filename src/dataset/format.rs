@@ -8,10 +8,18 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// JSON Lines: one JSON object per line (`.jsonl`, `.ndjson`, and also `.json`).
+    ///
+    /// A file of this format whose first non-whitespace byte is `[` is read as a
+    /// [`Format::JsonArray`] instead, and [`Reader::format`](super::Reader::format) says so.
     Jsonl,
-    /// Comma-separated values with a header row (`.csv`).
+    /// One top-level JSON array of objects, one row per element (`.json` files starting
+    /// with `[`; detected from the contents of any [`Format::Jsonl`] file).
+    JsonArray,
+    /// Comma-separated values with a header row, unless
+    /// [`ReadOptions::no_header`](super::ReadOptions::no_header) (`.csv`).
     Csv,
-    /// Tab-separated values with a header row and no quoting (`.tsv`).
+    /// Tab-separated values with a header row (unless
+    /// [`ReadOptions::no_header`](super::ReadOptions::no_header)) and no quoting (`.tsv`).
     Tsv,
     /// Apache Parquet (`.parquet`, `.pq`).
     Parquet,
@@ -21,8 +29,9 @@ pub enum Format {
 
 impl Format {
     /// All formats, in a fixed order.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Jsonl,
+        Format::JsonArray,
         Format::Csv,
         Format::Tsv,
         Format::Parquet,
@@ -32,8 +41,9 @@ impl Format {
     /// Guesses the format from the file name, ignoring a trailing `.gz` / `.zst`
     /// (case-insensitive).
     ///
-    /// `.jsonl`, `.ndjson` and `.json` map to [`Format::Jsonl`]: a `.json` file is read
-    /// as JSON Lines (one object per line), not as a single JSON document. `.csv` maps to
+    /// `.jsonl`, `.ndjson` and `.json` map to [`Format::Jsonl`]: the name cannot tell JSON
+    /// Lines from a JSON array, so [`open`](super::open) and [`split`](super::split) look at
+    /// the contents: a first non-whitespace byte `[` means [`Format::JsonArray`]. `.csv` maps to
     /// [`Format::Csv`], `.tsv` to [`Format::Tsv`], `.parquet`/`.pq` to
     /// [`Format::Parquet`], and `.txt`/`.text` to [`Format::Text`]. Anything else is `None`.
     pub fn from_path(path: &Path) -> Option<Format> {
@@ -56,10 +66,12 @@ impl Format {
         }
     }
 
-    /// The usual file extension, without the dot: `jsonl`, `csv`, `tsv`, `parquet`, `txt`.
+    /// The usual file extension, without the dot: `jsonl`, `json` (JSON array), `csv`, `tsv`,
+    /// `parquet`, `txt`.
     pub fn extension(&self) -> &'static str {
         match self {
             Format::Jsonl => "jsonl",
+            Format::JsonArray => "json",
             Format::Csv => "csv",
             Format::Tsv => "tsv",
             Format::Parquet => "parquet",
@@ -67,10 +79,12 @@ impl Format {
         }
     }
 
-    /// The canonical name, as accepted by [`FromStr`]: `jsonl`, `csv`, `tsv`, `parquet`, `text`.
+    /// The canonical name, as accepted by [`FromStr`]: `jsonl`, `json-array`, `csv`, `tsv`,
+    /// `parquet`, `text`.
     pub fn name(&self) -> &'static str {
         match self {
             Format::Text => "text",
+            Format::JsonArray => "json-array",
             other => other.extension(),
         }
     }
@@ -84,7 +98,9 @@ impl fmt::Display for Format {
 
 /// Error from parsing a [`Format`] name.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
-#[error("unknown format `{name}` (expected one of: jsonl, csv, tsv, parquet, text)")]
+#[error(
+    "unknown format `{name}` (expected one of: jsonl, json, json-array, csv, tsv, parquet, text)"
+)]
 pub struct ParseFormatError {
     /// The name that was not recognised.
     pub name: String,
@@ -93,11 +109,13 @@ pub struct ParseFormatError {
 impl FromStr for Format {
     type Err = ParseFormatError;
 
-    /// Parses `jsonl`/`json`/`ndjson`, `csv`, `tsv`, `parquet`, `text`/`txt`
+    /// Parses `jsonl`/`json`/`ndjson` (JSON Lines, or a JSON array when the contents start
+    /// with `[`), `json-array`/`jsonarray`, `csv`, `tsv`, `parquet`, `text`/`txt`
     /// (case-insensitive, surrounding whitespace ignored).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "jsonl" | "json" | "ndjson" => Ok(Format::Jsonl),
+            "json-array" | "jsonarray" => Ok(Format::JsonArray),
             "csv" => Ok(Format::Csv),
             "tsv" => Ok(Format::Tsv),
             "parquet" => Ok(Format::Parquet),
@@ -147,6 +165,8 @@ mod tests {
         assert_eq!("jsonl".parse::<Format>(), Ok(Format::Jsonl));
         assert_eq!("JSON".parse::<Format>(), Ok(Format::Jsonl));
         assert_eq!("ndjson".parse::<Format>(), Ok(Format::Jsonl));
+        assert_eq!("json-array".parse::<Format>(), Ok(Format::JsonArray));
+        assert_eq!("JsonArray".parse::<Format>(), Ok(Format::JsonArray));
         assert_eq!("csv".parse::<Format>(), Ok(Format::Csv));
         assert_eq!("tsv".parse::<Format>(), Ok(Format::Tsv));
         assert_eq!("parquet".parse::<Format>(), Ok(Format::Parquet));
@@ -161,10 +181,18 @@ mod tests {
     fn names_round_trip() {
         for f in Format::ALL {
             assert_eq!(f.name().parse::<Format>(), Ok(f));
-            assert_eq!(f.extension().parse::<Format>(), Ok(f));
+            // A `.json` name means JSON Lines until the contents say otherwise.
+            let by_name = if f == Format::JsonArray {
+                Format::Jsonl
+            } else {
+                f
+            };
+            assert_eq!(f.extension().parse::<Format>(), Ok(by_name));
             let file = format!("x.{}", f.extension());
-            assert_eq!(Format::from_path(Path::new(&file)), Some(f));
+            assert_eq!(Format::from_path(Path::new(&file)), Some(by_name));
         }
+        assert_eq!(Format::JsonArray.to_string(), "json-array");
+        assert_eq!(Format::JsonArray.extension(), "json");
         assert_eq!(Format::Text.to_string(), "text");
         assert_eq!(Format::Text.extension(), "txt");
     }

@@ -127,7 +127,7 @@ fn json_error(path: &Path, text: &str, line: u64, e: &serde_json::Error) -> Data
     }
 }
 
-fn render(
+pub(super) fn render(
     path: &Path,
     line: u64,
     column: &str,
@@ -160,7 +160,7 @@ fn char_column(text: &str, byte_column: usize) -> u64 {
 }
 
 /// serde_json's message without its trailing " at line L column C" (we report our own).
-fn strip_position(e: &serde_json::Error) -> String {
+pub(super) fn strip_position(e: &serde_json::Error) -> String {
     let full = e.to_string();
     match full.rfind(" at line ") {
         Some(i) => full[..i].to_string(),

@@ -1,20 +1,29 @@
 //! Streaming row readers (and the kept-row writer) for dataset files.
 //!
-//! [`open`] reads JSON Lines, CSV, TSV, plain text and Parquet files and yields one
-//! [`Record`] per data row, holding the text of each requested column. Files are streamed
-//! (line by line, or Parquet record batch by record batch), so memory does not grow with
-//! the file size.
+//! [`open`] reads JSON Lines, JSON arrays, CSV, TSV, plain text and Parquet files and yields
+//! one [`Record`] per data row, holding the text of each requested column. Files are
+//! streamed (line by line, or Parquet record batch by record batch), so memory does not grow
+//! with the file size; the one exception is a JSON array file, read whole into memory.
 //!
 //! # Formats
 //!
 //! The format comes from [`ReadOptions::format`], or else is guessed by [`Format::from_path`].
 //!
-//! - **JSON Lines** (`.jsonl`, `.ndjson`, and `.json`, which is read as JSON Lines too): one
-//!   JSON object per line. Blank (whitespace-only) lines are skipped but still counted for
-//!   line numbers.
+//! - **JSON Lines** (`.jsonl`, `.ndjson`, `.json`): one JSON object per line. Blank
+//!   (whitespace-only) lines are skipped but still counted for line numbers.
+//! - **JSON array** ([`Format::JsonArray`]): a JSON Lines input (by name or `--format`)
+//!   whose first non-whitespace byte is `[` is read as one top-level JSON array of
+//!   objects, one row per element (`row` = the element's index, `line` = the line where
+//!   the element starts; elements may span lines). The whole decompressed file is read
+//!   into memory (elements are then parsed one at a time). Errors about one element
+//!   (not an object, missing or null column) are [`DatasetError::InArray`], giving its
+//!   index; a syntax error is [`DatasetError::Json`] and ends the reading.
 //! - **CSV / TSV**: a header row naming the columns, then one record per row. Every record
 //!   must have as many fields as the header. CSV uses standard double-quote quoting (a
-//!   quoted field may span lines); TSV has no quoting, fields are taken literally.
+//!   quoted field may span lines); TSV has no quoting, fields are taken literally. With
+//!   [`ReadOptions::no_header`] there is no header row: every line is a record, the columns
+//!   are named by position, `1`, `2`, ... `n`, and every record must have as many fields as
+//!   the first.
 //! - **Text**: every line is a row, including empty lines (an empty text); a final newline
 //!   does not add a row. The only column is `text`.
 //! - **Parquet**: the requested columns must be string columns (Arrow `Utf8`, `LargeUtf8` or
@@ -40,8 +49,9 @@
 //!
 //! # Writing
 //!
-//! [`split`] re-reads a file after deduplication: it writes the rows to keep to a new file
-//! in the input's format and compression (via `<name>.partial`, renamed when complete) and
+//! [`split`] (or [`split_with`], for headerless CSV/TSV) re-reads a file after
+//! deduplication: it writes the rows to keep to a new file in the input's format and
+//! compression (a JSON array input gives a JSON array file) (via `<name>.partial`, renamed when complete) and
 //! hands each removed row to a callback as a JSON object, with the same row numbers as
 //! [`Record::row`]. [`output_file_name`] names such a file.
 
@@ -49,6 +59,7 @@ mod compress;
 mod csv;
 mod error;
 mod format;
+mod json_array;
 mod jsonl;
 mod lines;
 mod parquet;
@@ -63,7 +74,7 @@ use std::path::{Path, PathBuf};
 pub use compress::Compression;
 pub use error::DatasetError;
 pub use format::{Format, ParseFormatError};
-pub use split::{output_file_name, split, Route, SplitStats};
+pub use split::{output_file_name, split, split_with, Route, SplitOptions, SplitStats};
 
 /// Buffer size for reading decoded text input.
 const READ_BUFFER: usize = 64 << 10;
@@ -76,6 +87,9 @@ pub struct ReadOptions {
     /// The columns to read, in the order wanted in [`Record::texts`]. Must not be empty.
     /// For [`Format::Text`] the only valid name is `text`.
     pub columns: Vec<String>,
+    /// CSV/TSV only: the file has no header row. Every line is a record and the columns are
+    /// named by position: `1`, `2`, ... `n` (1-based). Ignored for the other formats.
+    pub no_header: bool,
 }
 
 impl ReadOptions {
@@ -88,7 +102,14 @@ impl ReadOptions {
         ReadOptions {
             format: None,
             columns: columns.into_iter().map(Into::into).collect(),
+            no_header: false,
         }
+    }
+
+    /// Reads CSV/TSV without a header row (see [`ReadOptions::no_header`]).
+    pub fn with_no_header(mut self) -> Self {
+        self.no_header = true;
+        self
     }
 
     /// Sets an explicit format instead of guessing it from the file name.
@@ -136,7 +157,8 @@ impl Reader {
         &self.path
     }
 
-    /// The file's format.
+    /// The file's format: [`Format::JsonArray`] for a JSON Lines input that turned out to be
+    /// a JSON array.
     pub fn format(&self) -> Format {
         self.format
     }
@@ -213,6 +235,7 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, DatasetError> {
     let mut file = File::open(path).map_err(|e| DatasetError::io(path, e))?;
     let compression = compress::sniff(path, &mut file)?;
     let columns = opts.columns.clone();
+    let mut format = format;
     let rows: Rows = if format == Format::Parquet {
         if compression != Compression::None {
             return Err(DatasetError::CompressedParquet {
@@ -222,14 +245,24 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, DatasetError> {
         }
         Box::new(parquet::ParquetRows::new(owned(), file, columns)?)
     } else {
-        let input = compress::open_text(path, file, compression)?;
+        let mut input = compress::open_text(path, file, compression)?;
+        if matches!(format, Format::Jsonl | Format::JsonArray) {
+            let (array, peeked) =
+                json_array::starts_with_bracket(input).map_err(|e| DatasetError::io(path, e))?;
+            input = peeked;
+            if array {
+                format = Format::JsonArray;
+            }
+        }
         match format {
             Format::Csv | Format::Tsv => Box::new(csv::CsvRows::new(
                 owned(),
                 input,
                 columns,
                 format == Format::Tsv,
+                !opts.no_header,
             )?),
+            Format::JsonArray => Box::new(json_array::JsonArrayRows::new(owned(), input, columns)?),
             Format::Jsonl | Format::Text => {
                 let buffered = BufReader::with_capacity(READ_BUFFER, input);
                 let lines = lines::Lines::new(Box::new(buffered));

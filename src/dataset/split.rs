@@ -20,6 +20,7 @@ use parquet::file::properties::WriterProperties;
 use serde_json::{Map, Value};
 
 use super::csv::CsvRows;
+use super::json_array::{self, Elements};
 use super::lines::Lines;
 use super::{compress, jsonl, Compression, DatasetError, Format, READ_BUFFER};
 use crate::progress::Progress;
@@ -54,8 +55,20 @@ pub struct SplitStats {
     pub removed: u64,
 }
 
-/// The file name for an output of `format`: `<stem>.jsonl`, `.csv`, `.tsv`, `.txt` or
-/// `.parquet`, with `.gz` / `.zst` appended for a gzip / zstd `compression` (the compression
+/// How [`split_with`] reads its input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SplitOptions {
+    /// The input's format; `None` guesses it from the file name, as
+    /// [`open`](super::open) does. [`Format::Jsonl`] and [`Format::JsonArray`] both look at
+    /// the contents: a first non-whitespace byte `[` means a JSON array.
+    pub format: Option<Format>,
+    /// CSV/TSV: the input has no header row (as
+    /// [`ReadOptions::no_header`](super::ReadOptions::no_header)); nor will the kept file.
+    pub no_header: bool,
+}
+
+/// The file name for an output of `format`: `<stem>.jsonl`, `.json` (JSON array), `.csv`,
+/// `.tsv`, `.txt` or `.parquet`, with `.gz` / `.zst` appended for a gzip / zstd `compression` (the compression
 /// [`split`] uses is the input's, see [`Compression::detect`]).
 ///
 /// Parquet is never wrapped in outer compression, so `compression` is ignored for it.
@@ -83,7 +96,13 @@ pub fn output_file_name(stem: &str, format: Format, compression: Compression) ->
 /// - **JSONL**: each kept line's bytes exactly as in the input, each ending in `\n` (a
 ///   byte-order mark and `\r` of CRLF line ends are dropped, and so are blank lines). The
 ///   removed object is the parsed line, keys in file order.
-/// - **CSV / TSV**: the header row, then the kept records, written by the csv writer with
+/// - **JSON array**: a JSON array holding the kept elements, each one's text exactly as in
+///   the input (inner whitespace and newlines included), laid out as `[\n`, the elements
+///   separated by `,\n`, then `\n]\n` (`[]\n` when nothing is kept). A byte-order mark is
+///   dropped. The removed object is the parsed element, keys in file order. The input is
+///   read whole into memory (see [`Format::JsonArray`]).
+/// - **CSV / TSV**: the header row (none for a headerless input, see [`split_with`]), then
+///   the kept records, written by the csv writer with
 ///   `\n` line ends: CSV fields are quoted where needed (a field's value is kept, its quoting
 ///   may change); TSV is never quoted, so its fields are written back byte for byte. The
 ///   removed object maps each header name to the field's text (a field that is not valid
@@ -122,12 +141,30 @@ pub fn split(
     removed: &mut dyn FnMut(u64, Map<String, Value>) -> Result<(), DatasetError>,
     progress: &dyn Progress,
 ) -> Result<SplitStats, DatasetError> {
-    let format =
-        format
-            .or_else(|| Format::from_path(input))
-            .ok_or_else(|| DatasetError::UnknownFormat {
-                path: input.to_path_buf(),
-            })?;
+    let opts = SplitOptions {
+        format,
+        no_header: false,
+    };
+    split_with(input, &opts, kept_path, route, removed, progress)
+}
+
+/// [`split`] with more options: [`SplitOptions::no_header`] reads a CSV/TSV input without
+/// a header row (the columns of removed objects are then named `1`..`n`) and writes the
+/// kept file without one.
+pub fn split_with(
+    input: &Path,
+    opts: &SplitOptions,
+    kept_path: &Path,
+    route: &mut dyn FnMut(u64) -> Route,
+    removed: &mut dyn FnMut(u64, Map<String, Value>) -> Result<(), DatasetError>,
+    progress: &dyn Progress,
+) -> Result<SplitStats, DatasetError> {
+    let format = opts
+        .format
+        .or_else(|| Format::from_path(input))
+        .ok_or_else(|| DatasetError::UnknownFormat {
+            path: input.to_path_buf(),
+        })?;
     let mut file = File::open(input).map_err(|e| DatasetError::io(input, e))?;
     let partial = partial_path(kept_path);
     if same_file(input, kept_path) || same_file(input, &partial) {
@@ -170,10 +207,22 @@ pub fn split(
     let out = if format == Format::Parquet {
         job.parquet(file, out)?
     } else {
-        let text = compress::open_text(input, file, compression)?;
+        let mut text = compress::open_text(input, file, compression)?;
+        let mut format = format;
+        if matches!(format, Format::Jsonl | Format::JsonArray) {
+            let (array, peeked) =
+                json_array::starts_with_bracket(text).map_err(|e| DatasetError::io(input, e))?;
+            text = peeked;
+            if array {
+                format = Format::JsonArray;
+            }
+        }
         let mut out = Encoded::new(out, compression).map_err(|e| job.output_error(e))?;
         match format {
-            Format::Csv | Format::Tsv => job.csv(text, format == Format::Tsv, &mut out)?,
+            Format::Csv | Format::Tsv => {
+                job.csv(text, format == Format::Tsv, !opts.no_header, &mut out)?
+            }
+            Format::JsonArray => job.json_array(text, &mut out)?,
             Format::Jsonl | Format::Text => job.lines(text, format == Format::Jsonl, &mut out)?,
             Format::Parquet => unreachable!("handled above"),
         }
@@ -294,14 +343,53 @@ impl Job<'_> {
         self.advance(0)
     }
 
-    /// CSV, or TSV (`tsv`: tab-delimited, no quoting).
+    /// A JSON array: the kept elements' text, as a JSON array.
+    fn json_array(
+        &mut self,
+        input: Box<dyn Read + Send>,
+        out: &mut Encoded,
+    ) -> Result<(), DatasetError> {
+        let mut elements = Elements::new(self.input.to_path_buf(), input)?;
+        self.progress.begin("write", None);
+        let kept = self.kept;
+        let mut write = |bytes: &[u8]| {
+            out.write_all(bytes)
+                .map_err(|e| DatasetError::output(kept, e))
+        };
+        let mut first = true;
+        while let Some(element) = elements.next_element() {
+            let element = element?;
+            let row = element.index;
+            match self.route(row) {
+                Route::Keep => {
+                    if !element.value.is_object() {
+                        return Err(json_array::not_an_object(self.input, &element));
+                    }
+                    write(if first { b"[\n" } else { b",\n" })?;
+                    write(elements.raw(&element).as_bytes())?;
+                    first = false;
+                }
+                Route::Remove => {
+                    let object = json_array::into_object(self.input, element)?;
+                    (self.removed)(row, object)?;
+                }
+            }
+            self.row_done()?;
+        }
+        write(if first { b"[]\n" } else { b"\n]\n" })?;
+        self.advance(0)
+    }
+
+    /// CSV, or TSV (`tsv`: tab-delimited, no quoting); `has_header`: the input starts with a
+    /// header row, copied to the kept file.
     fn csv(
         &mut self,
         input: Box<dyn Read + Send>,
         tsv: bool,
+        has_header: bool,
         out: &mut Encoded,
     ) -> Result<(), DatasetError> {
-        let mut rows = CsvRows::new(self.input.to_path_buf(), input, Vec::new(), tsv)?;
+        let mut rows = CsvRows::new(self.input.to_path_buf(), input, Vec::new(), tsv, has_header)?;
         self.progress.begin("write", None);
         let mut builder = csv::WriterBuilder::new();
         builder.buffer_capacity(WRITE_BUFFER);
@@ -317,9 +405,9 @@ impl Job<'_> {
             };
             DatasetError::output(kept, source)
         };
-        writer
-            .write_byte_record(rows.header())
-            .map_err(write_error)?;
+        if let Some(header) = rows.header() {
+            writer.write_byte_record(header).map_err(write_error)?;
+        }
         let mut lossy = 0u64;
         while let Some(next) = rows.next_raw() {
             let (row, _line) = next?;
@@ -595,7 +683,7 @@ impl Write for Encoded {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read as _;
+    use std::io::{Read as _, Write as _};
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
 
@@ -1237,6 +1325,153 @@ mod tests {
             output_file_name("kept", Format::Parquet, Compression::Zstd),
             "kept.parquet"
         );
+    }
+
+    #[test]
+    fn json_array_keeps_elements_in_order() {
+        let data = b"\xEF\xBB\xBF[\n {\"text\": \"a\", \"n\": 1.50},\n {\"text\": \"b\"},\n {\"text\": \"c\",\n  \"z\": [1, 2]},\n {\"text\": \"d\"}, {\"text\": \"e\"}\n]\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(data).unwrap();
+        for (name, bytes) in [
+            ("in.json", data.to_vec()),
+            ("in.json.gz", gz.finish().unwrap()),
+        ] {
+            let (dir, input) = write_file(name, &bytes);
+            let reader = open(&input, &ReadOptions::new(["text"])).unwrap();
+            assert_eq!(reader.format(), Format::JsonArray);
+            let kept = dir.path().join(output_file_name(
+                "kept",
+                reader.format(),
+                reader.compression(),
+            ));
+            let outcome =
+                run_with(&input, Some(Format::Jsonl), &kept, every_third, &Silent).unwrap();
+            assert_eq!(
+                outcome.stats,
+                SplitStats {
+                    rows: 5,
+                    kept: 4,
+                    removed: 1
+                }
+            );
+            let text = String::from_utf8(decompress(&kept)).unwrap();
+            assert_eq!(
+                text,
+                "[\n{\"text\": \"a\", \"n\": 1.50},\n{\"text\": \"b\"},\n{\"text\": \"d\"},\n{\"text\": \"e\"}\n]\n"
+            );
+            let back: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                back,
+                json!([{"text": "a", "n": 1.5}, {"text": "b"}, {"text": "d"}, {"text": "e"}])
+            );
+            assert_eq!(
+                outcome.removed,
+                vec![(2, object(json!({"text": "c", "z": [1, 2]})))]
+            );
+            // The kept file reads back as a JSON array.
+            let again = open(&kept, &ReadOptions::new(["text"])).unwrap();
+            assert_eq!(again.format(), Format::JsonArray);
+            assert_eq!(again.count(), 4);
+        }
+        assert_eq!(
+            output_file_name("kept", Format::JsonArray, Compression::Gzip),
+            "kept.json.gz"
+        );
+    }
+
+    #[test]
+    fn json_array_all_removed_and_errors() {
+        let (dir, input) = write_file("in.json", b"[{\"text\":\"a\"},{\"text\":\"b\"}]");
+        let kept = dir.path().join("kept.json");
+        let outcome = run_with(&input, None, &kept, |_| Route::Remove, &Silent).unwrap();
+        assert_eq!(outcome.stats.removed, 2);
+        assert_eq!(fs::read_to_string(&kept).unwrap(), "[]\n");
+
+        let (dir, input) = write_file("in.json", b"[]");
+        let kept = dir.path().join("kept.json");
+        let err = run_with(&input, None, &kept, |_| Route::Keep, &Silent).unwrap_err();
+        assert!(matches!(err, DatasetError::Empty { .. }), "{err}");
+        no_outputs(&kept);
+
+        let (dir, input) = write_file("in.json", b"[{\"text\":\"a\"},\n2]");
+        let kept = dir.path().join("kept.json");
+        for decide in [(|_| Route::Keep) as fn(u64) -> Route, |_| Route::Remove] {
+            let err = run_with(&input, None, &kept, decide, &Silent).unwrap_err();
+            assert!(
+                matches!(&err, DatasetError::InArray { index: 1, error } if matches!(**error, DatasetError::NotAnObject { line: 2, .. })),
+                "{err}"
+            );
+            no_outputs(&kept);
+        }
+        let (dir, input) = write_file("in.json", b"[{\"text\":\"a\"},\n{]");
+        let kept = dir.path().join("kept.json");
+        let err = run_with(&input, None, &kept, |_| Route::Keep, &Silent).unwrap_err();
+        assert!(matches!(err, DatasetError::Json { line: 2, .. }), "{err}");
+        no_outputs(&kept);
+    }
+
+    #[test]
+    fn headerless_csv_and_tsv() {
+        for (name, format, data, want) in [
+            (
+                "in.csv",
+                Format::Csv,
+                &b"\"1\",\"a, x\",p\r\n2,b,q\r\n3,c,r\r\n4,d,s\r\n"[..],
+                "1,\"a, x\",p\n2,b,q\n4,d,s\n",
+            ),
+            (
+                "in.csv",
+                Format::Tsv,
+                &b"1\t\"a\t\"p\n2\tb\tq\n3\tc\tr\n4\td\ts\n"[..],
+                "1\t\"a\t\"p\n2\tb\tq\n4\td\ts\n",
+            ),
+        ] {
+            let (dir, input) = write_file(name, data);
+            let recs = records(
+                &input,
+                &ReadOptions::new(["2", "1"])
+                    .with_format(format)
+                    .with_no_header(),
+            );
+            let got: Vec<(u64, u64, &str)> = recs
+                .iter()
+                .map(|r| (r.row, r.line, r.texts[1].as_str()))
+                .collect();
+            assert_eq!(
+                got,
+                vec![(0, 1, "1"), (1, 2, "2"), (2, 3, "3"), (3, 4, "4")]
+            );
+            let kept = dir.path().join("kept.out");
+            let mut removed = Vec::new();
+            let stats = split_with(
+                &input,
+                &SplitOptions {
+                    format: Some(format),
+                    no_header: true,
+                },
+                &kept,
+                &mut every_third,
+                &mut |row, object| {
+                    removed.push((row, object));
+                    Ok(())
+                },
+                &Silent,
+            )
+            .unwrap();
+            assert_eq!(
+                stats,
+                SplitStats {
+                    rows: 4,
+                    kept: 3,
+                    removed: 1
+                }
+            );
+            assert_eq!(fs::read_to_string(&kept).unwrap(), want, "{format}");
+            assert_eq!(
+                removed,
+                vec![(2, object(json!({"1": "3", "2": "c", "3": "r"})))]
+            );
+        }
     }
 
     /// A [`Progress`] that records what it is told and can ask to cancel.

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::output::{write_split, OutputDir};
 use super::rows::{load_rows, LoadedRows};
 use super::vectors::{embed_texts, EmbedReport};
-use crate::dataset::{self, ReadOptions};
+use crate::dataset::{self, ReadOptions, SplitOptions};
 use crate::dedup::{
     best_matches, decide_cross, decide_self, highest_threshold_keeping, kept_count, select,
     Decision, EarlierPairs, IdenticalVectors, RefMatch, RESCORE_MARGIN,
@@ -135,6 +135,7 @@ pub fn run_dedup(
             let read = ReadOptions {
                 format: None,
                 columns: opts.read.columns.clone(),
+                no_header: opts.read.no_header,
             };
             Some(load_rows(path, &read, progress)?)
         }
@@ -180,7 +181,10 @@ pub fn run_dedup(
     let (kept_path, removed_path, _) = write_split(
         &out,
         &opts.input,
-        rows.format,
+        SplitOptions {
+            format: Some(rows.format),
+            no_header: opts.read.no_header,
+        },
         &kept_name,
         decisions.len() as u64,
         &|row| match decisions.get(row as usize)? {

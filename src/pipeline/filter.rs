@@ -9,7 +9,7 @@ use super::dedup::{build_index, fields, num};
 use super::output::{write_split, OutputDir};
 use super::rows::load_rows;
 use super::vectors::embed_texts;
-use crate::dataset::{self, ReadOptions};
+use crate::dataset::{self, ReadOptions, SplitOptions};
 use crate::embed::Encoder;
 use crate::filter::{candidate_limit, density_scores, mmr, ranking};
 use crate::index::{HnswParams, IndexKind};
@@ -169,7 +169,10 @@ pub fn run_filter(
     let (_, _, stats) = write_split(
         &out,
         &opts.input,
-        rows.format,
+        SplitOptions {
+            format: Some(rows.format),
+            no_header: opts.read.no_header,
+        },
         &kept_name,
         n as u64,
         &|row| {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::dataset::{self, DatasetError, Format, Route, SplitStats};
+use crate::dataset::{self, DatasetError, Route, SplitOptions, SplitStats};
 use crate::progress::Progress;
 use crate::store::StoreError;
 use crate::Error;
@@ -76,7 +76,7 @@ impl OutputDir {
     }
 }
 
-/// Splits `input` (read again, as `format`) into `kept_name` and `removed.jsonl` in
+/// Splits `input` (read again, as `split` says) into `kept_name` and `removed.jsonl` in
 /// `out`: rows for which `removed(row)` gives fields are removed, and their line is those
 /// fields plus the original row as `record`; the others are kept unchanged. Fails with
 /// [`Error::InputChanged`] unless the input still has `expected_rows` rows. Returns the
@@ -84,7 +84,7 @@ impl OutputDir {
 pub fn write_split(
     out: &OutputDir,
     input: &Path,
-    format: Format,
+    split: SplitOptions,
     kept_name: &str,
     expected_rows: u64,
     removed: &dyn Fn(u64) -> Option<Map<String, Value>>,
@@ -93,9 +93,9 @@ pub fn write_split(
     let kept_path = out.file(kept_name)?;
     let mut removed_file = out.writer("removed.jsonl")?;
     let removed_path = out.dir().join("removed.jsonl");
-    let stats = dataset::split(
+    let stats = dataset::split_with(
         input,
-        Some(format),
+        &split,
         &kept_path,
         &mut |row| match removed(row) {
             Some(_) => Route::Remove,

@@ -120,10 +120,10 @@ pub struct Coverage {
     pub coverage_threshold: f64,
     /// The smoothing applied before the KL divergence and the ratios, in words.
     pub smoothing: String,
-    /// Every topic the input has less of than the reference (smoothed ratio below 1),
+    /// Every topic the input has less of than the reference (smoothed ratio below 0.9),
     /// ranked by its term of KL(reference ‖ input): topics it lacks come first.
     pub missing: Vec<Gap>,
-    /// Every topic the input has more of than the reference (ratio above 1), ranked by
+    /// Every topic the input has more of than the reference (ratio above 1/0.9), ranked by
     /// `p·log2(p/q)`: the most over-represented first.
     pub over: Vec<Gap>,
 }
