@@ -3,8 +3,10 @@
 use rayon::prelude::*;
 
 use crate::cluster::lloyd::members_by_cluster;
-use crate::index::{ExactIndex, IndexError, VectorIndex};
-use crate::progress::{Progress, Silent};
+use candle_core::{Device, Tensor};
+
+use crate::cluster::ClusterError;
+use crate::progress::Progress;
 
 /// Each topic's rows, in row order.
 pub fn members(labels: &[u32], k: usize) -> Vec<Vec<u32>> {
@@ -36,13 +38,21 @@ pub fn nearest_to_centroid(members: &[Vec<u32>], similarity: &[f32], n: usize) -
         .collect()
 }
 
+/// Rows of a topic scored at once as queries.
+const QUERY_BLOCK: usize = 1024;
+/// Earlier rows scored against a query block at once.
+const BASE_BLOCK: usize = 4096;
+
 /// Marks every row that has an earlier row (lower id) of the same set in the same topic
 /// with cosine at least `threshold`: the rows SemDeDup would drop, searched exactly
 /// within each topic (pairs split across two topics are not seen).
 ///
 /// `vectors` are the rows (row-major, `dim` wide, unit length); `set[i]` says which
 /// dataset row `i` comes from (rows of different sets are never duplicates of each
-/// other here). Progress stage `near-duplicates`, in rows.
+/// other here). Each topic is scanned as blocked matrix products over the lower
+/// triangle only, keeping one flag per row (no neighbour lists), so memory stays flat
+/// even when a topic is one big group of near-identical rows. Progress stage
+/// `near-duplicates`, in rows.
 pub fn near_duplicates(
     vectors: &[f32],
     dim: usize,
@@ -50,30 +60,16 @@ pub fn near_duplicates(
     members: &[Vec<u32>],
     threshold: f32,
     progress: &dyn Progress,
-) -> Result<Vec<bool>, IndexError> {
+) -> Result<Vec<bool>, ClusterError> {
     let n = vectors.len() / dim;
     let mut flagged = vec![false; n];
     progress.begin("near-duplicates", Some(n as u64));
     for rows in members {
-        if progress.cancelled() {
-            return Err(IndexError::Cancelled);
-        }
-        if rows.len() < 2 {
-            progress.advance(rows.len() as u64);
-            continue;
-        }
-        let mut v = Vec::with_capacity(rows.len() * dim);
-        for &r in rows {
-            v.extend_from_slice(&vectors[r as usize * dim..][..dim]);
-        }
-        let index = ExactIndex::new(&v, dim)?;
-        let found = index.above(&v, threshold, &Silent)?;
-        for (local, &r) in rows.iter().enumerate() {
-            let (ids, _) = found.get(local);
-            // Members are in row order, so an earlier row has a lower local id.
-            flagged[r as usize] = ids.iter().any(|&j| {
-                (j as usize) < local && set[rows[j as usize] as usize] == set[r as usize]
-            });
+        if rows.len() >= 2 {
+            let found = flag_topic(vectors, dim, set, rows, threshold, progress)?;
+            for (&r, f) in rows.iter().zip(found) {
+                flagged[r as usize] = f;
+            }
         }
         progress.advance(rows.len() as u64);
     }
@@ -81,10 +77,62 @@ pub fn near_duplicates(
     Ok(flagged)
 }
 
+/// [`near_duplicates`] for one topic's rows (in row order); flags in the same order.
+fn flag_topic(
+    vectors: &[f32],
+    dim: usize,
+    set: &[u8],
+    rows: &[u32],
+    threshold: f32,
+    progress: &dyn Progress,
+) -> Result<Vec<bool>, ClusterError> {
+    let m = rows.len();
+    let mut v = Vec::with_capacity(m * dim);
+    for &r in rows {
+        v.extend_from_slice(&vectors[r as usize * dim..][..dim]);
+    }
+    let all = Tensor::from_vec(v, (m, dim), &Device::Cpu)?;
+    let sets: Vec<u8> = rows.iter().map(|&r| set[r as usize]).collect();
+    let mut flags = vec![false; m];
+    for q0 in (0..m).step_by(QUERY_BLOCK) {
+        if progress.cancelled() {
+            return Err(ClusterError::Cancelled);
+        }
+        let q1 = (q0 + QUERY_BLOCK).min(m);
+        let queries = all.narrow(0, q0, q1 - q0)?;
+        // Earlier rows only: base blocks up to the end of this query block.
+        for b0 in (0..q1).step_by(BASE_BLOCK) {
+            let b1 = (b0 + BASE_BLOCK).min(q1);
+            let width = b1 - b0;
+            let scores = queries
+                .matmul(&all.narrow(0, b0, width)?.t()?)?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
+            flags[q0..q1]
+                .par_iter_mut()
+                .zip(scores.par_chunks_exact(width))
+                .enumerate()
+                .for_each(|(i, (flag, line))| {
+                    let q = q0 + i;
+                    if *flag {
+                        return;
+                    }
+                    let end = q.min(b1).saturating_sub(b0);
+                    *flag = line[..end]
+                        .iter()
+                        .enumerate()
+                        .any(|(j, &s)| s >= threshold && sets[b0 + j] == sets[q]);
+                });
+        }
+    }
+    Ok(flags)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::index::dot;
+    use crate::progress::Silent;
 
     #[test]
     fn members_and_examples() {
@@ -116,5 +164,32 @@ mod tests {
             flagged += got[i] as usize;
         }
         assert!(flagged > 50 && flagged < 350, "{flagged}");
+    }
+
+    #[test]
+    fn near_duplicates_are_exact_across_block_boundaries() {
+        // Two topics of 4,600 rows: more than one query block and one base block each.
+        let (n, dim) = (9200, 8);
+        assert!(n / 2 > BASE_BLOCK && BASE_BLOCK > QUERY_BLOCK);
+        let v = crate::cluster::synthetic(n, dim, 3, 0.2, 8);
+        let labels: Vec<u32> = (0..n).map(|i| (i % 2) as u32).collect();
+        let set: Vec<u8> = (0..n).map(|i| (i % 7 == 0) as u8).collect();
+        let m = members(&labels, 2);
+        let t = 0.97;
+        let got = near_duplicates(&v, dim, &set, &m, t, &Silent).unwrap();
+        let row = |i: usize| &v[i * dim..(i + 1) * dim];
+        let mut flagged = 0;
+        for i in 0..n {
+            let same = |j: usize| labels[j] == labels[i] && set[j] == set[i];
+            let best = (0..i)
+                .filter(|&j| same(j))
+                .map(|j| dot(row(i), row(j)))
+                .fold(f32::MIN, f32::max);
+            if (best - t).abs() > 1e-5 {
+                assert_eq!(got[i], best >= t, "row {i}: best earlier cosine {best}");
+            }
+            flagged += got[i] as usize;
+        }
+        assert!(flagged > 500 && flagged < n - 500, "{flagged}");
     }
 }
