@@ -27,6 +27,7 @@ use std::path::Path;
 
 pub use device::Device;
 pub use error::EmbedError;
+pub(crate) use static_model::truncate_chars;
 pub use static_model::StaticModel;
 pub use transformer::TransformerModel;
 

@@ -280,7 +280,7 @@ impl Encoder for StaticModel {
 }
 
 /// The first `n` characters of `s` (Python's `s[:n]`).
-fn truncate_chars(s: &str, n: usize) -> &str {
+pub(crate) fn truncate_chars(s: &str, n: usize) -> &str {
     match s.char_indices().nth(n) {
         Some((byte, _)) => &s[..byte],
         None => s,

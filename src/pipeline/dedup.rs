@@ -2,12 +2,12 @@
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
 use super::output::{write_split, OutputDir};
 use super::rows::{load_rows, LoadedRows};
+use super::timings::Stopwatch;
 use super::vectors::{embed_texts, EmbedReport};
 use crate::dataset::{self, ReadOptions, SplitOptions};
 use crate::dedup::{
@@ -104,7 +104,7 @@ pub fn run_dedup(
     encoder: &dyn Encoder,
     progress: &dyn Progress,
 ) -> Result<DedupOutcome, Error> {
-    let started = Instant::now();
+    let mut watch = Stopwatch::start();
     check_threshold("threshold", opts.threshold)?;
     for &t in &opts.sweep {
         check_threshold("sweep threshold", t)?;
@@ -120,12 +120,6 @@ pub fn run_dedup(
     let out = OutputDir::create(&opts.out_dir, &inputs)?;
     out.file("removed.jsonl")?;
     out.file("summary.json")?;
-    let mut timings = Map::new();
-    let mut clock = Instant::now();
-    let mut lap = |name: &str, timings: &mut Map<String, Value>| {
-        timings.insert(name.into(), json!(round3(clock.elapsed().as_secs_f64())));
-        clock = Instant::now();
-    };
 
     let rows = load_rows(&opts.input, &opts.read, progress)?;
     let kept_name = dataset::output_file_name("kept", rows.format, rows.compression);
@@ -141,7 +135,7 @@ pub fn run_dedup(
         }
         None => None,
     };
-    lap("read", &mut timings);
+    watch.lap("read");
 
     let dim = encoder.dim() * opts.read.columns.len();
     let embed = |r: &LoadedRows| {
@@ -156,7 +150,7 @@ pub fn run_dedup(
     };
     let (vectors, embed_report) = embed(&rows)?;
     let ref_embedded = reference.as_ref().map(embed).transpose()?;
-    lap("embed", &mut timings);
+    watch.lap("embed");
 
     let floor = opts.sweep.iter().copied().fold(opts.threshold, f32::min);
     let mut run = Run {
@@ -165,18 +159,16 @@ pub fn run_dedup(
         vectors: vectors.as_slice(),
         dim,
         floor,
-        timings,
-        clock: Instant::now(),
+        watch,
         progress,
     };
     let result = match (&reference, &ref_embedded) {
         (Some(r), Some((rv, _))) => run.cross(r, rv.as_slice())?,
         _ => run.self_dedup()?,
     };
-    let mut timings = run.timings;
+    let mut watch = run.watch;
 
     // Write: kept rows through a second pass over the input, removed rows beside them.
-    let clock = Instant::now();
     let decisions = &result.decisions;
     let (kept_path, removed_path, _) = write_split(
         &out,
@@ -203,11 +195,8 @@ pub fn run_dedup(
     if opts.write_pairs {
         files.push(write_pairs(&out, &result, &rows)?);
     }
-    timings.insert("write".into(), json!(round3(clock.elapsed().as_secs_f64())));
-    timings.insert(
-        "total".into(),
-        json!(round3(started.elapsed().as_secs_f64())),
-    );
+    watch.lap("write");
+    let timings = watch.finish();
 
     let n = decisions.len() as u64;
     let removed = decisions.iter().filter(|d| !d.is_kept()).count() as u64;
@@ -280,18 +269,13 @@ struct Run<'a> {
     vectors: &'a [f32],
     dim: usize,
     floor: f32,
-    timings: Map<String, Value>,
-    clock: Instant,
+    watch: Stopwatch,
     progress: &'a dyn Progress,
 }
 
 impl Run<'_> {
     fn lap(&mut self, name: &str) {
-        self.timings.insert(
-            name.into(),
-            json!(round3(self.clock.elapsed().as_secs_f64())),
-        );
-        self.clock = Instant::now();
+        self.watch.lap(name);
     }
 
     fn index(&mut self, vectors: &[f32]) -> Result<Box<dyn VectorIndex>, Error> {
@@ -501,10 +485,6 @@ fn write_pairs(out: &OutputDir, result: &Decided, rows: &LoadedRows) -> Result<P
         }
     }
     w.commit()
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 /// The fields of a JSON object literal.

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::dedup::{build_index, fields, num};
 use super::output::{write_split, OutputDir};
 use super::rows::load_rows;
+use super::timings::round3;
 use super::vectors::embed_texts;
 use crate::dataset::{self, ReadOptions, SplitOptions};
 use crate::embed::Encoder;
@@ -202,7 +203,7 @@ pub fn run_filter(
         "index": index.describe(),
         "embedding": embed_report,
         "representatives": selection,
-        "seconds": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        "seconds": round3(started.elapsed().as_secs_f64()),
         "outputs": {"kept": kept_name, "removed": "removed.jsonl"},
     });
     let mut text = serde_json::to_vec_pretty(&summary).expect("JSON values serialise");

@@ -15,6 +15,7 @@ mod filter;
 mod output;
 mod report;
 mod rows;
+mod timings;
 mod vectors;
 
 pub use dedup::{build_index, run_dedup, DedupOptions, DedupOutcome};

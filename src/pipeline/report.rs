@@ -5,16 +5,16 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Instant;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 use super::output::OutputDir;
 use super::rows::{load_rows, LoadedRows};
+use super::timings::Stopwatch;
 use super::vectors::{embed_texts, Vectors};
 use crate::cluster::{auto_k, ClusterError, KMeans, KMeansParams, Rng};
 use crate::dataset::ReadOptions;
-use crate::embed::Encoder;
+use crate::embed::{truncate_chars, Encoder};
 use crate::progress::Progress;
 use crate::report::coverage::{self, COVERED, SMOOTHING};
 use crate::report::keywords::topic_keywords;
@@ -249,7 +249,7 @@ pub fn run_report(
     encoder: &dyn Encoder,
     progress: &dyn Progress,
 ) -> Result<ReportOutcome, Error> {
-    let started = Instant::now();
+    let mut watch = Stopwatch::start();
     let t = opts.near_duplicate_threshold;
     if !(t > 0.0 && t <= 1.0) {
         return Err(Error::InvalidOption {
@@ -263,12 +263,6 @@ pub fn run_report(
     for name in ["clusters.jsonl", "report.html", "report.json"] {
         out.file(name)?;
     }
-    let mut timings = Map::new();
-    let mut clock = Instant::now();
-    let mut lap = |name: &str, timings: &mut Map<String, Value>| {
-        timings.insert(name.into(), json!(round3(clock.elapsed().as_secs_f64())));
-        clock = Instant::now();
-    };
 
     let input = Set::load(&opts.input, &opts.read, opts, encoder, progress)?;
     let reference = match &opts.reference {
@@ -282,7 +276,7 @@ pub fn run_report(
         }
         None => None,
     };
-    lap("read_embed", &mut timings);
+    watch.lap("read_embed");
     for set in std::iter::once(&input).chain(&reference) {
         if set.non_empty_rows() == 0 {
             return Err(Error::InvalidOption {
@@ -331,13 +325,13 @@ pub fn run_report(
             },
         )?;
     let assignment = km.assign(&points.vectors, progress)?;
-    lap("cluster", &mut timings);
+    watch.lap("cluster");
 
     let topic_members = members(&assignment.labels, k);
     let set_of: Vec<u8> = points.origin.iter().map(|&(s, _)| s).collect();
     let flagged = near_duplicates(&points.vectors, dim, &set_of, &topic_members, t, progress)?;
     let described = describe_topics(&points, &topic_members, &assignment, &flagged);
-    lap("topics", &mut timings);
+    watch.lap("topics");
 
     let map = map(&points, &assignment.labels, dim, opts.seed);
     let set_counts = |s: u8| -> Vec<f64> {
@@ -441,12 +435,8 @@ pub fn run_report(
 
     let mut files = vec![write_clusters(&out, &points, &assignment, progress)?];
     files.push(out.write("report.html", render_html(&report).as_bytes())?);
-    lap("write", &mut timings);
-    timings.insert(
-        "total".into(),
-        json!(round3(started.elapsed().as_secs_f64())),
-    );
-    report.timings_s = timings;
+    watch.lap("write");
+    report.timings_s = watch.finish();
     let mut text = serde_json::to_vec_pretty(&report).expect("the report serialises");
     text.push(b'\n');
     files.push(out.write("report.json", &text)?);
@@ -625,14 +615,12 @@ fn write_clusters(
 
 /// `text` cut to `max` characters, with "…" when cut.
 fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
+    let kept = truncate_chars(text, max);
+    if kept.len() < text.len() {
+        format!("{kept}…")
+    } else {
+        text.to_string()
     }
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 fn round6(x: f64) -> f64 {
