@@ -28,17 +28,19 @@ impl ExactIndex {
         Ok(ExactIndex { base, len, dim })
     }
 
-    /// Scores a chunk of queries against every indexed vector, handing each block of scores
-    /// (`rows × block_len`, row-major) with its first base id to `visit`.
-    fn scan(
+    /// Scores a chunk of queries against the indexed vectors `0..end`, handing each block
+    /// of scores (`rows × block_len`, row-major) with its first base id to `visit`.
+    pub(crate) fn scan(
         &self,
         queries: &[f32],
+        end: usize,
         mut visit: impl FnMut(&[f32], usize, usize),
     ) -> Result<(), IndexError> {
+        let end = end.min(self.len);
         let rows = queries.len() / self.dim;
         let q = Tensor::from_slice(queries, (rows, self.dim), &Device::Cpu).map_err(compute)?;
-        for start in (0..self.len).step_by(BASE_BLOCK) {
-            let block_len = BASE_BLOCK.min(self.len - start);
+        for start in (0..end).step_by(BASE_BLOCK) {
+            let block_len = BASE_BLOCK.min(end - start);
             let block = self.base.narrow(0, start, block_len).map_err(compute)?;
             let scores = q
                 .matmul(&block.t().map_err(compute)?)
@@ -69,7 +71,7 @@ impl VectorIndex for ExactIndex {
         search_in_chunks(queries, self.dim, progress, |chunk| {
             let rows = chunk.len() / self.dim;
             let mut lists = vec![Vec::new(); rows];
-            self.scan(chunk, |scores, start, width| {
+            self.scan(chunk, self.len, |scores, start, width| {
                 lists.par_iter_mut().enumerate().for_each(|(r, list)| {
                     let line = &scores[r * width..(r + 1) * width];
                     for (j, &s) in line.iter().enumerate() {
@@ -94,7 +96,7 @@ impl VectorIndex for ExactIndex {
         search_in_chunks(queries, self.dim, progress, |chunk| {
             let rows = chunk.len() / self.dim;
             let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::with_capacity(2 * k); rows];
-            self.scan(chunk, |scores, start, width| {
+            self.scan(chunk, self.len, |scores, start, width| {
                 lists.par_iter_mut().enumerate().for_each(|(r, list)| {
                     let line = &scores[r * width..(r + 1) * width];
                     list.extend(

@@ -3,9 +3,7 @@
 use rayon::prelude::*;
 
 use crate::cluster::lloyd::members_by_cluster;
-use candle_core::{Device, Tensor};
-
-use crate::cluster::ClusterError;
+use crate::index::{ExactIndex, IndexError};
 use crate::progress::Progress;
 
 /// Each topic's rows, in row order.
@@ -40,8 +38,6 @@ pub fn nearest_to_centroid(members: &[Vec<u32>], similarity: &[f32], n: usize) -
 
 /// Rows of a topic scored at once as queries.
 const QUERY_BLOCK: usize = 1024;
-/// Earlier rows scored against a query block at once.
-const BASE_BLOCK: usize = 4096;
 
 /// Marks every row that has an earlier row (lower id) of the same set in the same topic
 /// with cosine at least `threshold`: the rows SemDeDup would drop, searched exactly
@@ -49,10 +45,10 @@ const BASE_BLOCK: usize = 4096;
 ///
 /// `vectors` are the rows (row-major, `dim` wide, unit length); `set[i]` says which
 /// dataset row `i` comes from (rows of different sets are never duplicates of each
-/// other here). Each topic is scanned as blocked matrix products over the lower
-/// triangle only, keeping one flag per row (no neighbour lists), so memory stays flat
-/// even when a topic is one big group of near-identical rows. Progress stage
-/// `near-duplicates`, in rows.
+/// other here). Each topic is scanned with [`ExactIndex`]'s blocked matrix products,
+/// each query block only against the rows up to its own end (the lower triangle),
+/// keeping one flag per row (no neighbour lists), so memory stays flat even when a topic
+/// is one big group of near-identical rows. Progress stage `near-duplicates`, in rows.
 pub fn near_duplicates(
     vectors: &[f32],
     dim: usize,
@@ -60,7 +56,7 @@ pub fn near_duplicates(
     members: &[Vec<u32>],
     threshold: f32,
     progress: &dyn Progress,
-) -> Result<Vec<bool>, ClusterError> {
+) -> Result<Vec<bool>, IndexError> {
     let n = vectors.len() / dim;
     let mut flagged = vec![false; n];
     progress.begin("near-duplicates", Some(n as u64));
@@ -85,30 +81,23 @@ fn flag_topic(
     rows: &[u32],
     threshold: f32,
     progress: &dyn Progress,
-) -> Result<Vec<bool>, ClusterError> {
+) -> Result<Vec<bool>, IndexError> {
     let m = rows.len();
     let mut v = Vec::with_capacity(m * dim);
     for &r in rows {
         v.extend_from_slice(&vectors[r as usize * dim..][..dim]);
     }
-    let all = Tensor::from_vec(v, (m, dim), &Device::Cpu)?;
+    let index = ExactIndex::new(&v, dim)?;
     let sets: Vec<u8> = rows.iter().map(|&r| set[r as usize]).collect();
     let mut flags = vec![false; m];
     for q0 in (0..m).step_by(QUERY_BLOCK) {
         if progress.cancelled() {
-            return Err(ClusterError::Cancelled);
+            return Err(IndexError::Cancelled);
         }
         let q1 = (q0 + QUERY_BLOCK).min(m);
-        let queries = all.narrow(0, q0, q1 - q0)?;
-        // Earlier rows only: base blocks up to the end of this query block.
-        for b0 in (0..q1).step_by(BASE_BLOCK) {
-            let b1 = (b0 + BASE_BLOCK).min(q1);
-            let width = b1 - b0;
-            let scores = queries
-                .matmul(&all.narrow(0, b0, width)?.t()?)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
-            flags[q0..q1]
+        let block = &mut flags[q0..q1];
+        index.scan(&v[q0 * dim..q1 * dim], q1, |scores, b0, width| {
+            block
                 .par_iter_mut()
                 .zip(scores.par_chunks_exact(width))
                 .enumerate()
@@ -117,13 +106,13 @@ fn flag_topic(
                     if *flag {
                         return;
                     }
-                    let end = q.min(b1).saturating_sub(b0);
-                    *flag = line[..end]
+                    let earlier = q.min(b0 + width).saturating_sub(b0);
+                    *flag = line[..earlier]
                         .iter()
                         .enumerate()
                         .any(|(j, &s)| s >= threshold && sets[b0 + j] == sets[q]);
                 });
-        }
+        })?;
     }
     Ok(flags)
 }
@@ -168,9 +157,10 @@ mod tests {
 
     #[test]
     fn near_duplicates_are_exact_across_block_boundaries() {
-        // Two topics of 4,600 rows: more than one query block and one base block each.
-        let (n, dim) = (9200, 8);
-        assert!(n / 2 > BASE_BLOCK && BASE_BLOCK > QUERY_BLOCK);
+        // Two topics of 8,500 rows: several query blocks, and more than one of
+        // ExactIndex's 8,192-row base blocks, each.
+        let (n, dim) = (17_000, 8);
+        assert!(n / 2 > 8192);
         let v = crate::cluster::synthetic(n, dim, 3, 0.2, 8);
         let labels: Vec<u32> = (0..n).map(|i| (i % 2) as u32).collect();
         let set: Vec<u8> = (0..n).map(|i| (i % 7 == 0) as u8).collect();
