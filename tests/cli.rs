@@ -4,18 +4,12 @@
 mod common;
 
 use std::path::Path;
+
+use common::semsift;
 use std::process::{Command, Output};
 
 use semsift::embed::{self, cosine, Encoder};
 use semsift::store::npy;
-
-fn semsift(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_semsift"))
-        .args(args)
-        .arg("--quiet")
-        .output()
-        .expect("run semsift")
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

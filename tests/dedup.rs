@@ -4,9 +4,8 @@ mod common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{read_jsonl, write_corpus};
+use common::{read_jsonl, semsift, write_corpus};
 use semsift::dataset::ReadOptions;
 use semsift::embed::{self, cosine, Encoder};
 use semsift::index::{HnswParams, IndexKind};
@@ -352,13 +351,6 @@ fn csv_keeps_every_column_and_quoting() {
         r[0]["record"],
         serde_json::json!({"id": "2", "text": "Hello, world", "note": "multi\nline"})
     );
-}
-
-fn semsift(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_semsift"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]

@@ -6,18 +6,9 @@ mod common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use common::{read_jsonl, root};
+use common::{read_jsonl, root, semsift};
 use serde_json::{json, Value};
-
-fn semsift(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_semsift"))
-        .args(args)
-        .arg("--quiet")
-        .output()
-        .expect("run semsift")
-}
 
 /// Runs `semsift report` and returns report.json; panics with stderr on failure.
 fn report(args: &[&str], out: &Path) -> Value {

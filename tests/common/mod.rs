@@ -5,6 +5,16 @@ use std::path::{Path, PathBuf};
 
 pub mod browser;
 
+/// Runs the `semsift` binary built for these tests with `args` and `--quiet` (errors
+/// still reach stderr).
+pub fn semsift(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_semsift"))
+        .args(args)
+        .arg("--quiet")
+        .output()
+        .expect("run semsift")
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
