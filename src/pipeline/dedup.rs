@@ -72,7 +72,8 @@ pub struct DedupOutcome {
 /// How many least-similar removed pairs the summary lists.
 const LEAST_SIMILAR: usize = 20;
 
-fn check_threshold(name: &'static str, t: f32) -> Result<(), Error> {
+/// A cosine threshold must lie in `(0, 1]`.
+pub(super) fn check_threshold(name: &'static str, t: f32) -> Result<(), Error> {
     if t > 0.0 && t <= 1.0 {
         Ok(())
     } else {

@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use serde_json::{json, Map};
 
+use super::dedup::check_threshold;
 use super::output::OutputDir;
 use super::rows::{load_rows, LoadedRows};
 use super::timings::Stopwatch;
@@ -251,12 +252,7 @@ pub fn run_report(
 ) -> Result<ReportOutcome, Error> {
     let mut watch = Stopwatch::start();
     let t = opts.near_duplicate_threshold;
-    if !(t > 0.0 && t <= 1.0) {
-        return Err(Error::InvalidOption {
-            name: "near-duplicate threshold",
-            reason: format!("{t} is outside (0, 1]"),
-        });
-    }
+    check_threshold("near-duplicate threshold", t)?;
     let mut inputs: Vec<&Path> = vec![&opts.input];
     inputs.extend(opts.reference.as_deref());
     let out = OutputDir::create(&opts.out_dir, &inputs)?;
