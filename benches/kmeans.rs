@@ -34,7 +34,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use candle_core::{Device, Tensor};
-use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput,
+};
 use semsift::cluster::{self, lloyd, KMeans, KMeansParams};
 use semsift::progress::Silent;
 
@@ -180,6 +183,18 @@ fn timed(means: &Means, name: &'static str, iters: u64, mut routine: impl FnMut(
     elapsed
 }
 
+/// A group for multi-second iterations: 10 flat samples, 20 s, throughput in rows.
+fn slow_group(c: &mut Criterion, name: String, rows: usize) -> BenchmarkGroup<'_, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(20))
+        .throughput(Throughput::Elements(rows as u64));
+    group
+}
+
 fn bench_step(c: &mut Criterion) {
     let rows = size("SEMSIFT_BENCH_KMEANS_ROWS", 1_000_000, 20_000);
     let dim = size("SEMSIFT_BENCH_KMEANS_DIM", 256, 256);
@@ -193,13 +208,7 @@ fn bench_step(c: &mut Criterion) {
     let means = Means::default();
     eprintln!("load average before: {}", load_average());
 
-    let mut group = c.benchmark_group(format!("kmeans_step/{rows}x{dim}/k{k}"));
-    group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(20))
-        .throughput(Throughput::Elements(rows as u64));
+    let mut group = slow_group(c, format!("kmeans_step/{rows}x{dim}/k{k}"), rows);
 
     group.bench_function("plain_matmul", |b| {
         let d = data();
@@ -335,13 +344,7 @@ fn bench_fit(c: &mut Criterion) {
         ..KMeansParams::with_k(k)
     };
 
-    let mut group = c.benchmark_group(format!("kmeans_fit/{rows}x{dim}/k{k}"));
-    group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(20))
-        .throughput(Throughput::Elements(rows as u64));
+    let mut group = slow_group(c, format!("kmeans_fit/{rows}x{dim}/k{k}"), rows);
     group.bench_function("fit_max_iter_10", |b| {
         let d = data.get_or_init(|| StepData::new(rows, dim, k));
         b.iter(|| KMeans::fit(&d.vectors, d.dim, None, &params, &Silent).expect("fit"))
