@@ -6,10 +6,11 @@
 //! counting sort by label), in f64, and rescales the sum to unit length: the spherical
 //! k-means centroid. Both halves give the same result for any number of threads.
 
-use candle_core::{Device, Storage, Tensor};
+use candle_core::{Device, Tensor};
 use rayon::prelude::*;
 
 use super::ClusterError;
+use crate::index::with_scores;
 use crate::progress::Progress;
 
 /// Rows scored per matrix product: bounds the score matrix to `ASSIGN_BLOCK × k` floats.
@@ -91,26 +92,17 @@ pub fn assign(
             &Device::Cpu,
         )?;
         let scores = x.matmul(&ct)?;
-        let (storage, layout) = scores.storage_and_layout();
-        // Read the CPU result in place: copying 4,096 × k scores out costs about a
-        // third of the matrix product itself.
-        let copied;
-        let scores: &[f32] = match (&*storage, layout.contiguous_offsets()) {
-            (Storage::Cpu(cpu), Some((from, to))) => &cpu.as_slice::<f32>()?[from..to],
-            _ => {
-                copied = scores.flatten_all()?.to_vec1::<f32>()?;
-                &copied
-            }
-        };
-        out.labels[start..start + rows]
-            .par_iter_mut()
-            .zip(&mut out.similarity[start..start + rows])
-            .zip(scores.par_chunks_exact(k))
-            .for_each(|((label, sim), line)| {
-                let (best, best_s) = argmax(line);
-                *label = best as u32;
-                *sim = best_s;
-            });
+        with_scores(&scores, |scores| {
+            out.labels[start..start + rows]
+                .par_iter_mut()
+                .zip(&mut out.similarity[start..start + rows])
+                .zip(scores.par_chunks_exact(k))
+                .for_each(|((label, sim), line)| {
+                    let (best, best_s) = argmax(line);
+                    *label = best as u32;
+                    *sim = best_s;
+                });
+        })?;
         if let Some(p) = progress {
             p.advance(rows as u64);
         }

@@ -20,6 +20,7 @@ mod hnsw;
 mod neighbors;
 
 pub use error::IndexError;
+pub(crate) use exact::with_scores;
 pub use exact::ExactIndex;
 pub use hnsw::{HnswIndex, HnswParams};
 pub use neighbors::{Neighbors, NeighborsBuilder};
