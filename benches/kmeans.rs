@@ -41,32 +41,11 @@ use criterion::{
 use semsift::cluster::{self, lloyd, KMeans, KMeansParams};
 use semsift::progress::Silent;
 
+mod common;
+use common::size;
+
 /// Rows per matrix product, as in `lloyd::assign`.
 const BLOCK: usize = 4096;
-
-/// Whether criterion will really measure (`cargo bench` passes `--bench`) rather than
-/// run each bench once as a test.
-fn measuring() -> bool {
-    let mut bench = false;
-    let mut test = false;
-    for a in std::env::args() {
-        bench |= a == "--bench";
-        test |= a == "--test";
-    }
-    bench && !test
-}
-
-/// `name` from the environment, else `full` when measuring, else `quick`.
-fn size(name: &str, full: usize, quick: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) => v
-            .replace('_', "")
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
-        Err(_) if measuring() => full,
-        Err(_) => quick,
-    }
-}
 
 /// The step's input: `rows × dim` unit vectors in `k` groups, and `k` starting
 /// centroids (one row of each group).

@@ -7,6 +7,8 @@
 #                      columns instruction,input,output
 #              bible   ../shared/data/bible_parallel_en (474,910 rows; default ROWS: 100000),
 #                      column text
+#              bible-mix  bible_parallel_en + bible_parallel_multi (1,261,103 rows, 36
+#                      languages), shuffled with seed 0; default ROWS: all; column text
 #              FILE    a .jsonl (or .jsonl.gz) file; columns from COLUMNS=a,b (default: text)
 #   ROWS       first ROWS rows (0 or "all" = every row)
 #   THRESHOLD  cosine threshold, default 0.9
@@ -36,6 +38,8 @@ case "$dataset" in
           rows=${rows:-0} ;;
   bible)  src="$data/bible_parallel_en/bible_en_20_translations.jsonl.gz"; cols=text
           rows=${rows:-100000} ;;
+  bible-mix) src="$data/bible_parallel_en/bible_en_20_translations.jsonl.gz"; cols=text
+          src2="$data/bible_parallel_multi/bible_multi_kjv_v11n.jsonl.gz"; rows=${rows:-0} ;;
   *)      src=$dataset; cols=text; rows=${rows:-0} ;;
 esac
 # COLUMNS doubles as bash's terminal width; a bare number is that, not a column list.
@@ -86,7 +90,9 @@ fi
 
 input="$work/input.jsonl"
 echo "compare-semhash: preparing $src (rows: ${rows/#0/all}) -> $input" >&2
-n=$("$PY" scripts/compare_semhash.py prepare --source "$src" --rows "$rows" --columns "$cols" --out "$input")
+mix=()
+[ -n "${src2:-}" ] && mix=(--source "$src2" --shuffle 0)
+n=$("$PY" scripts/compare_semhash.py prepare --source "$src" "${mix[@]}" --rows "$rows" --columns "$cols" --out "$input")
 echo "compare-semhash: $n rows, columns $cols, threshold $threshold; work dir $work" >&2
 
 echo "compare-semhash: (a) SemHash self_deduplicate" >&2

@@ -60,24 +60,33 @@ def text_of(record: dict, columns: list[str], width: int = 160) -> str:
 
 
 def cmd_prepare(args: argparse.Namespace) -> None:
-    src, out = Path(args.source), Path(args.out)
+    """First ROWS rows of the sources, one after the other, or of their seeded shuffle."""
+    out = Path(args.out)
     columns = args.columns.split(",")
-    n = 0
-    with open_text(src) as f, open(out, "w", encoding="utf-8") as w:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            if args.rows and n >= args.rows:
-                break
-            rec = json.loads(line)
-            for c in columns:
-                if rec.get(c) is None:
-                    sys.exit(f"compare_semhash: error: {src}:{lineno}: column {c!r} missing or null")
-            w.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            n += 1
-    if args.rows and n < args.rows:
-        print(f"compare_semhash: note: {src} has only {n:,} rows (asked for {args.rows:,})", file=sys.stderr)
-    print(n)
+    lines: list[str] = []
+    for src in map(Path, args.source):
+        with open_text(src) as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                if args.shuffle is None and args.rows and len(lines) >= args.rows:
+                    break
+                rec = json.loads(line)
+                for c in columns:
+                    if rec.get(c) is None:
+                        sys.exit(f"compare_semhash: error: {src}:{lineno}: column {c!r} missing or null")
+                lines.append(json.dumps(rec, ensure_ascii=False))
+    if args.shuffle is not None:
+        random.Random(args.shuffle).shuffle(lines)
+    if args.rows:
+        if len(lines) < args.rows:
+            print(f"compare_semhash: note: the sources have only {len(lines):,} rows (asked for {args.rows:,})",
+                  file=sys.stderr)
+        del lines[args.rows:]
+    with open(out, "w", encoding="utf-8") as w:
+        for line in lines:
+            w.write(line + "\n")
+    print(len(lines))
 
 
 # ---------------------------------------------------------------- run-semhash
@@ -346,8 +355,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
 
-    p = sub.add_parser("prepare", help="first ROWS rows of SOURCE -> plain JSONL OUT; prints the row count")
-    p.add_argument("--source", required=True)
+    p = sub.add_parser("prepare", help="first ROWS rows of SOURCE... -> plain JSONL OUT; prints the row count")
+    p.add_argument("--source", required=True, action="append", help="repeat to concatenate several files")
+    p.add_argument("--shuffle", type=int, default=None, metavar="SEED",
+                   help="shuffle all rows of the sources with this seed before taking the first ROWS")
     p.add_argument("--rows", type=int, default=0, help="0 = all")
     p.add_argument("--columns", required=True, help="comma-separated; checked present and non-null")
     p.add_argument("--out", required=True)

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use common::{read_jsonl, semsift, write_corpus};
 use semsift::dataset::ReadOptions;
 use semsift::embed::{self, cosine, Encoder};
-use semsift::index::{HnswParams, IndexKind};
+use semsift::index::{HnswParams, IndexKind, IvfParams};
 use semsift::pipeline::{run_dedup, DedupOptions, DedupOutcome};
 use semsift::progress::Silent;
 use semsift::store::Dtype;
@@ -22,6 +22,7 @@ fn options(input: &Path, out: &Path, index: IndexKind) -> DedupOptions {
         against: None,
         index,
         hnsw: HnswParams::default(),
+        ivf: IvfParams::default(),
         store: None,
         store_dtype: Dtype::F32,
         sweep: vec![],

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use semsift::dataset::{Format, ReadOptions};
 use semsift::embed::{self, Device, Encoder, LoadOptions};
-use semsift::index::{HnswParams, IndexKind};
+use semsift::index::{HnswParams, IndexKind, IvfParams};
 use semsift::store::Dtype;
 
 /// Which rows to read.
@@ -76,10 +76,19 @@ impl ModelArgs {
 /// How neighbours are searched.
 #[derive(Debug, Args)]
 pub struct IndexArgs {
-    /// Neighbour search: hnsw (approximate graph, fast at any size) or exact
-    /// (brute force, the ground truth; fine up to some 10^5 rows).
-    #[arg(long, default_value = "hnsw", value_name = "hnsw|exact")]
+    /// Neighbour search: ivf (k-means cells, each row scored exactly against
+    /// the members of its nearest cells; fast, and finds nearly every pair exact
+    /// search finds at dedup thresholds), hnsw (approximate graph) or exact (brute
+    /// force, the ground truth; fine up to some 10^5 rows).
+    #[arg(long, default_value = "ivf", value_name = "ivf|hnsw|exact")]
     pub index: IndexKind,
+    /// IVF cells (k-means centroids); 0 = round(sqrt(rows x probes)).
+    #[arg(long, default_value_t = IvfParams::default().lists, value_name = "N")]
+    pub ivf_lists: usize,
+    /// IVF cells each row is scored against, nearest first: more find more
+    /// pairs, and the search costs proportionally more.
+    #[arg(long, default_value_t = IvfParams::default().probes, value_name = "N")]
+    pub ivf_probes: usize,
     /// HNSW links per node (M): higher finds more neighbours, builds slower.
     #[arg(long, default_value_t = HnswParams::default().m, value_name = "N")]
     pub hnsw_m: usize,
@@ -93,6 +102,15 @@ pub struct IndexArgs {
 }
 
 impl IndexArgs {
+    /// The IVF parameters these flags describe.
+    pub fn ivf(&self) -> IvfParams {
+        IvfParams {
+            lists: self.ivf_lists,
+            probes: self.ivf_probes,
+            ..IvfParams::default()
+        }
+    }
+
     /// The HNSW parameters these flags describe.
     pub fn hnsw(&self) -> HnswParams {
         HnswParams {

@@ -60,6 +60,7 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
         against: args.against.clone(),
         index: args.index.index,
         hnsw: args.index.hnsw(),
+        ivf: args.index.ivf(),
         store: args.store.store.clone(),
         store_dtype: args.store.store_dtype,
         sweep: args.sweep.clone(),

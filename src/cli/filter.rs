@@ -58,6 +58,7 @@ pub fn run(args: FilterArgs, bars: &Bars) -> anyhow::Result<()> {
         mode,
         index: args.index.index,
         hnsw: args.index.hnsw(),
+        ivf: args.index.ivf(),
         store: args.store.store.clone(),
         store_dtype: args.store.store_dtype,
         out_dir: args.output.clone(),

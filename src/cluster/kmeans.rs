@@ -28,6 +28,21 @@ pub struct KMeansParams {
     /// The assignments count as settled when at most this fraction of the fitting rows
     /// changed cluster in an iteration (`0`: none may change).
     pub settle: f64,
+    /// How the first centroids are chosen.
+    pub init: Init,
+}
+
+/// How [`KMeans::fit`] picks its first centroids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Init {
+    /// Greedy k-means++ on a sample: well spread, costs `k × (2 + ln k)` passes over the
+    /// seeding sample. For topics, where a poor seeding shows.
+    #[default]
+    PlusPlus,
+    /// `k` distinct rows of the fitting sample drawn uniformly (faiss's default): one
+    /// pass. For partitioning many rows into many cells, where Lloyd iterations fix
+    /// the seeding and k-means++ would cost more than the rest of the fit.
+    Random,
 }
 
 impl Default for KMeansParams {
@@ -40,6 +55,7 @@ impl Default for KMeansParams {
             min_fit_rows: 65_536,
             seed_per_cluster: 32,
             settle: 1e-4,
+            init: Init::PlusPlus,
         }
     }
 }
@@ -154,17 +170,28 @@ impl KMeans {
         );
         let m = fit_vectors.len() / dim;
 
-        let seed_cap = k.saturating_mul(params.seed_per_cluster).max(8192);
-        let (seed_vectors, seed_weights) =
-            subset(fit_vectors, dim, fit_weights, &mut rng, seed_cap);
-        let mut centroids = kmeans_plus_plus(
-            seed_vectors.as_deref().unwrap_or(fit_vectors),
-            dim,
-            seed_weights.as_deref().or(fit_weights),
-            k,
-            &mut rng,
-            progress,
-        )?;
+        let mut centroids = match params.init {
+            Init::PlusPlus => {
+                let seed_cap = k.saturating_mul(params.seed_per_cluster).max(8192);
+                let (seed_vectors, seed_weights) =
+                    subset(fit_vectors, dim, fit_weights, &mut rng, seed_cap);
+                kmeans_plus_plus(
+                    seed_vectors.as_deref().unwrap_or(fit_vectors),
+                    dim,
+                    seed_weights.as_deref().or(fit_weights),
+                    k,
+                    &mut rng,
+                    progress,
+                )?
+            }
+            Init::Random => {
+                let mut c = Vec::with_capacity(k * dim);
+                for i in rng.sample(m, k) {
+                    c.extend_from_slice(&fit_vectors[i * dim..][..dim]);
+                }
+                c
+            }
+        };
 
         let settle = (params.settle * m as f64).floor() as usize;
         let mut previous: Option<Vec<u32>> = None;

@@ -64,23 +64,21 @@ pub(crate) fn weight(weights: Option<&[f32]>, i: usize) -> f32 {
     weights.map_or(1.0, |w| w[i])
 }
 
-/// Assigns every row of `vectors` (row-major, `dim` wide, unit length) to the most
-/// similar of `centroids` (`k × dim`, unit length); ties go to the lower cluster id.
-/// Reports progress in rows when `progress` is given and polls it for cancellation.
-pub fn assign(
+/// Scores every row of `vectors` (row-major, `dim` wide) against every centroid
+/// (`k × dim`), a block of [`ASSIGN_BLOCK`] rows at a time, and hands each block's scores
+/// (`rows × k`, row-major) with its first row to `visit`. Reports progress in rows when
+/// `progress` is given and polls it for cancellation between blocks.
+fn score_blocks(
     vectors: &[f32],
     dim: usize,
     centroids: &[f32],
     progress: Option<&dyn Progress>,
-) -> Result<Assignment, ClusterError> {
+    mut visit: impl FnMut(usize, &[f32]),
+) -> Result<(), ClusterError> {
     let n = vectors.len() / dim;
     let k = centroids.len() / dim;
     let c = Tensor::from_slice(centroids, (k, dim), &Device::Cpu)?;
     let ct = c.t()?;
-    let mut out = Assignment {
-        labels: vec![0; n],
-        similarity: vec![0.0; n],
-    };
     for start in (0..n).step_by(ASSIGN_BLOCK) {
         if progress.is_some_and(|p| p.cancelled()) {
             return Err(ClusterError::Cancelled);
@@ -92,22 +90,122 @@ pub fn assign(
             &Device::Cpu,
         )?;
         let scores = x.matmul(&ct)?;
-        with_scores(&scores, |scores| {
-            out.labels[start..start + rows]
-                .par_iter_mut()
-                .zip(&mut out.similarity[start..start + rows])
-                .zip(scores.par_chunks_exact(k))
-                .for_each(|((label, sim), line)| {
-                    let (best, best_s) = argmax(line);
-                    *label = best as u32;
-                    *sim = best_s;
-                });
-        })?;
+        with_scores(&scores, |scores| visit(start, scores))?;
         if let Some(p) = progress {
             p.advance(rows as u64);
         }
     }
+    Ok(())
+}
+
+/// Assigns every row of `vectors` (row-major, `dim` wide, unit length) to the most
+/// similar of `centroids` (`k × dim`, unit length); ties go to the lower cluster id.
+/// Reports progress in rows when `progress` is given and polls it for cancellation.
+pub fn assign(
+    vectors: &[f32],
+    dim: usize,
+    centroids: &[f32],
+    progress: Option<&dyn Progress>,
+) -> Result<Assignment, ClusterError> {
+    let n = vectors.len() / dim;
+    let k = centroids.len() / dim;
+    let mut out = Assignment {
+        labels: vec![0; n],
+        similarity: vec![0.0; n],
+    };
+    score_blocks(vectors, dim, centroids, progress, |start, scores| {
+        let rows = scores.len() / k;
+        out.labels[start..start + rows]
+            .par_iter_mut()
+            .zip(&mut out.similarity[start..start + rows])
+            .zip(scores.par_chunks_exact(k))
+            .for_each(|((label, sim), line)| {
+                let (best, best_s) = argmax(line);
+                *label = best as u32;
+                *sim = best_s;
+            });
+    })?;
     Ok(out)
+}
+
+/// The centroids chosen for each row by [`nearest`], most similar first: row `i`'s are
+/// `ids[offsets[i]..offsets[i + 1]]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Nearest {
+    /// Where each row's list starts; one more entry than rows.
+    pub offsets: Vec<usize>,
+    /// Centroid ids, row after row.
+    pub ids: Vec<u32>,
+}
+
+impl Nearest {
+    /// Centroid ids of row `i`.
+    pub fn of(&self, i: usize) -> &[u32] {
+        &self.ids[self.offsets[i]..self.offsets[i + 1]]
+    }
+}
+
+/// For every row of `vectors`, its `p` most similar `centroids` (`k × dim`) and then any
+/// further ones at least `floor` similar, up to `max` in all; most similar first, ties by
+/// lower id. `p` must be in `1..=k`; `floor = f32::INFINITY` gives exactly `p` per row.
+pub fn nearest(
+    vectors: &[f32],
+    dim: usize,
+    centroids: &[f32],
+    p: usize,
+    floor: f32,
+    max: usize,
+    progress: Option<&dyn Progress>,
+) -> Result<Nearest, ClusterError> {
+    let n = vectors.len() / dim;
+    let k = centroids.len() / dim;
+    assert!((1..=k).contains(&p), "p = {p} outside 1..={k}");
+    let mut out = Nearest {
+        offsets: Vec::with_capacity(n + 1),
+        ids: Vec::with_capacity(n * p),
+    };
+    out.offsets.push(0);
+    score_blocks(vectors, dim, centroids, progress, |_, scores| {
+        let lists: Vec<Vec<u32>> = scores
+            .par_chunks_exact(k)
+            .map(|line| {
+                let mut ids = vec![0u32; p];
+                top_ids(line, &mut ids);
+                let mut extra: Vec<(f32, u32)> = line
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, &s)| s >= floor && !ids.contains(&(j as u32)))
+                    .map(|(j, &s)| (s, j as u32))
+                    .collect();
+                extra.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                ids.extend(extra.iter().take(max.saturating_sub(p)).map(|e| e.1));
+                ids
+            })
+            .collect();
+        for ids in lists {
+            out.ids.extend_from_slice(&ids);
+            out.offsets.push(out.ids.len());
+        }
+    })?;
+    Ok(out)
+}
+
+/// Writes the positions of the `ids.len()` largest values of `line` into `ids`, largest
+/// first, ties by position. Insertion into a short sorted list: `ids.len()` is small.
+fn top_ids(line: &[f32], ids: &mut [u32]) {
+    let p = ids.len();
+    let mut best: Vec<(f32, u32)> = Vec::with_capacity(p + 1);
+    for (j, &s) in line.iter().enumerate() {
+        if best.len() == p && s <= best[p - 1].0 {
+            continue;
+        }
+        let at = best.partition_point(|&(b, _)| b >= s);
+        best.insert(at, (s, j as u32));
+        best.truncate(p);
+    }
+    for (slot, (_, j)) in ids.iter_mut().zip(best) {
+        *slot = j;
+    }
 }
 
 /// Recomputes `centroids` (`k × dim`) from an assignment: each becomes the unit-length
@@ -213,6 +311,62 @@ pub fn reseed_empty(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nearest_lists_the_top_centroids_in_order() {
+        let dim = 16;
+        let v = crate::cluster::synthetic(500, dim, 50, 0.4, 9);
+        let centroids = v[..40 * dim].to_vec();
+        let p = 5;
+        let got = nearest(&v, dim, &centroids, p, f32::INFINITY, p, None).unwrap();
+        for i in 0..500 {
+            let row = &v[i * dim..][..dim];
+            let mut all: Vec<(f32, u32)> = (0..40)
+                .map(|j| {
+                    (
+                        crate::index::dot(row, &centroids[j * dim..][..dim]),
+                        j as u32,
+                    )
+                })
+                .collect();
+            all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let ids = got.of(i);
+            assert_eq!(ids.len(), p);
+            // Same scores in the same order (ids may differ only on float ties).
+            for (r, &j) in ids.iter().enumerate() {
+                let s = crate::index::dot(row, &centroids[j as usize * dim..][..dim]);
+                assert!((s - all[r].0).abs() < 1e-5, "row {i} rank {r}");
+            }
+        }
+        // The first of the list is assign's label.
+        let a = assign(&v, dim, &centroids, None).unwrap();
+        for i in 0..500 {
+            assert_eq!(got.of(i)[0], a.labels[i]);
+        }
+        // With a floor: the top p, then every further centroid at or above it, up to max.
+        let (floor, max) = (0.3, 12);
+        let wide = nearest(&v, dim, &centroids, p, floor, max, None).unwrap();
+        for i in 0..500 {
+            let row = &v[i * dim..][..dim];
+            let ids = wide.of(i);
+            assert_eq!(&ids[..p], got.of(i));
+            let score = |j: u32| crate::index::dot(row, &centroids[j as usize * dim..][..dim]);
+            assert!(ids[p..].iter().all(|&j| score(j) >= floor - 1e-6));
+            assert!(ids.windows(2).all(|w| score(w[0]) >= score(w[1]) - 1e-6));
+            let above = (0..40u32).filter(|&j| score(j) >= floor + 1e-5).count();
+            assert!(
+                ids.len() >= above.min(max) && ids.len() <= max.max(p),
+                "row {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn top_ids_breaks_ties_by_position() {
+        let mut ids = [0u32; 3];
+        top_ids(&[0.5, 0.9, 0.5, 0.9, 0.1], &mut ids);
+        assert_eq!(ids, [1, 3, 0]);
+    }
 
     fn unit(v: &mut [f32], dim: usize) {
         crate::embed::normalize_rows(v, dim);

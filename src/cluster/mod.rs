@@ -22,7 +22,7 @@ mod seed;
 mod synthetic;
 
 pub use error::ClusterError;
-pub use kmeans::{auto_k, KMeans, KMeansParams};
+pub use kmeans::{auto_k, Init, KMeans, KMeansParams};
 pub use lloyd::Assignment;
 pub use rng::Rng;
 pub use seed::kmeans_plus_plus;

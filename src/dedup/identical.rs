@@ -82,6 +82,11 @@ impl IdenticalVectors {
         self.reps.len()
     }
 
+    /// The group of each row.
+    pub fn group_of(&self) -> &[u32] {
+        &self.group_of
+    }
+
     /// First row of each group.
     pub fn reps(&self) -> &[u32] {
         &self.reps

@@ -15,12 +15,14 @@ pub mod cross;
 pub mod exact;
 pub mod identical;
 pub mod pairs;
+mod rows;
 pub mod select;
 
 pub use cross::{best_matches, RefMatch};
 pub use exact::{row_key, ExactGroups};
 pub use identical::IdenticalVectors;
 pub use pairs::{EarlierPairs, RESCORE_MARGIN};
+pub use rows::VectorRows;
 pub use select::{highest_threshold_keeping, kept_count, select, Canonical};
 
 /// What happens to one input row.

@@ -2,6 +2,7 @@
 
 use rayon::prelude::*;
 
+use super::VectorRows;
 use crate::index::{dot, Neighbors, NeighborsBuilder};
 
 /// Candidates from an index are accepted down to this far below the threshold, then
@@ -22,13 +23,13 @@ impl EarlierPairs {
     /// into earlier-neighbour lists of pairs whose exact score is at least `floor`. A pair
     /// found from either end counts once, so the approximate search misses a pair only
     /// if it missed it from both rows.
-    pub fn from_self_search(found: &Neighbors, vectors: &[f32], dim: usize, floor: f32) -> Self {
+    pub fn from_self_search(found: &Neighbors, vectors: VectorRows<'_>, floor: f32) -> Self {
         let n = found.len();
         let mut pairs: Vec<(u32, u32, f32)> = (0..n)
             .into_par_iter()
             .flat_map_iter(|i| {
                 let (ids, _) = found.get(i);
-                let row = |k: usize| &vectors[k * dim..(k + 1) * dim];
+                let row = |k: usize| vectors.row(k);
                 ids.iter()
                     .filter(move |&&j| j as usize != i)
                     .filter_map(move |&j| {

@@ -1,6 +1,7 @@
 //! Which rows to keep: SemHash 0.5's greedy selection in input order.
 
 use super::pairs::EarlierPairs;
+use super::VectorRows;
 use crate::index::dot;
 
 /// The outcome for one unique row.
@@ -28,9 +29,9 @@ impl Canonical {
 /// there are no transitive chains.
 ///
 /// `pairs` must have been found at a floor no higher than `threshold`.
-pub fn select(pairs: &EarlierPairs, vectors: &[f32], dim: usize, threshold: f32) -> Vec<Canonical> {
+pub fn select(pairs: &EarlierPairs, vectors: VectorRows<'_>, threshold: f32) -> Vec<Canonical> {
     debug_assert!(pairs.floor() <= threshold);
-    let row = |k: usize| &vectors[k * dim..(k + 1) * dim];
+    let row = |k: usize| vectors.row(k);
     let mut out: Vec<Canonical> = Vec::with_capacity(pairs.len());
     let mut candidates: Vec<u32> = Vec::new();
     for i in 0..pairs.len() {
@@ -128,7 +129,7 @@ mod tests {
             .unwrap()
             .above(v, floor - 1e-3, &Silent)
             .unwrap();
-        EarlierPairs::from_self_search(&found, v, dim, floor)
+        EarlierPairs::from_self_search(&found, VectorRows::new(v, dim), floor)
     }
 
     /// Straight from the definition, quadratic: the oracle for `select`.
@@ -168,7 +169,7 @@ mod tests {
         let v = clustered(600, dim, 6, 0.35, 21);
         for t in [0.8f32, 0.9, 0.95] {
             let pairs = pairs_of(&v, dim, 0.8);
-            let got = select(&pairs, &v, dim, t);
+            let got = select(&pairs, VectorRows::new(&v, dim), t);
             assert_eq!(got, oracle(&v, dim, t), "threshold {t}");
             let removed = got
                 .iter()
@@ -193,7 +194,7 @@ mod tests {
         let dim = 24;
         let v = clustered(400, dim, 8, 0.35, 5);
         let pairs = pairs_of(&v, dim, 0.7);
-        let kept_at = |t: f32| kept_count(&select(&pairs, &v, dim, t)) as u64;
+        let kept_at = |t: f32| kept_count(&select(&pairs, VectorRows::new(&v, dim), t)) as u64;
         let scores = || pairs.iter().map(|p| p.2).collect::<Vec<f32>>();
         let all = kept_at(0.9999);
         let (t, k) = highest_threshold_keeping(scores(), 200, kept_at).unwrap();

@@ -1,6 +1,5 @@
 //! `dedup` end to end: read → embed → index → search → select → write.
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
@@ -12,10 +11,12 @@ use super::vectors::{embed_texts, EmbedReport};
 use crate::dataset::{self, ReadOptions, SplitOptions};
 use crate::dedup::{
     best_matches, decide_cross, decide_self, highest_threshold_keeping, kept_count, select,
-    Decision, EarlierPairs, IdenticalVectors, RefMatch, RESCORE_MARGIN,
+    Decision, EarlierPairs, IdenticalVectors, RefMatch, VectorRows, RESCORE_MARGIN,
 };
 use crate::embed::Encoder;
-use crate::index::{ExactIndex, HnswIndex, HnswParams, IndexKind, VectorIndex};
+use crate::index::{
+    ExactIndex, HnswIndex, HnswParams, IndexKind, IvfIndex, IvfParams, VectorIndex,
+};
 use crate::progress::Progress;
 use crate::store::Dtype;
 use crate::Error;
@@ -36,6 +37,8 @@ pub struct DedupOptions {
     pub index: IndexKind,
     /// HNSW parameters (when `index` is HNSW).
     pub hnsw: HnswParams,
+    /// Clustered-index parameters (when `index` is IVF).
+    pub ivf: IvfParams,
     /// A vector-store directory to reuse and resume embeddings from.
     pub store: Option<PathBuf>,
     /// Element type of vectors written to the store.
@@ -84,15 +87,17 @@ pub(super) fn check_threshold(name: &'static str, t: f32) -> Result<(), Error> {
     }
 }
 
-/// Builds the chosen index over `vectors`.
-pub fn build_index(
+/// Builds the chosen index over `vectors` (which the IVF index borrows).
+pub fn build_index<'a>(
     kind: IndexKind,
     hnsw: HnswParams,
-    vectors: &[f32],
+    ivf: IvfParams,
+    vectors: &'a [f32],
     dim: usize,
     progress: &dyn Progress,
-) -> Result<Box<dyn VectorIndex>, Error> {
+) -> Result<Box<dyn VectorIndex + 'a>, Error> {
     Ok(match kind {
+        IndexKind::Ivf => Box::new(IvfIndex::build(vectors, dim, ivf, progress)?),
         IndexKind::Exact => Box::new(ExactIndex::new(vectors, dim)?),
         IndexKind::Hnsw => Box::new(HnswIndex::build(vectors, dim, hnsw, progress)?),
     })
@@ -149,8 +154,17 @@ pub fn run_dedup(
             progress,
         )
     };
-    let (vectors, embed_report) = embed(&rows)?;
+    let (mut vectors, embed_report) = embed(&rows)?;
     let ref_embedded = reference.as_ref().map(embed).transpose()?;
+    // A self-search needs one vector per group of bit-identical vectors: the others are
+    // dropped here, and rows are mapped to their group's vector from then on.
+    let identical = reference.is_none().then(|| {
+        let identical = IdenticalVectors::group(vectors.as_slice(), dim);
+        if identical.groups() < rows.texts.len() {
+            vectors.retain_rows(identical.reps(), dim);
+        }
+        identical
+    });
     watch.lap("embed");
 
     let floor = opts.sweep.iter().copied().fold(opts.threshold, f32::min);
@@ -163,9 +177,10 @@ pub fn run_dedup(
         watch,
         progress,
     };
-    let result = match (&reference, &ref_embedded) {
-        (Some(r), Some((rv, _))) => run.cross(r, rv.as_slice())?,
-        _ => run.self_dedup()?,
+    let result = match (&reference, &ref_embedded, &identical) {
+        (Some(r), Some((rv, _)), _) => run.cross(r, rv.as_slice())?,
+        (_, _, Some(identical)) => run.self_dedup(identical)?,
+        _ => unreachable!("a run has a reference or groups of identical vectors"),
     };
     let mut watch = run.watch;
 
@@ -279,10 +294,11 @@ impl Run<'_> {
         self.watch.lap(name);
     }
 
-    fn index(&mut self, vectors: &[f32]) -> Result<Box<dyn VectorIndex>, Error> {
+    fn index<'v>(&mut self, vectors: &'v [f32]) -> Result<Box<dyn VectorIndex + 'v>, Error> {
         let index = build_index(
             self.opts.index,
             self.opts.hnsw,
+            self.opts.ivf,
             vectors,
             self.dim,
             self.progress,
@@ -291,34 +307,26 @@ impl Run<'_> {
         Ok(index)
     }
 
-    fn self_dedup(&mut self) -> Result<Decided, Error> {
-        // One vector per group of identical vectors goes into the index.
-        let identical = IdenticalVectors::group(self.vectors, self.dim);
-        let distinct: Cow<[f32]> = if identical.groups() == self.rows.texts.len() {
-            Cow::Borrowed(self.vectors)
-        } else {
-            let mut v = Vec::with_capacity(identical.groups() * self.dim);
-            for &r in identical.reps() {
-                v.extend_from_slice(&self.vectors[r as usize * self.dim..][..self.dim]);
-            }
-            Cow::Owned(v)
-        };
-        let index = self.index(&distinct)?;
-        let found = index.above(&distinct, self.floor - RESCORE_MARGIN, self.progress)?;
-        drop(distinct);
+    /// `self.vectors` holds one vector per group of `identical`.
+    fn self_dedup(&mut self, identical: &IdenticalVectors) -> Result<Decided, Error> {
+        let distinct = self.vectors;
+        let index = self.index(distinct)?;
+        let found = index.above(distinct, self.floor - RESCORE_MARGIN, self.progress)?;
+        let index_summary = index.describe();
+        drop(index);
         let found = identical.expand(&found);
-        let pairs = EarlierPairs::from_self_search(&found, self.vectors, self.dim, self.floor);
+        let rows = VectorRows::mapped(distinct, self.dim, identical.group_of());
+        let pairs = EarlierPairs::from_self_search(&found, rows, self.floor);
         drop(found);
         self.lap("search");
-        let (v, dim) = (self.vectors, self.dim);
-        let kept_at = |t: f32| kept_count(&select(&pairs, v, dim, t)) as u64;
+        let kept_at = |t: f32| kept_count(&select(&pairs, rows, t)) as u64;
         let (threshold, target) =
             self.choose_threshold(pairs.iter().map(|p| p.2).collect(), kept_at);
-        let canon = select(&pairs, v, dim, threshold);
+        let canon = select(&pairs, rows, threshold);
         let decisions = decide_self(&self.rows.groups, &canon);
         let sweep = self.sweep(kept_at);
         self.lap("select");
-        let mut index_summary = index.describe();
+        let mut index_summary = index_summary;
         index_summary["pairs_found"] = json!(pairs.pairs());
         index_summary["distinct_vectors"] = json!(identical.groups());
         index_summary["search_floor"] = num(self.floor);

@@ -13,7 +13,7 @@ use super::vectors::embed_texts;
 use crate::dataset::{self, ReadOptions, SplitOptions};
 use crate::embed::Encoder;
 use crate::filter::{candidate_limit, density_scores, mmr, ranking};
-use crate::index::{HnswParams, IndexKind};
+use crate::index::{HnswParams, IndexKind, IvfParams};
 use crate::progress::Progress;
 use crate::store::Dtype;
 use crate::Error;
@@ -53,6 +53,8 @@ pub struct FilterOptions {
     pub index: IndexKind,
     /// HNSW parameters.
     pub hnsw: HnswParams,
+    /// Clustered-index parameters.
+    pub ivf: IvfParams,
     /// A vector-store directory to reuse embeddings from.
     pub store: Option<PathBuf>,
     /// Element type of vectors written to the store.
@@ -115,7 +117,7 @@ pub fn run_filter(
         progress,
     )?;
     let v = vectors.as_slice();
-    let index = build_index(opts.index, opts.hnsw, v, dim, progress)?;
+    let index = build_index(opts.index, opts.hnsw, opts.ivf, v, dim, progress)?;
     let found = index.top_k(v, DENSITY_NEIGHBOURS + 1, progress)?;
     let scores = density_scores(&found, DENSITY_NEIGHBOURS, true);
     drop(found);

@@ -1,0 +1,521 @@
+//! Clustered search (IVF): k-means cells, each query scored exactly against the members
+//! of its nearest cells.
+//!
+//! Building fits `lists` spherical k-means centroids on a sample of the indexed vectors
+//! and puts every vector in the cell of its nearest centroid. A query is scored, by
+//! matrix products, against every member of its `probes` nearest cells, and every member
+//! at or above the threshold is returned. Pairs above a high threshold (dedup's 0.9) are
+//! close together, so they nearly always share a cell or sit in neighbouring ones; in a
+//! self-search a pair is found when either row probes the other's cell.
+//!
+//! Dense regions need more: where thousands of rows lie within the threshold of each
+//! other (a static model gives every Japanese Bible verse nearly the same vector), k-means
+//! spends many small cells on them and a row's neighbours spread over far more than
+//! `probes` cells. Such cells announce themselves: their centroids are themselves close to
+//! the query. So a threshold query also scores every further cell whose centroid is at
+//! least `threshold − dense_margin` similar to it, up to `max_probes` cells in all.
+//!
+//! Work is grouped by cell, not by query: all queries that probe a cell are scored against
+//! its members in one product (`probers × membersᵀ`), so the scan runs at matrix-product
+//! speed, cells in parallel. Its cost is about `queries × probes × (vectors / lists)`
+//! dot products plus `queries × lists` for the probing; [`auto_lists`] balances the two.
+//! Everything is seeded and computed in a fixed order, so results do not depend on the
+//! number of threads.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use super::exact::{hit_order, sort_hits};
+use super::gemm::scores_into;
+use super::{
+    check_queries, dot, row, search_in_chunks, IndexError, Neighbors, NeighborsBuilder, VectorIndex,
+};
+use crate::cluster::{lloyd, ClusterError, Init, KMeans, KMeansParams};
+use crate::progress::Progress;
+
+/// Clustered-index parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IvfParams {
+    /// Number of cells (k-means centroids); `0` picks [`auto_lists`].
+    pub lists: usize,
+    /// Cells each query is scored against, nearest first. More find more pairs and cost
+    /// proportionally more.
+    pub probes: usize,
+    /// Threshold queries also score cells whose centroid is at least `threshold −
+    /// dense_margin` similar to the query (see the module docs)...
+    pub dense_margin: f32,
+    /// ...up to this many cells in all.
+    pub max_probes: usize,
+    /// Lloyd iterations when fitting the cells.
+    pub iterations: usize,
+    /// Seed of the k-means sample and seeding.
+    pub seed: u64,
+}
+
+impl Default for IvfParams {
+    fn default() -> Self {
+        IvfParams {
+            lists: 0,
+            probes: 8,
+            dense_margin: 0.1,
+            max_probes: 64,
+            iterations: 6,
+            seed: 0,
+        }
+    }
+}
+
+/// The number of cells for `n` vectors searched with `probes` probes: `√(n × probes)`,
+/// which makes probing (`n × lists` dot products) and scanning
+/// (`n × probes × n / lists`) cost the same; at least 1 and at most `n / 4` (cells of
+/// four or more members on average).
+pub fn auto_lists(n: usize, probes: usize) -> usize {
+    (((n as f64) * (probes as f64)).sqrt().round() as usize).clamp(1, (n / 4).max(1))
+}
+
+/// Rows fitted per centroid: the cells only need to be compact, not the best k-means
+/// optimum, and fitting cost grows with `lists² × fit rows`.
+const FIT_PER_LIST: usize = 32;
+/// Probing queries scored per task (bounds a task's gathered queries to 4 MiB at 256-d).
+const TASK_QUERIES: usize = 4096;
+/// Members scored per task.
+const TASK_MEMBERS: usize = 16_384;
+/// Queries per matrix product inside a task (bounds its score block).
+const BLOCK_QUERIES: usize = 256;
+
+/// A clustered index over borrowed unit vectors (dot-product similarity).
+pub struct IvfIndex<'a> {
+    base: &'a [f32],
+    dim: usize,
+    len: usize,
+    params: IvfParams,
+    /// `lists × dim` unit centroids.
+    centroids: Vec<f32>,
+    lists: usize,
+    /// Cell `c` holds `members[offsets[c]..offsets[c + 1]]`, in row order.
+    offsets: Vec<usize>,
+    members: Vec<u32>,
+    kmeans_iterations: usize,
+}
+
+/// One unit of scan work: queries `q` (positions in the cell's prober list) against
+/// members `m` (positions in the cell's member list) of cell `cell`.
+struct Task {
+    cell: usize,
+    q: std::ops::Range<usize>,
+    m: std::ops::Range<usize>,
+}
+
+impl<'a> IvfIndex<'a> {
+    /// Fits the cells over `vectors` (row-major, `dim` wide, unit length), which the index
+    /// borrows. Progress stages: `fit` (k-means iterations), `partition` (every vector to
+    /// its cell).
+    pub fn build(
+        vectors: &'a [f32],
+        dim: usize,
+        params: IvfParams,
+        progress: &dyn Progress,
+    ) -> Result<Self, IndexError> {
+        for (name, value) in [("probes", params.probes), ("iterations", params.iterations)] {
+            if value == 0 {
+                return Err(IndexError::InvalidParameter {
+                    name,
+                    value,
+                    reason: "must be at least 1",
+                });
+            }
+        }
+        let len = check_queries(vectors, dim)?;
+        let lists = match params.lists {
+            0 => auto_lists(len, params.probes),
+            l => l.min(len),
+        };
+        let mut index = IvfIndex {
+            base: vectors,
+            dim,
+            len,
+            params,
+            centroids: Vec::new(),
+            lists: 0,
+            offsets: vec![0],
+            members: Vec::new(),
+            kmeans_iterations: 0,
+        };
+        if len == 0 {
+            return Ok(index);
+        }
+        let kparams = KMeansParams {
+            k: lists,
+            max_iter: params.iterations,
+            seed: params.seed,
+            fit_per_cluster: FIT_PER_LIST,
+            min_fit_rows: 0,
+            init: Init::Random,
+            ..KMeansParams::default()
+        };
+        let kmeans = KMeans::fit(vectors, dim, None, &kparams, progress).map_err(cluster)?;
+        progress.begin("partition", Some(len as u64));
+        let labels = lloyd::assign(vectors, dim, &kmeans.centroids, Some(progress))
+            .map_err(cluster)?
+            .labels;
+        progress.end();
+        let cells = lloyd::members_by_cluster(&labels, lists);
+        index.centroids = kmeans.centroids;
+        index.lists = lists;
+        index.offsets = cells.offsets;
+        index.members = cells.order;
+        index.kmeans_iterations = kmeans.iterations;
+        tracing::info!(
+            vectors = len,
+            lists,
+            largest = (0..lists).map(|c| index.cell(c).len()).max(),
+            iterations = kmeans.iterations,
+            "ivf cells fitted"
+        );
+        Ok(index)
+    }
+
+    /// The parameters it was built with (`lists` as given; see [`Self::lists`]).
+    pub fn params(&self) -> IvfParams {
+        self.params
+    }
+
+    /// The number of cells.
+    pub fn lists(&self) -> usize {
+        self.lists
+    }
+
+    fn cell(&self, c: usize) -> &[u32] {
+        &self.members[self.offsets[c]..self.offsets[c + 1]]
+    }
+
+    /// Probes per query: the requested number, at most the number of cells.
+    fn probes(&self) -> usize {
+        self.params.probes.min(self.lists)
+    }
+
+    /// Each query's cells: its `probes()` nearest, then (with a `threshold`) the further
+    /// ones whose centroid is at least `threshold − dense_margin` similar, up to
+    /// `max_probes`.
+    fn nearest_cells(
+        &self,
+        queries: &[f32],
+        threshold: Option<f32>,
+        progress: Option<&dyn Progress>,
+    ) -> Result<lloyd::Nearest, IndexError> {
+        let floor = threshold.map_or(f32::INFINITY, |t| t - self.params.dense_margin);
+        let max = self.params.max_probes.max(self.probes());
+        lloyd::nearest(
+            queries,
+            self.dim,
+            &self.centroids,
+            self.probes(),
+            floor,
+            max,
+            progress,
+        )
+        .map_err(cluster)
+    }
+
+    /// Scores one task's queries against its members, appending hits `(query, id, score)`
+    /// at or above `threshold`.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_task(
+        &self,
+        queries: &[f32],
+        probers: &[u32],
+        task: &Task,
+        threshold: f32,
+        bufs: &mut (Vec<f32>, Vec<f32>, Vec<f32>),
+        hits: &mut Vec<(u32, u32, f32)>,
+    ) {
+        let dim = self.dim;
+        let members = &self.cell(task.cell)[task.m.clone()];
+        let (qbuf, mbuf, scores) = bufs;
+        mbuf.clear();
+        for &m in members {
+            mbuf.extend_from_slice(row(self.base, dim, m as usize));
+        }
+        let probers = &probers[task.q.clone()];
+        for block in probers.chunks(BLOCK_QUERIES) {
+            qbuf.clear();
+            for &q in block {
+                qbuf.extend_from_slice(row(queries, dim, q as usize));
+            }
+            scores.resize(block.len() * members.len(), 0.0);
+            scores_into(qbuf, mbuf, dim, scores);
+            for (line, &q) in scores.chunks_exact(members.len()).zip(block) {
+                for (&s, &m) in line.iter().zip(members) {
+                    if s >= threshold {
+                        hits.push((q, m, s));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl VectorIndex for IvfIndex<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn above(
+        &self,
+        queries: &[f32],
+        threshold: f32,
+        progress: &dyn Progress,
+    ) -> Result<Neighbors, IndexError> {
+        let n = check_queries(queries, self.dim)?;
+        if self.len == 0 {
+            let mut b = NeighborsBuilder::new();
+            (0..n).for_each(|_| b.push([]));
+            return Ok(b.finish());
+        }
+        progress.begin("probe", Some(n as u64));
+        let cells = self.nearest_cells(queries, Some(threshold), Some(progress))?;
+        progress.end();
+        // Invert: the queries probing each cell, in query order.
+        let by_cell = lloyd::members_by_cluster(&cells.ids, self.lists);
+        let mut query_of = vec![0u32; cells.ids.len()];
+        for q in 0..n {
+            query_of[cells.offsets[q]..cells.offsets[q + 1]].fill(q as u32);
+        }
+        drop(cells);
+        let probers: Vec<u32> = by_cell
+            .order
+            .iter()
+            .map(|&at| query_of[at as usize])
+            .collect();
+        drop(query_of);
+        let prober_range = |c: usize| by_cell.offsets[c]..by_cell.offsets[c + 1];
+        let mut tasks = Vec::new();
+        for cell in 0..self.lists {
+            let (pr, members) = (prober_range(cell), self.cell(cell).len());
+            for q0 in pr.clone().step_by(TASK_QUERIES) {
+                for m0 in (0..members).step_by(TASK_MEMBERS) {
+                    tasks.push(Task {
+                        cell,
+                        q: q0..(q0 + TASK_QUERIES).min(pr.end),
+                        m: m0..(m0 + TASK_MEMBERS).min(members),
+                    });
+                }
+            }
+        }
+        // Largest first, so the last tasks to finish are small ones.
+        let cost = |t: &Task| t.q.len() * t.m.len();
+        tasks.sort_by_key(|t| (std::cmp::Reverse(cost(t)), t.cell, t.q.start, t.m.start));
+        let total: usize = tasks.iter().map(cost).sum();
+        progress.begin("search", Some(total as u64));
+        let stop = AtomicBool::new(false);
+        let mut hits: Vec<(u32, u32, f32)> = tasks
+            .par_iter()
+            .fold(
+                || (Vec::new(), (Vec::new(), Vec::new(), Vec::new())),
+                |(mut hits, mut bufs), task| {
+                    if !stop.load(Ordering::Relaxed) {
+                        if progress.cancelled() {
+                            stop.store(true, Ordering::Relaxed);
+                        } else {
+                            self.scan_task(
+                                queries, &probers, task, threshold, &mut bufs, &mut hits,
+                            );
+                            progress.advance(cost(task) as u64);
+                        }
+                    }
+                    (hits, bufs)
+                },
+            )
+            .map(|(hits, _)| hits)
+            .reduce(Vec::new, |mut a, mut b| {
+                if a.len() < b.len() {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                a.extend_from_slice(&b);
+                a
+            });
+        if stop.load(Ordering::Relaxed) {
+            return Err(IndexError::Cancelled);
+        }
+        progress.end();
+        hits.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then(hit_order(&(a.1, a.2), &(b.1, b.2))));
+        let mut out = NeighborsBuilder::new();
+        let mut at = 0;
+        for q in 0..n as u32 {
+            let start = at;
+            while at < hits.len() && hits[at].0 == q {
+                at += 1;
+            }
+            out.push(hits[start..at].iter().map(|&(_, id, s)| (id, s)));
+        }
+        Ok(out.finish())
+    }
+
+    fn top_k(
+        &self,
+        queries: &[f32],
+        k: usize,
+        progress: &dyn Progress,
+    ) -> Result<Neighbors, IndexError> {
+        let k = k.min(self.len);
+        search_in_chunks(queries, self.dim, progress, |chunk| {
+            if self.len == 0 || k == 0 {
+                return Ok(vec![Vec::new(); chunk.len() / self.dim]);
+            }
+            let cells = self.nearest_cells(chunk, None, None)?;
+            Ok(chunk
+                .par_chunks(self.dim)
+                .enumerate()
+                .map(|(i, q)| {
+                    let mut list: Vec<(u32, f32)> = Vec::with_capacity(2 * k);
+                    for &c in cells.of(i) {
+                        for &m in self.cell(c as usize) {
+                            list.push((m, dot(q, row(self.base, self.dim, m as usize))));
+                            if list.len() >= 2 * k {
+                                list.select_nth_unstable_by(k - 1, hit_order);
+                                list.truncate(k);
+                            }
+                        }
+                    }
+                    sort_hits(&mut list);
+                    list.truncate(k);
+                    list
+                })
+                .collect())
+        })
+    }
+
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "backend": "ivf",
+            "lists": self.lists,
+            "probes": self.probes(),
+            "dense_margin": self.params.dense_margin,
+            "max_probes": self.params.max_probes,
+            "kmeans_iterations": self.kmeans_iterations,
+            "seed": self.params.seed,
+        })
+    }
+}
+
+fn cluster(e: ClusterError) -> IndexError {
+    match e {
+        ClusterError::Cancelled => IndexError::Cancelled,
+        other => IndexError::Compute(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{testutil::clustered, ExactIndex};
+    use super::*;
+    use crate::progress::Silent;
+
+    fn recall(got: &Neighbors, want: &Neighbors) -> f64 {
+        let (mut found, mut total) = (0usize, 0usize);
+        for i in 0..want.len() {
+            let g: std::collections::HashSet<u32> = got.get(i).0.iter().copied().collect();
+            total += want.get(i).0.len();
+            found += want.get(i).0.iter().filter(|j| g.contains(j)).count();
+        }
+        found as f64 / total as f64
+    }
+
+    #[test]
+    fn threshold_search_finds_the_exact_pairs() {
+        let dim = 32;
+        let v = clustered(6000, dim, 20, 0.25, 4);
+        let ivf = IvfIndex::build(&v, dim, IvfParams::default(), &Silent).unwrap();
+        assert_eq!(ivf.lists(), auto_lists(6000, 8));
+        let exact = ExactIndex::new(&v, dim).unwrap();
+        let t = 0.9;
+        let got = ivf.above(&v, t, &Silent).unwrap();
+        let want = exact.above(&v, t, &Silent).unwrap();
+        for i in 0..6000 {
+            let (ids, scores) = got.get(i);
+            assert!(ids.contains(&(i as u32)), "row {i} finds itself");
+            assert!(scores.iter().all(|&s| s >= t));
+            assert!(scores.windows(2).all(|w| w[0] >= w[1]), "sorted");
+            for (&j, &s) in ids.iter().zip(scores) {
+                assert!((s - dot(row(&v, dim, i), row(&v, dim, j as usize))).abs() < 1e-5);
+            }
+        }
+        assert!(
+            want.total() > 2 * 6000,
+            "the data has pairs ({})",
+            want.total()
+        );
+        let r = recall(&got, &want);
+        assert!(r > 0.99, "recall {r}");
+    }
+
+    #[test]
+    fn probing_every_cell_is_exact_and_thread_count_does_not_matter() {
+        let dim = 16;
+        let v = clustered(3000, dim, 10, 0.5, 8);
+        let params = IvfParams {
+            lists: 12,
+            probes: 12,
+            ..IvfParams::default()
+        };
+        let run = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let ivf = IvfIndex::build(&v, dim, params, &Silent).unwrap();
+                (ivf.above(&v, 0.8, &Silent).unwrap(), ivf.centroids.clone())
+            })
+        };
+        let (one, c1) = run(1);
+        let (two, c2) = run(2);
+        assert_eq!(c1, c2);
+        assert_eq!(one, two);
+        let exact = ExactIndex::new(&v, dim).unwrap();
+        let want = exact.above(&v, 0.8, &Silent).unwrap();
+        assert_eq!(recall(&one, &want), 1.0);
+    }
+
+    #[test]
+    fn cross_queries_and_top_k() {
+        let dim = 24;
+        let v = clustered(4000, dim, 40, 0.3, 2);
+        let (base, queries) = v.split_at(3000 * dim);
+        let ivf = IvfIndex::build(base, dim, IvfParams::default(), &Silent).unwrap();
+        let exact = ExactIndex::new(base, dim).unwrap();
+        let got = ivf.above(queries, 0.85, &Silent).unwrap();
+        let want = exact.above(queries, 0.85, &Silent).unwrap();
+        assert_eq!(got.len(), 1000);
+        assert!(recall(&got, &want) > 0.98);
+        let top = ivf.top_k(queries, 5, &Silent).unwrap();
+        let top_exact = exact.top_k(queries, 5, &Silent).unwrap();
+        let mut same_first = 0;
+        for i in 0..1000 {
+            let (ids, scores) = top.get(i);
+            assert_eq!(ids.len(), 5);
+            assert!(scores.windows(2).all(|w| w[0] >= w[1]));
+            same_first += (ids[0] == top_exact.get(i).0[0]) as usize;
+        }
+        assert!(same_first > 980, "{same_first}");
+    }
+
+    #[test]
+    fn empty_index_and_bad_parameters() {
+        let ivf = IvfIndex::build(&[], 4, IvfParams::default(), &Silent).unwrap();
+        let got = ivf.above(&[1.0, 0.0, 0.0, 0.0], 0.5, &Silent).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got.total(), 0);
+        let bad = IvfParams {
+            probes: 0,
+            ..IvfParams::default()
+        };
+        let err = IvfIndex::build(&[1.0, 0.0], 2, bad, &Silent).err().unwrap();
+        assert!(err.to_string().contains("probes = 0"), "{err}");
+    }
+}
