@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SemHash 0.5.0 and `semsift dedup` side by side at scale: the same ROWS rows of the
 # seeded shuffle of the Bible translations in ../shared/data (bible_parallel_en +
-# bible_parallel_multi, 1,261,103 rows, 36 languages), the same model (the bundled
+# bible_parallel_multi, 1,261,103 rows, 25 languages), the same model (the bundled
 # models/minilm-l6-static-256, loaded by Python model2vec on the SemHash side), the same
 # threshold, one after the other in one run. SemHash runs in the virtualenv that
 # scripts/pyenv.sh makes (pinned in scripts/requirements.txt).

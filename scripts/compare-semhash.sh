@@ -7,7 +7,7 @@
 #                      columns instruction,input,output
 #              bible   ../shared/data/bible_parallel_en (474,910 rows; default ROWS: 100000),
 #                      column text
-#              bible-mix  bible_parallel_en + bible_parallel_multi (1,261,103 rows, 36
+#              bible-mix  bible_parallel_en + bible_parallel_multi (1,261,103 rows, 25
 #                      languages), shuffled with seed 0; default ROWS: all; column text
 #              FILE    a .jsonl (or .jsonl.gz) file; columns from COLUMNS=a,b (default: text)
 #   ROWS       first ROWS rows (0 or "all" = every row)

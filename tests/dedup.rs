@@ -112,20 +112,20 @@ fn check_self_invariants(
 }
 
 #[test]
-fn every_row_lands_once_and_hnsw_matches_exact_search() {
+fn every_row_lands_once_and_approximate_indexes_match_exact_search() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("corpus.jsonl");
     let rows = write_corpus(&input, 6, 42);
     let enc = model();
     let mut removed_by = Vec::new();
-    for kind in [IndexKind::Exact, IndexKind::Hnsw] {
+    for kind in [IndexKind::Exact, IndexKind::Hnsw, IndexKind::Ivf] {
         let out = tmp.path().join(kind.name());
         let outcome = run_dedup(&options(&input, &out, kind), enc.as_ref(), &Silent).unwrap();
         let set = check_self_invariants(&rows, &out, 0.9, enc.as_ref());
         assert_eq!(outcome.removed as usize, set.len());
         removed_by.push(set);
     }
-    let (exact, hnsw) = (&removed_by[0], &removed_by[1]);
+    let exact = &removed_by[0];
     // The corpus holds many exact copies and near copies.
     let copies = rows.iter().filter(|r| r["kind"] == "exact").count();
     assert!(
@@ -133,18 +133,20 @@ fn every_row_lands_once_and_hnsw_matches_exact_search() {
         "exact search removed {} rows",
         exact.len()
     );
-    let missed = exact.difference(hnsw).count();
-    let extra = hnsw.difference(exact).count();
-    let miss_rate = missed as f64 / exact.len() as f64;
-    eprintln!(
-        "hnsw vs exact: {} vs {} removed; missed {missed}, extra {extra}, miss rate {miss_rate:.4}",
-        hnsw.len(),
-        exact.len()
-    );
-    // A missed pair can only make HNSW keep a row that exact search removes, and a row
-    // kept that way can in turn become the canonical of a later row; both are rare.
-    assert!(miss_rate <= 0.01, "miss rate {miss_rate}");
-    assert!(extra <= missed, "extra {extra} > missed {missed}");
+    for (name, found) in [("hnsw", &removed_by[1]), ("ivf", &removed_by[2])] {
+        let missed = exact.difference(found).count();
+        let extra = found.difference(exact).count();
+        let miss_rate = missed as f64 / exact.len() as f64;
+        eprintln!(
+            "{name} vs exact: {} vs {} removed; missed {missed}, extra {extra}, miss rate {miss_rate:.4}",
+            found.len(),
+            exact.len()
+        );
+        // A missed pair can only make the index keep a row that exact search removes, and
+        // a row kept that way can in turn become the canonical of a later row; both rare.
+        assert!(miss_rate <= 0.01, "{name} miss rate {miss_rate}");
+        assert!(extra <= missed, "{name}: extra {extra} > missed {missed}");
+    }
 }
 
 #[test]
@@ -390,8 +392,12 @@ fn bad_options_are_clear_errors() {
         ),
         (vec!["dedup", i, "-o", i], vec!["is a file"]),
         (
-            vec!["dedup", i, "-o", o, "--hnsw-m", "1000"],
+            vec!["dedup", i, "-o", o, "--index", "hnsw", "--hnsw-m", "1000"],
             vec!["m = 1000"],
+        ),
+        (
+            vec!["dedup", i, "-o", o, "--ivf-probes", "0"],
+            vec!["probes = 0"],
         ),
         (
             vec!["filter", i, "-o", o, "--outliers", "1.5"],

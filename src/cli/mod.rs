@@ -1,6 +1,7 @@
 //! Command definitions and dispatch. Each subcommand lives in its own file
 //! and documents its flags where they are defined.
 
+mod bench_device;
 mod common;
 mod dedup;
 mod distill;
@@ -52,6 +53,9 @@ pub enum Command {
     Embed(embed::EmbedArgs),
     /// Make a static (model2vec-format) model from a sentence-transformers model.
     Distill(distill::DistillArgs),
+    /// Time exact threshold search, k-means steps and (with --model) embedding on
+    /// a device (cpu or cuda), on seeded synthetic data; one JSON line per measure.
+    BenchDevice(bench_device::BenchDeviceArgs),
 }
 
 /// Runs the parsed command.
@@ -63,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(args) => report::run(args, &bars),
         Command::Embed(args) => embed::run(args, &bars),
         Command::Distill(args) => distill::run(args, &bars),
+        Command::BenchDevice(args) => bench_device::run(args, &bars),
     }
 }
 

@@ -75,9 +75,33 @@ fn score_blocks(
     progress: Option<&dyn Progress>,
     mut visit: impl FnMut(usize, &[f32]),
 ) -> Result<(), ClusterError> {
+    score_blocks_on(
+        vectors,
+        dim,
+        centroids,
+        &Device::Cpu,
+        progress,
+        |start, scores| {
+            with_scores(scores, |scores| visit(start, scores))?;
+            Ok(())
+        },
+    )
+}
+
+/// [`score_blocks`] on `device`: the centroids are copied there once and each block of
+/// rows as it comes, and `visit` gets each block's scores as a tensor (`rows × k`) on the
+/// device.
+fn score_blocks_on(
+    vectors: &[f32],
+    dim: usize,
+    centroids: &[f32],
+    device: &Device,
+    progress: Option<&dyn Progress>,
+    mut visit: impl FnMut(usize, &Tensor) -> Result<(), ClusterError>,
+) -> Result<(), ClusterError> {
     let n = vectors.len() / dim;
     let k = centroids.len() / dim;
-    let c = Tensor::from_slice(centroids, (k, dim), &Device::Cpu)?;
+    let c = Tensor::from_slice(centroids, (k, dim), device)?;
     let ct = c.t()?;
     for start in (0..n).step_by(ASSIGN_BLOCK) {
         if progress.is_some_and(|p| p.cancelled()) {
@@ -87,10 +111,10 @@ fn score_blocks(
         let x = Tensor::from_slice(
             &vectors[start * dim..(start + rows) * dim],
             (rows, dim),
-            &Device::Cpu,
+            device,
         )?;
         let scores = x.matmul(&ct)?;
-        with_scores(&scores, |scores| visit(start, scores))?;
+        visit(start, &scores)?;
         if let Some(p) = progress {
             p.advance(rows as u64);
         }
@@ -107,24 +131,87 @@ pub fn assign(
     centroids: &[f32],
     progress: Option<&dyn Progress>,
 ) -> Result<Assignment, ClusterError> {
+    assign_on(vectors, dim, centroids, &Device::Cpu, progress)
+}
+
+/// [`assign`], with the matrix products on `device`. Off the CPU each row's best
+/// centroid is also found there, so only two numbers per row come back; the result is
+/// the same as on the CPU (ties to the lower id), up to the rounding of the products.
+pub fn assign_on(
+    vectors: &[f32],
+    dim: usize,
+    centroids: &[f32],
+    device: &Device,
+    progress: Option<&dyn Progress>,
+) -> Result<Assignment, ClusterError> {
+    assign_with(vectors, dim, centroids, device, !device.is_cpu(), progress)
+}
+
+/// [`assign_on`]; `best_on_device` picks the device-side argmax (tests use it on the CPU).
+fn assign_with(
+    vectors: &[f32],
+    dim: usize,
+    centroids: &[f32],
+    device: &Device,
+    best_on_device: bool,
+    progress: Option<&dyn Progress>,
+) -> Result<Assignment, ClusterError> {
     let n = vectors.len() / dim;
     let k = centroids.len() / dim;
     let mut out = Assignment {
         labels: vec![0; n],
         similarity: vec![0.0; n],
     };
-    score_blocks(vectors, dim, centroids, progress, |start, scores| {
-        let rows = scores.len() / k;
-        out.labels[start..start + rows]
-            .par_iter_mut()
-            .zip(&mut out.similarity[start..start + rows])
-            .zip(scores.par_chunks_exact(k))
-            .for_each(|((label, sim), line)| {
-                let (best, best_s) = argmax(line);
-                *label = best as u32;
-                *sim = best_s;
-            });
-    })?;
+    // Column j weighs k − j, so the largest weight among a row's maxima marks its first.
+    // (Exact in f32 for k up to 2²⁴.)
+    let rank = if best_on_device {
+        let weights: Vec<f32> = (0..k).map(|j| (k - j) as f32).collect();
+        Some(Tensor::from_vec(weights, k, device)?)
+    } else {
+        None
+    };
+    score_blocks_on(
+        vectors,
+        dim,
+        centroids,
+        device,
+        progress,
+        |start, scores| {
+            let rows = scores.dim(0)?;
+            let labels = &mut out.labels[start..start + rows];
+            let similarity = &mut out.similarity[start..start + rows];
+            if let Some(rank) = &rank {
+                let best = scores.max_keepdim(1)?;
+                let first = scores
+                    .broadcast_ge(&best)?
+                    .to_dtype(candle_core::DType::F32)?
+                    .broadcast_mul(rank)?
+                    .max(1)?
+                    .to_vec1::<f32>()?;
+                let best = best.flatten_all()?.to_vec1::<f32>()?;
+                for (((label, sim), w), b) in labels.iter_mut().zip(similarity).zip(first).zip(best)
+                {
+                    // A weight of 0 means no score equals the maximum (all NaN): cluster 0, as
+                    // `argmax` does.
+                    *label = if w > 0.0 { (k - w as usize) as u32 } else { 0 };
+                    *sim = b;
+                }
+                return Ok(());
+            }
+            with_scores(scores, |scores| {
+                labels
+                    .par_iter_mut()
+                    .zip(similarity)
+                    .zip(scores.par_chunks_exact(k))
+                    .for_each(|((label, sim), line)| {
+                        let (best, best_s) = argmax(line);
+                        *label = best as u32;
+                        *sim = best_s;
+                    });
+            })?;
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -409,6 +496,27 @@ mod tests {
             assert!((a.similarity[i] - best).abs() < 1e-5);
             assert!((sims[a.labels[i] as usize] - best).abs() < 1e-5);
         }
+    }
+
+    #[test]
+    fn device_side_argmax_gives_the_cpu_assignment() {
+        let dim = 16;
+        let n = ASSIGN_BLOCK + 321;
+        let v = crate::cluster::synthetic(n, dim, 4, 0.3, 13);
+        // Repeated centroids make exact ties: both paths must pick the lower id.
+        let mut c = v[..30 * dim].to_vec();
+        c.extend_from_slice(&v[..10 * dim]);
+        c.extend_from_slice(&v[5 * dim..6 * dim]);
+        let cpu = assign(&v, dim, &c, None).unwrap();
+        let on = assign_on(&v, dim, &c, &Device::Cpu, None).unwrap();
+        assert_eq!(on, cpu);
+        let dev = assign_with(&v, dim, &c, &Device::Cpu, true, None).unwrap();
+        assert_eq!(dev.labels, cpu.labels);
+        assert_eq!(dev.similarity, cpu.similarity);
+        assert!(
+            cpu.labels.iter().all(|&l| l < 30),
+            "ties go to the first copy"
+        );
     }
 
     #[test]

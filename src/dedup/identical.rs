@@ -114,6 +114,9 @@ impl IdenticalVectors {
                 .filter(|&&h| h as usize != g)
                 .flat_map(|&h| self.members(h as usize).iter().map(|&m| (m, 0.0)));
             out.push(own.into_iter().chain(others));
+            if found.is_cut(g) {
+                out.mark_cut();
+            }
         }
         out.finish()
     }

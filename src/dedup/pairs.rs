@@ -16,6 +16,8 @@ pub const RESCORE_MARGIN: f32 = 1e-3;
 pub struct EarlierPairs {
     lists: Neighbors,
     floor: f32,
+    /// Rows whose search results were cut at the index's hit limit (empty: none).
+    cut: Vec<bool>,
 }
 
 impl EarlierPairs {
@@ -60,7 +62,22 @@ impl EarlierPairs {
         EarlierPairs {
             lists: builder.finish(),
             floor,
+            cut: Vec::new(),
         }
+    }
+
+    /// Marks the rows whose search results were cut at a hit limit
+    /// ([`crate::index::VectorIndex::above_at_most`]): their lists may lack similar
+    /// rows, so selection checks them against every kept row when the list finds none.
+    pub fn with_cut_rows(mut self, cut: Vec<bool>) -> Self {
+        debug_assert_eq!(cut.len(), self.len());
+        self.cut = cut;
+        self
+    }
+
+    /// Whether row `i`'s list may have been cut.
+    pub fn is_cut(&self, i: usize) -> bool {
+        self.cut.get(i).copied().unwrap_or(false)
     }
 
     /// Number of rows.

@@ -28,12 +28,17 @@ impl Canonical {
 /// `select_canonicals`: every removed row points to a kept row it matches directly, so
 /// there are no transitive chains.
 ///
+/// A row whose list was cut at the index's hit limit ([`EarlierPairs::is_cut`]) and
+/// that finds no kept match in it is compared with every row kept so far, as SemHash does
+/// for lists at its `MAX_NEIGHBORS`: the keep/remove decision stays exact.
+///
 /// `pairs` must have been found at a floor no higher than `threshold`.
 pub fn select(pairs: &EarlierPairs, vectors: VectorRows<'_>, threshold: f32) -> Vec<Canonical> {
     debug_assert!(pairs.floor() <= threshold);
     let row = |k: usize| vectors.row(k);
     let mut out: Vec<Canonical> = Vec::with_capacity(pairs.len());
     let mut candidates: Vec<u32> = Vec::new();
+    let mut kept: Vec<u32> = Vec::new();
     for i in 0..pairs.len() {
         let (ids, scores) = pairs.of(i);
         candidates.clear();
@@ -61,12 +66,43 @@ pub fn select(pairs: &EarlierPairs, vectors: VectorRows<'_>, threshold: f32) -> 
                 best = Some(Canonical { of: c, score });
             }
         }
-        out.push(best.unwrap_or(Canonical {
+        if best.is_none() && pairs.is_cut(i) {
+            best = closest_kept(&kept, vectors, i, threshold);
+        }
+        let outcome = best.unwrap_or(Canonical {
             of: i as u32,
             score: 1.0,
-        }));
+        });
+        if outcome.is_kept(i) {
+            kept.push(i as u32);
+        }
+        out.push(outcome);
     }
     out
+}
+
+/// The kept row most similar to row `i` (ties: the earliest), if at least `threshold`.
+fn closest_kept(
+    kept: &[u32],
+    vectors: VectorRows<'_>,
+    i: usize,
+    threshold: f32,
+) -> Option<Canonical> {
+    use rayon::prelude::*;
+    let q = vectors.row(i);
+    kept.par_iter()
+        .map(|&k| Canonical {
+            of: k,
+            score: dot(vectors.row(k as usize), q),
+        })
+        .filter(|c| c.score >= threshold)
+        .reduce_with(|a, b| {
+            if b.score > a.score || (b.score == a.score && b.of < a.of) {
+                b
+            } else {
+                a
+            }
+        })
 }
 
 /// Number of unique rows kept at `threshold`.
@@ -161,6 +197,32 @@ mod tests {
             });
         }
         out
+    }
+
+    #[test]
+    fn cut_rows_fall_back_to_every_kept_row() {
+        // Unit vectors on a circle, threshold cos 30°. C (0°) is kept; r1..r3 (25–27°)
+        // go to C; K (60°) is kept; the last row (45°) matches r1..r3 and K but not C.
+        // Its search list cut to r1..r3 (whose canonical C does not match it) and K's list
+        // not naming it either, only the fallback finds K.
+        let v: Vec<f32> = [0.0f32, 25.0, 26.0, 27.0, 60.0, 45.0]
+            .iter()
+            .flat_map(|d| [d.to_radians().cos(), d.to_radians().sin()])
+            .collect();
+        let (dim, t) = (2, 30f32.to_radians().cos());
+        let mut b = crate::index::NeighborsBuilder::new();
+        for list in [&[0u32][..], &[0, 1], &[0, 2], &[0, 3], &[4], &[1, 2, 3]] {
+            b.push(list.iter().map(|&j| (j, 0.0)));
+        }
+        let found = b.finish();
+        let cut = vec![false, false, false, false, false, true];
+        let rows = VectorRows::new(&v, dim);
+        let pairs = EarlierPairs::from_self_search(&found, rows, t - 1e-3);
+        let without = select(&pairs, rows, t);
+        assert!(without[5].is_kept(5), "the cut list alone misses K");
+        let with_fallback = select(&pairs.with_cut_rows(cut), rows, t);
+        assert_eq!(with_fallback, oracle(&v, dim, t));
+        assert_eq!(with_fallback[5].of, 4);
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub struct StaticModel {
     /// Optional token id → table row map (vocabulary quantisation).
     mapping: Option<Vec<u32>>,
     tokenizer: Tokenizer,
-    /// ASCII fast path giving the same ids as `tokenizer` (BERT vocabularies).
+    /// WordPiece fast path giving the same ids as `tokenizer` (BERT vocabularies).
     fast: Option<FastWordPiece>,
     fast_enabled: bool,
     unk_id: Option<u32>,
@@ -190,13 +190,13 @@ impl StaticModel {
         })
     }
 
-    /// Switches the ASCII WordPiece fast path off (`false`) or back on; ids
+    /// Switches the WordPiece fast path off (`false`) or back on; ids
     /// are the same either way, only speed differs. For tests and benchmarks.
     pub fn set_fast_tokenizer(&mut self, on: bool) {
         self.fast_enabled = on;
     }
 
-    /// Whether the ASCII WordPiece fast path is available and switched on.
+    /// Whether the WordPiece fast path is available and switched on.
     pub fn has_fast_tokenizer(&self) -> bool {
         self.fast_enabled && self.fast.is_some()
     }

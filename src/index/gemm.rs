@@ -10,7 +10,7 @@
 /// # Panics
 /// When `a` or `b` is not whole rows, or `out` does not hold `a_rows × b_rows` values.
 pub(crate) fn scores_into(a: &[f32], b: &[f32], dim: usize, out: &mut [f32]) {
-    assert!(dim > 0 && a.len() % dim == 0 && b.len() % dim == 0);
+    assert!(dim > 0 && a.len().is_multiple_of(dim) && b.len().is_multiple_of(dim));
     let (m, n) = (a.len() / dim, b.len() / dim);
     assert_eq!(out.len(), m * n, "score buffer size");
     if m == 0 || n == 0 {

@@ -4,7 +4,9 @@ use hnsw_rs::prelude::{DistDot, Hnsw};
 use rayon::prelude::*;
 
 use super::exact::sort_hits;
-use super::{check_queries, row, search_in_chunks, IndexError, Neighbors, VectorIndex};
+use super::{
+    check_queries, keep_lowest_ids, row, search_in_chunks, IndexError, Neighbors, VectorIndex,
+};
 use crate::progress::Progress;
 
 /// HNSW graph parameters.
@@ -129,18 +131,18 @@ impl HnswIndex {
     }
 
     /// Every neighbour of one query at or above `threshold`, growing `k` while the list
-    /// comes back full.
-    fn search_above(&self, q: &[f32], threshold: f32) -> Vec<(u32, f32)> {
+    /// comes back full (until it holds `max_hits`; then the lowest ids are kept).
+    fn search_above(&self, q: &[f32], threshold: f32, max_hits: usize) -> Vec<(u32, f32)> {
         let mut k = self.params.initial_k.min(self.len);
         loop {
             let mut hits = self.search(q, k);
             let full = hits.len() >= k && hits.iter().all(|h| h.1 >= threshold);
-            if full && k < self.len {
+            if full && k < self.len && k < max_hits {
                 k = (k * 4).min(self.len);
                 continue;
             }
             hits.retain(|h| h.1 >= threshold);
-            sort_hits(&mut hits);
+            keep_lowest_ids(&mut hits, max_hits);
             return hits;
         }
     }
@@ -149,10 +151,11 @@ impl HnswIndex {
     fn run(
         &self,
         queries: &[f32],
+        max_hits: usize,
         progress: &dyn Progress,
         one: impl Fn(&[f32]) -> Vec<(u32, f32)> + Sync,
     ) -> Result<Neighbors, IndexError> {
-        search_in_chunks(queries, self.dim, progress, |chunk| {
+        search_in_chunks(queries, self.dim, max_hits, progress, |chunk| {
             Ok(if self.len > 0 {
                 chunk.par_chunks(self.dim).map(&one).collect()
             } else {
@@ -171,13 +174,16 @@ impl VectorIndex for HnswIndex {
         self.dim
     }
 
-    fn above(
+    fn above_at_most(
         &self,
         queries: &[f32],
         threshold: f32,
+        max_hits: usize,
         progress: &dyn Progress,
     ) -> Result<Neighbors, IndexError> {
-        self.run(queries, progress, |q| self.search_above(q, threshold))
+        self.run(queries, max_hits, progress, |q| {
+            self.search_above(q, threshold, max_hits)
+        })
     }
 
     fn top_k(
@@ -187,7 +193,7 @@ impl VectorIndex for HnswIndex {
         progress: &dyn Progress,
     ) -> Result<Neighbors, IndexError> {
         let k = k.min(self.len);
-        self.run(queries, progress, |q| {
+        self.run(queries, usize::MAX, progress, |q| {
             let mut hits = self.search(q, k);
             sort_hits(&mut hits);
             hits

@@ -22,8 +22,6 @@
 //! Everything is seeded and computed in a fixed order, so results do not depend on the
 //! number of threads.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use rayon::prelude::*;
 
 use super::exact::{hit_order, sort_hits};
@@ -49,6 +47,10 @@ pub struct IvfParams {
     pub max_probes: usize,
     /// Lloyd iterations when fitting the cells.
     pub iterations: usize,
+    /// The threshold of a coming self-search (the indexed vectors as queries), if known:
+    /// the build then keeps each vector's probe list from the pass that puts it in its
+    /// cell, and that search skips scoring every vector against every centroid again.
+    pub self_threshold: Option<f32>,
     /// Seed of the k-means sample and seeding.
     pub seed: u64,
 }
@@ -62,6 +64,7 @@ impl Default for IvfParams {
             max_probes: 64,
             iterations: 6,
             seed: 0,
+            self_threshold: None,
         }
     }
 }
@@ -83,6 +86,13 @@ const TASK_QUERIES: usize = 4096;
 const TASK_MEMBERS: usize = 16_384;
 /// Queries per matrix product inside a task (bounds its score block).
 const BLOCK_QUERIES: usize = 256;
+/// Scored pairs per wave of tasks (bounds the hits gathered before a compaction).
+const WAVE_COST: usize = 1 << 26;
+/// Hits a task keeps per query when a hit limit applies (a query cut there is marked cut,
+/// and dedup's selection checks it against every kept row if its list finds none).
+const TASK_HITS: usize = 32;
+/// Hits held before the first compaction (12 bytes each).
+const COMPACT_HITS: usize = 1 << 25;
 
 /// A clustered index over borrowed unit vectors (dot-product similarity).
 pub struct IvfIndex<'a> {
@@ -97,6 +107,8 @@ pub struct IvfIndex<'a> {
     offsets: Vec<usize>,
     members: Vec<u32>,
     kmeans_iterations: usize,
+    /// Each indexed vector's probe list for a self-search at `params.self_threshold`.
+    self_probes: Option<lloyd::Nearest>,
 }
 
 /// One unit of scan work: queries `q` (positions in the cell's prober list) against
@@ -141,6 +153,7 @@ impl<'a> IvfIndex<'a> {
             offsets: vec![0],
             members: Vec::new(),
             kmeans_iterations: 0,
+            self_probes: None,
         };
         if len == 0 {
             return Ok(index);
@@ -155,14 +168,25 @@ impl<'a> IvfIndex<'a> {
             ..KMeansParams::default()
         };
         let kmeans = KMeans::fit(vectors, dim, None, &kparams, progress).map_err(cluster)?;
-        progress.begin("partition", Some(len as u64));
-        let labels = lloyd::assign(vectors, dim, &kmeans.centroids, Some(progress))
-            .map_err(cluster)?
-            .labels;
-        progress.end();
-        let cells = lloyd::members_by_cluster(&labels, lists);
         index.centroids = kmeans.centroids;
         index.lists = lists;
+        progress.begin("partition", Some(len as u64));
+        let labels = match params.self_threshold {
+            // The probe list starts with the nearest centroid: the vector's own cell.
+            Some(t) => {
+                let probes = index.nearest_cells(vectors, Some(t), Some(progress))?;
+                let labels = (0..len).map(|i| probes.of(i)[0]).collect();
+                index.self_probes = Some(probes);
+                labels
+            }
+            None => {
+                lloyd::assign(vectors, dim, &index.centroids, Some(progress))
+                    .map_err(cluster)?
+                    .labels
+            }
+        };
+        progress.end();
+        let cells = lloyd::members_by_cluster(&labels, lists);
         index.offsets = cells.offsets;
         index.members = cells.order;
         index.kmeans_iterations = kmeans.iterations;
@@ -219,7 +243,8 @@ impl<'a> IvfIndex<'a> {
     }
 
     /// Scores one task's queries against its members, appending hits `(query, id, score)`
-    /// at or above `threshold`.
+    /// at or above `threshold`: per query at most `cap`, the lowest ids (members are in
+    /// id order); queries that had more are appended to `cut`.
     #[allow(clippy::too_many_arguments)]
     fn scan_task(
         &self,
@@ -227,8 +252,10 @@ impl<'a> IvfIndex<'a> {
         probers: &[u32],
         task: &Task,
         threshold: f32,
+        cap: usize,
         bufs: &mut (Vec<f32>, Vec<f32>, Vec<f32>),
         hits: &mut Vec<(u32, u32, f32)>,
+        cut: &mut Vec<u32>,
     ) {
         let dim = self.dim;
         let members = &self.cell(task.cell)[task.m.clone()];
@@ -246,9 +273,15 @@ impl<'a> IvfIndex<'a> {
             scores.resize(block.len() * members.len(), 0.0);
             scores_into(qbuf, mbuf, dim, scores);
             for (line, &q) in scores.chunks_exact(members.len()).zip(block) {
+                let mut taken = 0;
                 for (&s, &m) in line.iter().zip(members) {
                     if s >= threshold {
+                        if taken == cap {
+                            cut.push(q);
+                            break;
+                        }
                         hits.push((q, m, s));
+                        taken += 1;
                     }
                 }
             }
@@ -265,10 +298,11 @@ impl VectorIndex for IvfIndex<'_> {
         self.dim
     }
 
-    fn above(
+    fn above_at_most(
         &self,
         queries: &[f32],
         threshold: f32,
+        max_hits: usize,
         progress: &dyn Progress,
     ) -> Result<Neighbors, IndexError> {
         let n = check_queries(queries, self.dim)?;
@@ -277,16 +311,23 @@ impl VectorIndex for IvfIndex<'_> {
             (0..n).for_each(|_| b.push([]));
             return Ok(b.finish());
         }
-        progress.begin("probe", Some(n as u64));
-        let cells = self.nearest_cells(queries, Some(threshold), Some(progress))?;
-        progress.end();
+        let own = std::ptr::eq(queries, self.base) && Some(threshold) == self.params.self_threshold;
+        let computed;
+        let cells = match &self.self_probes {
+            Some(probes) if own => probes,
+            _ => {
+                progress.begin("probe", Some(n as u64));
+                computed = self.nearest_cells(queries, Some(threshold), Some(progress))?;
+                progress.end();
+                &computed
+            }
+        };
         // Invert: the queries probing each cell, in query order.
         let by_cell = lloyd::members_by_cluster(&cells.ids, self.lists);
         let mut query_of = vec![0u32; cells.ids.len()];
         for q in 0..n {
             query_of[cells.offsets[q]..cells.offsets[q + 1]].fill(q as u32);
         }
-        drop(cells);
         let probers: Vec<u32> = by_cell
             .order
             .iter()
@@ -312,38 +353,68 @@ impl VectorIndex for IvfIndex<'_> {
         tasks.sort_by_key(|t| (std::cmp::Reverse(cost(t)), t.cell, t.q.start, t.m.start));
         let total: usize = tasks.iter().map(cost).sum();
         progress.begin("search", Some(total as u64));
-        let stop = AtomicBool::new(false);
-        let mut hits: Vec<(u32, u32, f32)> = tasks
-            .par_iter()
-            .fold(
-                || (Vec::new(), (Vec::new(), Vec::new(), Vec::new())),
-                |(mut hits, mut bufs), task| {
-                    if !stop.load(Ordering::Relaxed) {
-                        if progress.cancelled() {
-                            stop.store(true, Ordering::Relaxed);
-                        } else {
-                            self.scan_task(
-                                queries, &probers, task, threshold, &mut bufs, &mut hits,
-                            );
-                            progress.advance(cost(task) as u64);
+        // Tasks run in waves of about WAVE_COST scored pairs, so the hits gathered between
+        // two compactions stay bounded; compaction keeps each query's `max_hits` lowest
+        // ids, a function of the set of hits, so the result does not depend on timing.
+        let mut hits: Vec<(u32, u32, f32)> = Vec::new();
+        let mut cut = vec![false; if max_hits == usize::MAX { 0 } else { n }];
+        // A dense cell can hold thousands of hits for each of its probers; of those only
+        // the lowest ids can survive, so a task keeps at most this many per query.
+        let task_cap = if max_hits == usize::MAX {
+            usize::MAX
+        } else {
+            TASK_HITS.min(max_hits)
+        };
+        let mut compact_at = COMPACT_HITS;
+        let mut at = 0;
+        while at < tasks.len() {
+            let mut end = at;
+            let mut wave_cost = 0;
+            while end < tasks.len() && (end == at || wave_cost < WAVE_COST) {
+                wave_cost += cost(&tasks[end]);
+                end += 1;
+            }
+            if progress.cancelled() {
+                return Err(IndexError::Cancelled);
+            }
+            let (wave, wave_cut) = tasks[at..end]
+                .par_iter()
+                .fold(
+                    || (Vec::new(), Vec::new(), (Vec::new(), Vec::new(), Vec::new())),
+                    |(mut hits, mut cut, mut bufs), task| {
+                        self.scan_task(
+                            queries, &probers, task, threshold, task_cap, &mut bufs, &mut hits,
+                            &mut cut,
+                        );
+                        (hits, cut, bufs)
+                    },
+                )
+                .map(|(hits, cut, _)| (hits, cut))
+                .reduce(
+                    || (Vec::new(), Vec::new()),
+                    |(mut a, mut ac), (mut b, mut bc)| {
+                        if a.len() < b.len() {
+                            std::mem::swap(&mut a, &mut b);
                         }
-                    }
-                    (hits, bufs)
-                },
-            )
-            .map(|(hits, _)| hits)
-            .reduce(Vec::new, |mut a, mut b| {
-                if a.len() < b.len() {
-                    std::mem::swap(&mut a, &mut b);
-                }
-                a.extend_from_slice(&b);
-                a
-            });
-        if stop.load(Ordering::Relaxed) {
-            return Err(IndexError::Cancelled);
+                        a.extend_from_slice(&b);
+                        ac.append(&mut bc);
+                        (a, ac)
+                    },
+                );
+            hits.extend_from_slice(&wave);
+            drop(wave);
+            for q in wave_cut {
+                cut[q as usize] = true;
+            }
+            if hits.len() > compact_at {
+                compact(&mut hits, max_hits, &mut cut);
+                compact_at = compact_at.max(2 * hits.len());
+            }
+            progress.advance(wave_cost as u64);
+            at = end;
         }
         progress.end();
-        hits.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then(hit_order(&(a.1, a.2), &(b.1, b.2))));
+        compact(&mut hits, max_hits, &mut cut);
         let mut out = NeighborsBuilder::new();
         let mut at = 0;
         for q in 0..n as u32 {
@@ -352,6 +423,9 @@ impl VectorIndex for IvfIndex<'_> {
                 at += 1;
             }
             out.push(hits[start..at].iter().map(|&(_, id, s)| (id, s)));
+            if cut.get(q as usize).copied().unwrap_or(false) {
+                out.mark_cut();
+            }
         }
         Ok(out.finish())
     }
@@ -363,7 +437,7 @@ impl VectorIndex for IvfIndex<'_> {
         progress: &dyn Progress,
     ) -> Result<Neighbors, IndexError> {
         let k = k.min(self.len);
-        search_in_chunks(queries, self.dim, progress, |chunk| {
+        search_in_chunks(queries, self.dim, usize::MAX, progress, |chunk| {
             if self.len == 0 || k == 0 {
                 return Ok(vec![Vec::new(); chunk.len() / self.dim]);
             }
@@ -401,6 +475,31 @@ impl VectorIndex for IvfIndex<'_> {
             "seed": self.params.seed,
         })
     }
+}
+
+/// Sorts hits by query, keeps each query's `max_hits` lowest ids (marking the query in
+/// `cut` when that drops some), and orders each query's hits most similar first (ties by
+/// id).
+fn compact(hits: &mut Vec<(u32, u32, f32)>, max_hits: usize, cut: &mut [bool]) {
+    hits.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut write = 0;
+    let mut run_start = 0;
+    while run_start < hits.len() {
+        let q = hits[run_start].0;
+        let mut run_end = run_start;
+        while run_end < hits.len() && hits[run_end].0 == q {
+            run_end += 1;
+        }
+        let keep = (run_end - run_start).min(max_hits);
+        if keep < run_end - run_start {
+            cut[q as usize] = true;
+        }
+        hits.copy_within(run_start..run_start + keep, write);
+        hits[write..write + keep].sort_unstable_by(|a, b| hit_order(&(a.1, a.2), &(b.1, b.2)));
+        write += keep;
+        run_start = run_end;
+    }
+    hits.truncate(write);
 }
 
 fn cluster(e: ClusterError) -> IndexError {
@@ -486,12 +585,22 @@ mod tests {
     fn cross_queries_and_top_k() {
         let dim = 24;
         let v = clustered(4000, dim, 40, 0.3, 2);
-        let (base, queries) = v.split_at(3000 * dim);
+        // Every fourth row queries the other three quarters (the same clusters).
+        let (mut base, mut queries) = (Vec::new(), Vec::new());
+        for (i, r) in v.chunks(dim).enumerate() {
+            if i % 4 == 0 { &mut queries } else { &mut base }.extend_from_slice(r);
+        }
+        let (base, queries) = (&base[..], &queries[..]);
         let ivf = IvfIndex::build(base, dim, IvfParams::default(), &Silent).unwrap();
         let exact = ExactIndex::new(base, dim).unwrap();
         let got = ivf.above(queries, 0.85, &Silent).unwrap();
         let want = exact.above(queries, 0.85, &Silent).unwrap();
         assert_eq!(got.len(), 1000);
+        assert!(
+            want.total() > 5000,
+            "queries have matches ({})",
+            want.total()
+        );
         assert!(recall(&got, &want) > 0.98);
         let top = ivf.top_k(queries, 5, &Silent).unwrap();
         let top_exact = exact.top_k(queries, 5, &Silent).unwrap();

@@ -92,6 +92,21 @@ pub trait VectorIndex: Send + Sync {
         queries: &[f32],
         threshold: f32,
         progress: &dyn Progress,
+    ) -> Result<Neighbors, IndexError> {
+        self.above_at_most(queries, threshold, usize::MAX, progress)
+    }
+
+    /// [`above`](Self::above), keeping at most `max_hits` per query: when more qualify,
+    /// the `max_hits` with the lowest ids (in a self-search, the earliest rows: the ones
+    /// greedy selection keeps), still listed most similar first. A list of exactly
+    /// `max_hits` may have been cut. Bounds memory where thousands of rows are all
+    /// within the threshold of each other.
+    fn above_at_most(
+        &self,
+        queries: &[f32],
+        threshold: f32,
+        max_hits: usize,
+        progress: &dyn Progress,
     ) -> Result<Neighbors, IndexError>;
 
     /// For each row of `queries`, the `k` most similar indexed vectors (fewer if the index
@@ -143,15 +158,30 @@ pub(crate) fn row(data: &[f32], dim: usize, i: usize) -> &[f32] {
     &data[i * dim..(i + 1) * dim]
 }
 
+/// Most hits a dedup threshold query keeps per row ([`VectorIndex::above_at_most`]), as
+/// SemHash's `MAX_NEIGHBORS`.
+pub const MAX_HITS: usize = 1000;
+
+/// Keeps the `max` hits with the lowest ids, then sorts most similar first.
+pub(crate) fn keep_lowest_ids(hits: &mut Vec<(u32, f32)>, max: usize) {
+    if hits.len() > max {
+        hits.select_nth_unstable_by_key(max, |h| h.0);
+        hits.truncate(max);
+    }
+    exact::sort_hits(hits);
+}
+
 /// Queries are processed in chunks of this many rows (progress and cancellation points).
 pub(crate) const QUERY_CHUNK: usize = 2048;
 
 /// Runs `per_chunk` over chunks of [`QUERY_CHUNK`] query rows (row-major, `dim` wide),
 /// reporting a "search" stage to `progress` and stopping when it asks to; `per_chunk`
-/// returns one hit list per row of its chunk. Both backends answer queries through this.
+/// returns one hit list per row of its chunk, and a list of `max_hits` or more is marked
+/// cut. The exact and HNSW backends answer queries through this.
 pub(crate) fn search_in_chunks(
     queries: &[f32],
     dim: usize,
+    max_hits: usize,
     progress: &dyn Progress,
     mut per_chunk: impl FnMut(&[f32]) -> Result<Vec<Vec<(u32, f32)>>, IndexError>,
 ) -> Result<Neighbors, IndexError> {
@@ -163,7 +193,11 @@ pub(crate) fn search_in_chunks(
             return Err(IndexError::Cancelled);
         }
         for list in per_chunk(chunk)? {
+            let full = list.len() >= max_hits;
             out.push(list);
+            if full {
+                out.mark_cut();
+            }
         }
         progress.advance((chunk.len() / dim) as u64);
     }

@@ -7,6 +7,8 @@ pub struct Neighbors {
     offsets: Vec<usize>,
     ids: Vec<u32>,
     scores: Vec<f32>,
+    /// Queries whose list was cut at a hit limit (empty when none was).
+    cut: Vec<bool>,
 }
 
 impl Neighbors {
@@ -24,6 +26,18 @@ impl Neighbors {
     pub fn get(&self, i: usize) -> (&[u32], &[f32]) {
         let (a, b) = (self.offsets[i], self.offsets[i + 1]);
         (&self.ids[a..b], &self.scores[a..b])
+    }
+
+    /// Whether query `i`'s list was cut short
+    /// ([`VectorIndex::above_at_most`](super::VectorIndex::above_at_most)): it may lack
+    /// similar vectors.
+    pub fn is_cut(&self, i: usize) -> bool {
+        self.cut.get(i).copied().unwrap_or(false)
+    }
+
+    /// Number of queries whose list was cut short.
+    pub fn cut_count(&self) -> usize {
+        self.cut.iter().filter(|&&c| c).count()
     }
 
     /// Total number of hits over all queries.
@@ -54,6 +68,7 @@ impl NeighborsBuilder {
                 offsets: vec![0],
                 ids: Vec::new(),
                 scores: Vec::new(),
+                cut: Vec::new(),
             },
         }
     }
@@ -67,8 +82,20 @@ impl NeighborsBuilder {
         self.inner.offsets.push(self.inner.ids.len());
     }
 
+    /// Marks the list pushed last as cut short at a hit limit.
+    pub fn mark_cut(&mut self) {
+        let n = self.inner.len();
+        assert!(n > 0, "no list pushed yet");
+        self.inner.cut.resize(n, false);
+        self.inner.cut[n - 1] = true;
+    }
+
     /// The finished lists.
-    pub fn finish(self) -> Neighbors {
+    pub fn finish(mut self) -> Neighbors {
+        if !self.inner.cut.is_empty() {
+            let n = self.inner.len();
+            self.inner.cut.resize(n, false);
+        }
         self.inner
     }
 }
@@ -90,5 +117,21 @@ mod tests {
         assert_eq!(n.total(), 3);
         let all: Vec<_> = n.iter().collect();
         assert_eq!(all, vec![(0, 3, 0.9), (0, 1, 0.8), (2, 7, 0.95)]);
+        assert!(!n.is_cut(0) && n.cut_count() == 0);
+    }
+
+    #[test]
+    fn cut_lists_are_remembered() {
+        let mut b = NeighborsBuilder::new();
+        b.push([(1, 0.9)]);
+        b.push([(2, 0.9)]);
+        b.mark_cut();
+        b.push([]);
+        let n = b.finish();
+        assert_eq!(
+            (n.is_cut(0), n.is_cut(1), n.is_cut(2)),
+            (false, true, false)
+        );
+        assert_eq!(n.cut_count(), 1);
     }
 }

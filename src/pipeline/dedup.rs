@@ -15,7 +15,7 @@ use crate::dedup::{
 };
 use crate::embed::Encoder;
 use crate::index::{
-    ExactIndex, HnswIndex, HnswParams, IndexKind, IvfIndex, IvfParams, VectorIndex,
+    ExactIndex, HnswIndex, HnswParams, IndexKind, IvfIndex, IvfParams, VectorIndex, MAX_HITS,
 };
 use crate::progress::Progress;
 use crate::store::Dtype;
@@ -294,11 +294,20 @@ impl Run<'_> {
         self.watch.lap(name);
     }
 
-    fn index<'v>(&mut self, vectors: &'v [f32]) -> Result<Box<dyn VectorIndex + 'v>, Error> {
+    /// Builds the index over `vectors`; `self_search` says they will also be the queries.
+    fn index<'v>(
+        &mut self,
+        vectors: &'v [f32],
+        self_search: bool,
+    ) -> Result<Box<dyn VectorIndex + 'v>, Error> {
+        let ivf = IvfParams {
+            self_threshold: self_search.then_some(self.floor - RESCORE_MARGIN),
+            ..self.opts.ivf
+        };
         let index = build_index(
             self.opts.index,
             self.opts.hnsw,
-            self.opts.ivf,
+            ivf,
             vectors,
             self.dim,
             self.progress,
@@ -310,13 +319,20 @@ impl Run<'_> {
     /// `self.vectors` holds one vector per group of `identical`.
     fn self_dedup(&mut self, identical: &IdenticalVectors) -> Result<Decided, Error> {
         let distinct = self.vectors;
-        let index = self.index(distinct)?;
-        let found = index.above(distinct, self.floor - RESCORE_MARGIN, self.progress)?;
+        let index = self.index(distinct, true)?;
+        let found = index.above_at_most(
+            distinct,
+            self.floor - RESCORE_MARGIN,
+            MAX_HITS,
+            self.progress,
+        )?;
         let index_summary = index.describe();
         drop(index);
         let found = identical.expand(&found);
+        let cut: Vec<bool> = (0..found.len()).map(|i| found.is_cut(i)).collect();
+        let cut_rows = found.cut_count();
         let rows = VectorRows::mapped(distinct, self.dim, identical.group_of());
-        let pairs = EarlierPairs::from_self_search(&found, rows, self.floor);
+        let pairs = EarlierPairs::from_self_search(&found, rows, self.floor).with_cut_rows(cut);
         drop(found);
         self.lap("search");
         let kept_at = |t: f32| kept_count(&select(&pairs, rows, t)) as u64;
@@ -329,6 +345,8 @@ impl Run<'_> {
         let mut index_summary = index_summary;
         index_summary["pairs_found"] = json!(pairs.pairs());
         index_summary["distinct_vectors"] = json!(identical.groups());
+        index_summary["max_hits"] = json!(MAX_HITS);
+        index_summary["rows_at_max_hits"] = json!(cut_rows);
         index_summary["search_floor"] = num(self.floor);
         Ok(Decided {
             decisions,
@@ -341,8 +359,13 @@ impl Run<'_> {
     }
 
     fn cross(&mut self, reference: &LoadedRows, ref_vectors: &[f32]) -> Result<Decided, Error> {
-        let index = self.index(ref_vectors)?;
-        let found = index.above(self.vectors, self.floor - RESCORE_MARGIN, self.progress)?;
+        let index = self.index(ref_vectors, false)?;
+        let found = index.above_at_most(
+            self.vectors,
+            self.floor - RESCORE_MARGIN,
+            MAX_HITS,
+            self.progress,
+        )?;
         let mut matches = best_matches(&found, self.vectors, ref_vectors, self.dim, self.floor);
         drop(found);
         for (u, m) in matches.iter_mut().enumerate() {
