@@ -242,6 +242,73 @@ impl<'a> IvfIndex<'a> {
         .map_err(cluster)
     }
 
+    /// The scan's work: the queries probing each cell (cell by cell, in query order) and
+    /// the tasks that cover them, each at most [`TASK_QUERIES`] probers × [`TASK_MEMBERS`]
+    /// members of one cell.
+    fn plan(&self, cells: &lloyd::Nearest, n: usize) -> (Vec<u32>, Vec<Task>) {
+        let by_cell = lloyd::members_by_cluster(&cells.ids, self.lists);
+        let mut query_of = vec![0u32; cells.ids.len()];
+        for q in 0..n {
+            query_of[cells.offsets[q]..cells.offsets[q + 1]].fill(q as u32);
+        }
+        let probers = by_cell
+            .order
+            .iter()
+            .map(|&at| query_of[at as usize])
+            .collect();
+        let mut tasks = Vec::new();
+        for cell in 0..self.lists {
+            let (pr, members) = (
+                by_cell.offsets[cell]..by_cell.offsets[cell + 1],
+                self.cell(cell).len(),
+            );
+            for q0 in pr.clone().step_by(TASK_QUERIES) {
+                for m0 in (0..members).step_by(TASK_MEMBERS) {
+                    tasks.push(Task {
+                        cell,
+                        q: q0..(q0 + TASK_QUERIES).min(pr.end),
+                        m: m0..(m0 + TASK_MEMBERS).min(members),
+                    });
+                }
+            }
+        }
+        (probers, tasks)
+    }
+
+    /// Runs `tasks` in parallel ([`Self::scan_task`]); returns their hits and cut queries.
+    fn scan_wave(
+        &self,
+        queries: &[f32],
+        probers: &[u32],
+        tasks: &[Task],
+        threshold: f32,
+        cap: usize,
+    ) -> (Vec<(u32, u32, f32)>, Vec<u32>) {
+        tasks
+            .par_iter()
+            .fold(
+                || (Vec::new(), Vec::new(), (Vec::new(), Vec::new(), Vec::new())),
+                |(mut hits, mut cut, mut bufs), task| {
+                    self.scan_task(
+                        queries, probers, task, threshold, cap, &mut bufs, &mut hits, &mut cut,
+                    );
+                    (hits, cut, bufs)
+                },
+            )
+            .map(|(hits, cut, _)| (hits, cut))
+            .reduce(
+                || (Vec::new(), Vec::new()),
+                |(mut a, mut ac), (mut b, mut bc)| {
+                    if a.len() < b.len() {
+                        std::mem::swap(&mut a, &mut b);
+                    }
+                    a.extend_from_slice(&b);
+                    ac.append(&mut bc);
+                    (a, ac)
+                },
+            )
+    }
+
     /// Scores one task's queries against its members, appending hits `(query, id, score)`
     /// at or above `threshold`: per query at most `cap`, the lowest ids (members are in
     /// id order); queries that had more are appended to `cut`.
@@ -322,32 +389,7 @@ impl VectorIndex for IvfIndex<'_> {
                 &computed
             }
         };
-        // Invert: the queries probing each cell, in query order.
-        let by_cell = lloyd::members_by_cluster(&cells.ids, self.lists);
-        let mut query_of = vec![0u32; cells.ids.len()];
-        for q in 0..n {
-            query_of[cells.offsets[q]..cells.offsets[q + 1]].fill(q as u32);
-        }
-        let probers: Vec<u32> = by_cell
-            .order
-            .iter()
-            .map(|&at| query_of[at as usize])
-            .collect();
-        drop(query_of);
-        let prober_range = |c: usize| by_cell.offsets[c]..by_cell.offsets[c + 1];
-        let mut tasks = Vec::new();
-        for cell in 0..self.lists {
-            let (pr, members) = (prober_range(cell), self.cell(cell).len());
-            for q0 in pr.clone().step_by(TASK_QUERIES) {
-                for m0 in (0..members).step_by(TASK_MEMBERS) {
-                    tasks.push(Task {
-                        cell,
-                        q: q0..(q0 + TASK_QUERIES).min(pr.end),
-                        m: m0..(m0 + TASK_MEMBERS).min(members),
-                    });
-                }
-            }
-        }
+        let (probers, mut tasks) = self.plan(cells, n);
         // Largest first, so the last tasks to finish are small ones.
         let cost = |t: &Task| t.q.len() * t.m.len();
         tasks.sort_by_key(|t| (std::cmp::Reverse(cost(t)), t.cell, t.q.start, t.m.start));
@@ -377,30 +419,8 @@ impl VectorIndex for IvfIndex<'_> {
             if progress.cancelled() {
                 return Err(IndexError::Cancelled);
             }
-            let (wave, wave_cut) = tasks[at..end]
-                .par_iter()
-                .fold(
-                    || (Vec::new(), Vec::new(), (Vec::new(), Vec::new(), Vec::new())),
-                    |(mut hits, mut cut, mut bufs), task| {
-                        self.scan_task(
-                            queries, &probers, task, threshold, task_cap, &mut bufs, &mut hits,
-                            &mut cut,
-                        );
-                        (hits, cut, bufs)
-                    },
-                )
-                .map(|(hits, cut, _)| (hits, cut))
-                .reduce(
-                    || (Vec::new(), Vec::new()),
-                    |(mut a, mut ac), (mut b, mut bc)| {
-                        if a.len() < b.len() {
-                            std::mem::swap(&mut a, &mut b);
-                        }
-                        a.extend_from_slice(&b);
-                        ac.append(&mut bc);
-                        (a, ac)
-                    },
-                );
+            let (wave, wave_cut) =
+                self.scan_wave(queries, &probers, &tasks[at..end], threshold, task_cap);
             hits.extend_from_slice(&wave);
             drop(wave);
             for q in wave_cut {
