@@ -85,8 +85,9 @@ pub struct IndexArgs {
     /// IVF cells (k-means centroids); 0 = round(sqrt(rows x probes)).
     #[arg(long, default_value_t = IvfParams::default().lists, value_name = "N")]
     pub ivf_lists: usize,
-    /// IVF cells each row is scored against, nearest first: more find more
-    /// pairs, and the search costs proportionally more.
+    /// IVF cells each row is scored against: its own, then those it comes
+    /// closest to (cells no match can lie in are skipped). More find more pairs;
+    /// the search costs about proportionally more.
     #[arg(long, default_value_t = IvfParams::default().probes, value_name = "N")]
     pub ivf_probes: usize,
     /// HNSW links per node (M): higher finds more neighbours, builds slower.

@@ -244,28 +244,45 @@ pub fn nearest(
     max: usize,
     progress: Option<&dyn Progress>,
 ) -> Result<Nearest, ClusterError> {
-    let n = vectors.len() / dim;
     let k = centroids.len() / dim;
     assert!((1..=k).contains(&p), "p = {p} outside 1..={k}");
+    nearest_by(vectors, dim, centroids, progress, |line, ids| {
+        ids.resize(p, 0);
+        top_ids(line, ids);
+        let mut extra: Vec<(f32, u32)> = line
+            .iter()
+            .enumerate()
+            .filter(|&(j, &s)| s >= floor && !ids.contains(&(j as u32)))
+            .map(|(j, &s)| (s, j as u32))
+            .collect();
+        extra.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ids.extend(extra.iter().take(max.saturating_sub(p)).map(|e| e.1));
+    })
+}
+
+/// For every row of `vectors`, the centroid ids that `pick` chooses from the row's scores
+/// against every centroid (`line`, `k` long): `pick` appends them to the empty `ids`.
+/// Rows are scored in blocks and picked in parallel; the lists come back in row order.
+pub fn nearest_by(
+    vectors: &[f32],
+    dim: usize,
+    centroids: &[f32],
+    progress: Option<&dyn Progress>,
+    pick: impl Fn(&[f32], &mut Vec<u32>) + Sync,
+) -> Result<Nearest, ClusterError> {
+    let n = vectors.len() / dim;
+    let k = centroids.len() / dim;
     let mut out = Nearest {
         offsets: Vec::with_capacity(n + 1),
-        ids: Vec::with_capacity(n * p),
+        ids: Vec::with_capacity(n),
     };
     out.offsets.push(0);
     score_blocks(vectors, dim, centroids, progress, |_, scores| {
         let lists: Vec<Vec<u32>> = scores
             .par_chunks_exact(k)
             .map(|line| {
-                let mut ids = vec![0u32; p];
-                top_ids(line, &mut ids);
-                let mut extra: Vec<(f32, u32)> = line
-                    .iter()
-                    .enumerate()
-                    .filter(|&(j, &s)| s >= floor && !ids.contains(&(j as u32)))
-                    .map(|(j, &s)| (s, j as u32))
-                    .collect();
-                extra.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-                ids.extend(extra.iter().take(max.saturating_sub(p)).map(|e| e.1));
+                let mut ids = Vec::new();
+                pick(line, &mut ids);
                 ids
             })
             .collect();
@@ -279,7 +296,7 @@ pub fn nearest(
 
 /// Writes the positions of the `ids.len()` largest values of `line` into `ids`, largest
 /// first, ties by position. Insertion into a short sorted list: `ids.len()` is small.
-fn top_ids(line: &[f32], ids: &mut [u32]) {
+pub fn top_ids(line: &[f32], ids: &mut [u32]) {
     let p = ids.len();
     let mut best: Vec<(f32, u32)> = Vec::with_capacity(p + 1);
     for (j, &s) in line.iter().enumerate() {

@@ -13,6 +13,7 @@
 
 pub mod cross;
 pub mod exact;
+mod full_scan;
 pub mod identical;
 pub mod pairs;
 mod rows;

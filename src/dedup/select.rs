@@ -1,5 +1,6 @@
 //! Which rows to keep: SemHash 0.5's greedy selection in input order.
 
+use super::full_scan::first_match;
 use super::pairs::EarlierPairs;
 use super::VectorRows;
 use crate::index::dot;
@@ -35,39 +36,20 @@ impl Canonical {
 /// `pairs` must have been found at a floor no higher than `threshold`.
 pub fn select(pairs: &EarlierPairs, vectors: VectorRows<'_>, threshold: f32) -> Vec<Canonical> {
     debug_assert!(pairs.floor() <= threshold);
-    let row = |k: usize| vectors.row(k);
-    let mut out: Vec<Canonical> = Vec::with_capacity(pairs.len());
-    let mut candidates: Vec<u32> = Vec::new();
+    let n = pairs.len();
+    let mut out: Vec<Canonical> = Vec::with_capacity(n);
     let mut kept: Vec<u32> = Vec::new();
-    for i in 0..pairs.len() {
-        let (ids, scores) = pairs.of(i);
-        candidates.clear();
-        let mut best: Option<Canonical> = None;
-        for (&j, &s) in ids.iter().zip(scores) {
-            if s < threshold {
-                break; // sorted, most similar first
-            }
-            let c = out[j as usize].of;
-            if candidates.contains(&c) {
-                continue;
-            }
-            candidates.push(c);
-            // A kept neighbour is its own canonical; its exact score is already known.
-            let score = if c == j {
-                s
-            } else {
-                dot(row(c as usize), row(i))
-            };
-            let better = match best {
-                None => true,
-                Some(b) => score > b.score || (score == b.score && c < b.of),
-            };
-            if score >= threshold && better {
-                best = Some(Canonical { of: c, score });
-            }
-        }
+    let mut candidates: Vec<(u32, f32)> = Vec::new();
+    // Cut rows whose list found no kept match are kept for now and compared with every
+    // earlier kept row in batches ([`first_match`]). When one of them does match, the
+    // first such row is decided by that match and every decision after it is redone.
+    let mut pending: Vec<usize> = Vec::new();
+    let (mut full_scans, mut found_by_scan) = (0usize, 0usize);
+    let mut i = 0;
+    while i < n {
+        let best = best_listed(pairs, vectors, threshold, &out, i, &mut candidates);
         if best.is_none() && pairs.is_cut(i) {
-            best = closest_kept(&kept, vectors, i, threshold);
+            pending.push(i);
         }
         let outcome = best.unwrap_or(Canonical {
             of: i as u32,
@@ -77,32 +59,76 @@ pub fn select(pairs: &EarlierPairs, vectors: VectorRows<'_>, threshold: f32) -> 
             kept.push(i as u32);
         }
         out.push(outcome);
+        i += 1;
+        let due =
+            pending.len() == SCAN_BATCH || pending.first().is_some_and(|&p| i - p >= SCAN_SPAN);
+        if due || (i == n && !pending.is_empty()) {
+            full_scans += pending.len();
+            if let Some((row, canonical)) = first_match(&pending, &kept, vectors, threshold) {
+                found_by_scan += 1;
+                full_scans -= pending.iter().filter(|&&r| r > row).count();
+                out.truncate(row);
+                kept.truncate(kept.partition_point(|&k| (k as usize) < row));
+                out.push(canonical);
+                i = row + 1;
+            }
+            pending.clear();
+        }
     }
+    tracing::debug!(
+        rows = n,
+        full_scans,
+        found_by_scan,
+        "cut rows compared with every kept row"
+    );
     out
 }
 
-/// The kept row most similar to row `i` (ties: the earliest), if at least `threshold`.
-fn closest_kept(
-    kept: &[u32],
+/// Cut rows compared with every kept row per pass over the kept vectors...
+const SCAN_BATCH: usize = 256;
+/// ...and the most rows decided past the first of them before that pass: a match found
+/// there undoes the decisions after it, so this bounds the work redone.
+const SCAN_SPAN: usize = 8192;
+
+/// Row `i`'s best kept match through its list: the canonicals of its similar earlier
+/// rows (decided in `out`), each rescored exactly unless it is the listed row itself.
+fn best_listed(
+    pairs: &EarlierPairs,
     vectors: VectorRows<'_>,
-    i: usize,
     threshold: f32,
+    out: &[Canonical],
+    i: usize,
+    candidates: &mut Vec<(u32, f32)>,
 ) -> Option<Canonical> {
-    use rayon::prelude::*;
-    let q = vectors.row(i);
-    kept.par_iter()
-        .map(|&k| Canonical {
-            of: k,
-            score: dot(vectors.row(k as usize), q),
-        })
-        .filter(|c| c.score >= threshold)
-        .reduce_with(|a, b| {
-            if b.score > a.score || (b.score == a.score && b.of < a.of) {
-                b
-            } else {
-                a
-            }
-        })
+    let (ids, scores) = pairs.of(i);
+    candidates.clear();
+    for (&j, &s) in ids.iter().zip(scores) {
+        if s < threshold {
+            break; // sorted, most similar first
+        }
+        let c = out[j as usize].of;
+        // A kept neighbour is its own canonical; its exact score is already known.
+        candidates.push((c, if c == j { s } else { f32::NAN }));
+    }
+    // Each canonical once (a dense region's rows share a few of them).
+    candidates.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.is_nan().cmp(&b.1.is_nan())));
+    candidates.dedup_by_key(|c| c.0);
+    let mut best: Option<Canonical> = None;
+    for &(c, known) in candidates.iter() {
+        let score = if known.is_nan() {
+            dot(vectors.row(c as usize), vectors.row(i))
+        } else {
+            known
+        };
+        let better = match best {
+            None => true,
+            Some(b) => score > b.score || (score == b.score && c < b.of),
+        };
+        if score >= threshold && better {
+            best = Some(Canonical { of: c, score });
+        }
+    }
+    best
 }
 
 /// Number of unique rows kept at `threshold`.

@@ -19,7 +19,7 @@
 
 mod error;
 mod exact;
-mod gemm;
+pub(crate) mod gemm;
 mod hnsw;
 mod ivf;
 mod neighbors;
