@@ -252,6 +252,42 @@ mod tests {
     }
 
     #[test]
+    fn cut_lists_in_batches_decide_as_the_definition() {
+        // Every list cut to the row's earliest similar row: most rows then lean on the
+        // batched full scans, whose matches undo and redo later decisions.
+        let (n, dim, t) = (3000, 16, 0.9f32);
+        let v = clustered(n, dim, 20, 0.3, 7);
+        let all = ExactIndex::new(&v, dim)
+            .unwrap()
+            .above(&v, t - 1e-3, &Silent)
+            .unwrap();
+        let mut b = crate::index::NeighborsBuilder::new();
+        for i in 0..n {
+            let earliest = all
+                .get(i)
+                .0
+                .iter()
+                .copied()
+                .filter(|&j| (j as usize) < i)
+                .min();
+            b.push(earliest.map(|j| (j, 0.0)));
+        }
+        let rows = VectorRows::new(&v, dim);
+        let pairs =
+            EarlierPairs::from_self_search(&b.finish(), rows, t).with_cut_rows(vec![true; n]);
+        let got = select(&pairs, rows, t);
+        let want = oracle(&v, dim, t);
+        let removed = (0..n).filter(|&i| !want[i].is_kept(i)).count();
+        assert!(removed > n / 4, "the data has duplicates: {removed}");
+        for i in 0..n {
+            assert_eq!(got[i].is_kept(i), want[i].is_kept(i), "row {i}");
+            let c = got[i].of as usize;
+            assert!(got[c].is_kept(c), "row {i} points to a kept row");
+            assert!(c == i || dot(&v[c * dim..][..dim], &v[i * dim..][..dim]) >= t);
+        }
+    }
+
+    #[test]
     fn matches_the_definition_and_never_chains() {
         let dim = 24;
         let v = clustered(600, dim, 6, 0.35, 21);
