@@ -13,13 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use semsift::cluster::synthetic;
-use semsift::dataset::ReadOptions;
 use semsift::dedup::{kept_count, select, EarlierPairs, VectorRows};
 use semsift::embed::{self, Encoder};
-use semsift::index::{HnswParams, IndexKind, IvfIndex, IvfParams, VectorIndex};
+use semsift::index::{IvfIndex, IvfParams, VectorIndex};
 use semsift::pipeline::{run_dedup, DedupOptions};
 use semsift::progress::Silent;
-use semsift::store::Dtype;
 
 mod common;
 use common::size;
@@ -102,19 +100,8 @@ fn bench_end_to_end(c: &mut Criterion) {
                 .path()
                 .join(format!("out-{}", run.fetch_add(1, Ordering::Relaxed)));
             let opts = DedupOptions {
-                input: input.clone(),
-                read: ReadOptions::new(["text"]),
                 threshold: THRESHOLD,
-                against: None,
-                index: IndexKind::Ivf,
-                hnsw: HnswParams::default(),
-                ivf: IvfParams::default(),
-                store: None,
-                store_dtype: Dtype::F32,
-                sweep: vec![],
-                target_rows: None,
-                write_pairs: false,
-                out_dir: out.clone(),
+                ..DedupOptions::new(&input, &out)
             };
             let outcome = run_dedup(&opts, model.as_ref(), &Silent).unwrap();
             std::fs::remove_dir_all(&out).unwrap();

@@ -6,29 +6,16 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use common::{read_jsonl, semsift, write_corpus};
-use semsift::dataset::ReadOptions;
 use semsift::embed::{self, cosine, Encoder};
-use semsift::index::{HnswParams, IndexKind, IvfParams};
+use semsift::index::IndexKind;
 use semsift::pipeline::{run_dedup, DedupOptions, DedupOutcome};
 use semsift::progress::Silent;
-use semsift::store::Dtype;
 use serde_json::Value;
 
 fn options(input: &Path, out: &Path, index: IndexKind) -> DedupOptions {
     DedupOptions {
-        input: input.to_path_buf(),
-        read: ReadOptions::new(["text"]),
-        threshold: 0.9,
-        against: None,
         index,
-        hnsw: HnswParams::default(),
-        ivf: IvfParams::default(),
-        store: None,
-        store_dtype: Dtype::F32,
-        sweep: vec![],
-        target_rows: None,
-        write_pairs: false,
-        out_dir: out.to_path_buf(),
+        ..DedupOptions::new(input, out)
     }
 }
 

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use semsift::dataset::OnError;
 use semsift::pipeline::{run_dedup, DedupOptions};
 
 use super::common::{IndexArgs, InputArgs, ModelArgs, StoreArgs};
@@ -13,6 +14,13 @@ use super::progress::Bars;
 pub struct DedupArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    /// Rows that cannot be read (invalid JSON, a missing or null column, invalid
+    /// UTF-8, a malformed CSV record): `fail` stops with an error naming the file,
+    /// line and column; `skip` leaves them out, counts them in summary.json and
+    /// lists each (row, line, reason, raw text) in skipped.jsonl, so that kept +
+    /// removed + skipped = input rows.
+    #[arg(long, default_value = "fail", value_name = "fail|skip")]
+    pub on_error: OnError,
     /// Rows whose cosine similarity to an earlier kept row is at least this are
     /// removed, in (0, 1]. With --target-rows, the lowest threshold considered.
     #[arg(short, long, default_value_t = 0.9, value_name = "T")]
@@ -56,6 +64,7 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
     let opts = DedupOptions {
         input: args.input.input.clone(),
         read: args.input.read_options(),
+        on_error: args.on_error,
         threshold: args.threshold,
         against: args.against.clone(),
         index: args.index.index,
@@ -83,6 +92,13 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
             outcome.summary["timings_s"]["total"].as_f64().unwrap_or(0.0),
             out_dir.display()
         );
+        if outcome.skipped > 0 {
+            eprintln!(
+                "semsift: skipped {} unreadable rows (listed in {})",
+                outcome.skipped,
+                out_dir.join("skipped.jsonl").display()
+            );
+        }
         if let Some(false) = outcome.summary["target_rows"]["reached"].as_bool() {
             eprintln!(
                 "semsift: warning: no threshold at or above {} keeps at most {} rows; lower --threshold to search further",

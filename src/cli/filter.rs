@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use semsift::dataset::OnError;
 use semsift::pipeline::{run_filter, FilterMode, FilterOptions};
 
 use super::common::{IndexArgs, InputArgs, ModelArgs, StoreArgs};
@@ -14,6 +15,13 @@ use super::progress::Bars;
 pub struct FilterArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    /// Rows that cannot be read (invalid JSON, a missing or null column, invalid
+    /// UTF-8, a malformed CSV record): `fail` stops with an error naming the file,
+    /// line and column; `skip` leaves them out, counts them in summary.json and
+    /// lists each (row, line, reason, raw text) in skipped.jsonl, so that kept +
+    /// removed + skipped = input rows.
+    #[arg(long, default_value = "fail", value_name = "fail|skip")]
+    pub on_error: OnError,
     /// Remove this fraction of rows (0–1): those whose 100 nearest neighbours
     /// are least similar on average.
     #[arg(long, value_name = "FRACTION")]
@@ -55,6 +63,7 @@ pub fn run(args: FilterArgs, bars: &Bars) -> anyhow::Result<()> {
     let opts = FilterOptions {
         input: args.input.input.clone(),
         read: args.input.read_options(),
+        on_error: args.on_error,
         mode,
         index: args.index.index,
         hnsw: args.index.hnsw(),
@@ -66,10 +75,11 @@ pub fn run(args: FilterArgs, bars: &Bars) -> anyhow::Result<()> {
     let outcome = run_filter(&opts, encoder.as_ref(), bars)?;
     if !bars.is_quiet() {
         eprintln!(
-            "semsift: {} rows → kept {}, removed {} → {}",
+            "semsift: {} rows → kept {}, removed {}, skipped {} → {}",
             outcome.rows,
             outcome.kept,
             outcome.removed,
+            outcome.skipped,
             args.output.display()
         );
     }

@@ -223,6 +223,20 @@ impl DatasetError {
         }
     }
 
+    /// The 1-based line the error is about (Parquet: row + 1), when it is about one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            DatasetError::Json { line, .. }
+            | DatasetError::NotAnObject { line, .. }
+            | DatasetError::MissingColumn { line, .. }
+            | DatasetError::NullValue { line, .. }
+            | DatasetError::InvalidUtf8 { line, .. }
+            | DatasetError::Csv { line, .. } => Some(*line),
+            DatasetError::InArray { error, .. } => error.line(),
+            _ => None,
+        }
+    }
+
     /// For an error yielded by [`Reader`](super::Reader): whether reading can go on after it.
     ///
     /// `true` for errors confined to one row (bad JSON, missing or null column, invalid

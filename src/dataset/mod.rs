@@ -119,6 +119,38 @@ impl ReadOptions {
     }
 }
 
+/// What a job does with a row the reader cannot read (see [`DatasetError::is_row_error`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Stop with the error, which names the file, line and column.
+    #[default]
+    Fail,
+    /// Leave the row out, count it and list it (row, line, reason, raw text) in
+    /// `skipped.jsonl`; errors that are not about one row still stop the job.
+    Skip,
+}
+
+impl std::str::FromStr for OnError {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "fail" => Ok(OnError::Fail),
+            "skip" => Ok(OnError::Skip),
+            _ => Err(format!("expected `fail` or `skip`, not `{s}`")),
+        }
+    }
+}
+
+impl fmt::Display for OnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OnError::Fail => "fail",
+            OnError::Skip => "skip",
+        })
+    }
+}
+
 /// One input row: the text of each requested column, in the order of
 /// [`ReadOptions::columns`].
 ///

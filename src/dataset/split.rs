@@ -42,17 +42,26 @@ pub enum Route {
     Keep,
     /// Handed to the `removed` callback of [`split`].
     Remove,
+    /// Set aside without being parsed (a row the reader could not read, skipped at the
+    /// caller's request): handed to the `removed` callback as `{"raw": text}`, the row as
+    /// it stands in the file (JSONL or text line, JSON array element, or CSV/TSV record
+    /// written back as one line), with `"raw_lossy": true` added when that text was not
+    /// valid UTF-8 and was converted lossily; a Parquet row comes as its object, as a
+    /// removed one does. A row routed here need not be readable; any other row must be.
+    Skip,
 }
 
-/// Counts of a [`split`]: `kept + removed == rows`.
+/// Counts of a [`split`]: `kept + removed + skipped == rows`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SplitStats {
     /// Data rows read.
     pub rows: u64,
     /// Rows written to the kept file.
     pub kept: u64,
-    /// Rows handed to the `removed` callback.
+    /// Rows routed to [`Route::Remove`] (handed to the `removed` callback).
     pub removed: u64,
+    /// Rows routed to [`Route::Skip`] (also handed to the `removed` callback).
+    pub skipped: u64,
 }
 
 /// How [`split_with`] reads its input.
@@ -88,7 +97,8 @@ pub fn output_file_name(stem: &str, format: Format, compression: Compression) ->
 /// numbers as [`Record::row`](super::Record::row) (blank JSONL lines and the CSV/TSV header
 /// are not rows; every line of a text file is). Rows routed to [`Route::Keep`] are written to
 /// `kept_path` in input order; for each row routed to [`Route::Remove`],
-/// `removed(row, object)` is called, in row order, with the row as a JSON object. An error
+/// `removed(row, object)` is called, in row order, with the row as a JSON object (and for
+/// each row routed to [`Route::Skip`], with the row's raw text, as that variant says). An error
 /// from `removed` stops the split and is returned.
 ///
 /// Per format, the kept file holds:
@@ -130,7 +140,8 @@ pub fn output_file_name(stem: &str, format: Format, compression: Compression) ->
 /// - [`DatasetError::OutputIsInput`] if `kept_path` (or `<kept_path>.partial`) is `input`.
 /// - The reading errors of [`open`](super::open) for the format (unknown format, empty
 ///   file, invalid JSON / UTF-8 / CSV record with its file and line, Parquet decoding...).
-///   Unlike the reader, every row must be readable: the first bad row ends the split.
+///   Unlike the reader, every row not routed to [`Route::Skip`] must be readable: the
+///   first bad one ends the split.
 /// - [`DatasetError::Output`] if the kept file cannot be written.
 /// - [`DatasetError::Cancelled`] if `progress` asked to stop.
 pub fn split(
@@ -268,6 +279,7 @@ impl Job<'_> {
         match route {
             Route::Keep => self.stats.kept += 1,
             Route::Remove => self.stats.removed += 1,
+            Route::Skip => self.stats.skipped += 1,
         }
         route
     }
@@ -316,6 +328,11 @@ impl Job<'_> {
             }
             let row = self.stats.rows;
             let route = self.route(row);
+            if route == Route::Skip {
+                (self.removed)(row, raw_object(bytes))?;
+                self.row_done()?;
+                continue;
+            }
             let text = std::str::from_utf8(bytes).map_err(|_| DatasetError::InvalidUtf8 {
                 path: path.to_path_buf(),
                 line,
@@ -337,6 +354,7 @@ impl Job<'_> {
                     };
                     (self.removed)(row, object)?;
                 }
+                Route::Skip => unreachable!("handled above"),
             }
             self.row_done()?;
         }
@@ -373,6 +391,7 @@ impl Job<'_> {
                     let object = json_array::into_object(self.input, element)?;
                     (self.removed)(row, object)?;
                 }
+                Route::Skip => (self.removed)(row, raw_object(elements.raw(&element).as_bytes()))?,
             }
             self.row_done()?;
         }
@@ -410,8 +429,16 @@ impl Job<'_> {
         }
         let mut lossy = 0u64;
         while let Some(next) = rows.next_raw() {
-            let (row, _line) = next?;
+            // A malformed record still takes up a row; only a skipped row may be one.
+            let row = self.stats.rows;
+            let failed = match next {
+                Ok(_) => None,
+                Err(e) if e.is_row_error() => Some(e),
+                Err(e) => return Err(e),
+            };
             match self.route(row) {
+                Route::Skip => (self.removed)(row, raw_object(&csv_line(rows.record(), tsv)))?,
+                _ if failed.is_some() => return Err(failed.expect("checked")),
                 Route::Keep => writer
                     .write_byte_record(rows.record())
                     .map_err(write_error)?,
@@ -554,6 +581,36 @@ fn json_objects(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, String> 
         ));
     }
     Ok(objects)
+}
+
+/// The object a skipped row is handed over as: `{"raw": text}`, plus `"raw_lossy": true`
+/// when `bytes` were not valid UTF-8.
+fn raw_object(bytes: &[u8]) -> Map<String, Value> {
+    let mut object = Map::new();
+    let text = String::from_utf8_lossy(bytes);
+    let lossy = matches!(text, std::borrow::Cow::Owned(_));
+    object.insert("raw".into(), Value::String(text.into_owned()));
+    if lossy {
+        object.insert("raw_lossy".into(), Value::Bool(true));
+    }
+    object
+}
+
+/// A CSV/TSV record written back as one line (quoted as the csv writer quotes; TSV never
+/// is), without its line end.
+fn csv_line(record: &csv::ByteRecord, tsv: bool) -> Vec<u8> {
+    let mut builder = csv::WriterBuilder::new();
+    if tsv {
+        builder.delimiter(b'\t').quote_style(csv::QuoteStyle::Never);
+    }
+    let mut writer = builder.flexible(true).from_writer(Vec::new());
+    // Writing into memory cannot fail.
+    let _ = writer.write_byte_record(record);
+    let mut line = writer.into_inner().unwrap_or_default();
+    while matches!(line.last(), Some(b'\n' | b'\r')) {
+        line.pop();
+    }
+    line
 }
 
 /// `<path>.partial`.
@@ -800,7 +857,8 @@ mod tests {
             SplitStats {
                 rows: 6,
                 kept: 4,
-                removed: 2
+                removed: 2,
+                skipped: 0
             }
         );
         let rows: Vec<u64> = outcome.removed.iter().map(|(r, _)| *r).collect();
@@ -924,7 +982,8 @@ mod tests {
             SplitStats {
                 rows: 6,
                 kept: 4,
-                removed: 2
+                removed: 2,
+                skipped: 0
             }
         );
         assert_eq!(
@@ -1003,7 +1062,8 @@ mod tests {
             SplitStats {
                 rows: 7,
                 kept: 5,
-                removed: 2
+                removed: 2,
+                skipped: 0
             }
         );
         assert_eq!(
@@ -1064,7 +1124,8 @@ mod tests {
             SplitStats {
                 rows: n as u64,
                 kept: (n - removed_count) as u64,
-                removed: removed_count as u64
+                removed: removed_count as u64,
+                skipped: 0
             }
         );
         assert_eq!(
@@ -1351,7 +1412,8 @@ mod tests {
                 SplitStats {
                     rows: 5,
                     kept: 4,
-                    removed: 1
+                    removed: 1,
+                    skipped: 0
                 }
             );
             let text = String::from_utf8(decompress(&kept)).unwrap();
@@ -1463,7 +1525,8 @@ mod tests {
                 SplitStats {
                     rows: 4,
                     kept: 3,
-                    removed: 1
+                    removed: 1,
+                    skipped: 0
                 }
             );
             assert_eq!(fs::read_to_string(&kept).unwrap(), want, "{format}");

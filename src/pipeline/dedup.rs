@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use super::output::{write_split, OutputDir};
+use super::output::{write_split, OutputDir, OutputFile};
 use super::rows::{load_rows, LoadedRows};
-use super::timings::Stopwatch;
+use super::timings::{peak_rss_mib, Stopwatch};
 use super::vectors::{embed_texts, EmbedReport};
-use crate::dataset::{self, ReadOptions, SplitOptions};
+use crate::dataset::{self, OnError, ReadOptions, SplitOptions};
 use crate::dedup::{
     best_matches, decide_cross, decide_self, highest_threshold_keeping, kept_count, select,
     Decision, EarlierPairs, IdenticalVectors, RefMatch, VectorRows, RESCORE_MARGIN,
@@ -28,6 +28,8 @@ pub struct DedupOptions {
     pub input: PathBuf,
     /// Its format (`None`: from the file name) and the columns that identify a row.
     pub read: ReadOptions,
+    /// What to do with rows that cannot be read (of the input and of `against`).
+    pub on_error: OnError,
     /// Rows at least this similar (cosine) to a kept row are removed. In `(0, 1]`.
     pub threshold: f32,
     /// A reference set: remove input rows that match one of its rows instead of
@@ -53,11 +55,37 @@ pub struct DedupOptions {
     pub out_dir: PathBuf,
 }
 
+impl DedupOptions {
+    /// Options for a self-deduplication of `input`'s `text` column into `out_dir`, with
+    /// the command line's defaults: threshold 0.9, the clustered (IVF) index, no store,
+    /// unreadable rows an error.
+    pub fn new(input: impl Into<PathBuf>, out_dir: impl Into<PathBuf>) -> Self {
+        DedupOptions {
+            input: input.into(),
+            read: ReadOptions::new(["text"]),
+            on_error: OnError::Fail,
+            threshold: 0.9,
+            against: None,
+            index: IndexKind::Ivf,
+            hnsw: HnswParams::default(),
+            ivf: IvfParams::default(),
+            store: None,
+            store_dtype: Dtype::F32,
+            sweep: vec![],
+            target_rows: None,
+            write_pairs: false,
+            out_dir: out_dir.into(),
+        }
+    }
+}
+
 /// What a dedup run did (also written to `summary.json`).
 #[derive(Debug, Clone)]
 pub struct DedupOutcome {
-    /// Input rows.
+    /// Input rows (`kept + removed + skipped`).
     pub rows: u64,
+    /// Input rows left out as unreadable (with [`OnError::Skip`]).
+    pub skipped: u64,
     /// Rows kept.
     pub kept: u64,
     /// Rows removed (exact copies included).
@@ -74,6 +102,11 @@ pub struct DedupOutcome {
 
 /// How many least-similar removed pairs the summary lists.
 const LEAST_SIMILAR: usize = 20;
+
+/// The files a dedup run may write besides `summary.json`, which is written last and marks
+/// the set complete (see [`OutputDir::finish_set`]).
+pub(super) const OUTPUT_FAMILY: &[&str] =
+    &["kept.*", "removed.jsonl", "pairs.jsonl", "skipped.jsonl"];
 
 /// A cosine threshold must lie in `(0, 1]`.
 pub(super) fn check_threshold(name: &'static str, t: f32) -> Result<(), Error> {
@@ -127,7 +160,7 @@ pub fn run_dedup(
     out.file("removed.jsonl")?;
     out.file("summary.json")?;
 
-    let rows = load_rows(&opts.input, &opts.read, progress)?;
+    let rows = load_rows(&opts.input, &opts.read, opts.on_error, progress)?;
     let kept_name = dataset::output_file_name("kept", rows.format, rows.compression);
     out.file(&kept_name)?;
     let reference = match &opts.against {
@@ -137,7 +170,7 @@ pub fn run_dedup(
                 columns: opts.read.columns.clone(),
                 no_header: opts.read.no_header,
             };
-            Some(load_rows(path, &read, progress)?)
+            Some(load_rows(path, &read, opts.on_error, progress)?)
         }
         None => None,
     };
@@ -184,9 +217,13 @@ pub fn run_dedup(
     };
     let mut watch = run.watch;
 
-    // Write: kept rows through a second pass over the input, removed rows beside them.
+    // Write: kept rows through a second pass over the input, removed (and skipped) rows
+    // beside them, then summary.json, which lists them all with their checksums.
+    out.start_set("summary.json")?;
     let decisions = &result.decisions;
-    let (kept_path, removed_path, _) = write_split(
+    // Row numbers in the outputs are the files' own, skipped rows counted.
+    let dup_numbers = &reference.as_ref().unwrap_or(&rows).numbers;
+    let split = write_split(
         &out,
         &opts.input,
         SplitOptions {
@@ -194,28 +231,35 @@ pub fn run_dedup(
             no_header: opts.read.no_header,
         },
         &kept_name,
-        decisions.len() as u64,
-        &|row| match decisions.get(row as usize)? {
+        &rows,
+        &|i| match decisions.get(i as usize)? {
             &Decision::Remove {
                 duplicate_of,
                 score,
                 exact,
-            } => Some(fields(
-                json!({"row": row, "duplicate_of": duplicate_of, "score": num(score), "exact": exact}),
-            )),
+            } => Some(fields(json!({
+                "row": rows.numbers.file_row(i),
+                "duplicate_of": dup_numbers.file_row(duplicate_of),
+                "score": num(score),
+                "exact": exact,
+            }))),
             Decision::Keep => None,
         },
         progress,
     )?;
-    let mut files = vec![kept_path, removed_path];
+    let mut files: Vec<OutputFile> = split.all().into_iter().cloned().collect();
     if opts.write_pairs {
         files.push(write_pairs(&out, &result, &rows)?);
     }
+    let written: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+    out.finish_set(OUTPUT_FAMILY, &written)?;
     watch.lap("write");
     let timings = watch.finish();
 
-    let n = decisions.len() as u64;
+    let skipped = rows.skipped.len() as u64;
+    let n = decisions.len() as u64 + skipped;
     let removed = decisions.iter().filter(|d| !d.is_kept()).count() as u64;
+    let kept = n - removed - skipped;
     let exact_removed = decisions
         .iter()
         .filter(|d| matches!(d, Decision::Remove { exact: true, .. }))
@@ -228,13 +272,16 @@ pub fn run_dedup(
         "format": rows.format.to_string(),
         "columns": opts.read.columns,
         "against": opts.against.as_ref().map(|p| p.display().to_string()),
+        "on_error": opts.on_error.to_string(),
         "rows": {
             "input": n,
             "unique": rows.groups.groups(),
-            "kept": n - removed,
+            "kept": kept,
             "removed": removed,
             "exact_removed": exact_removed,
-            "reference": reference.as_ref().map(|r| r.groups.rows()),
+            "skipped": skipped,
+            "reference": reference.as_ref().map(|r| r.groups.rows() + r.skipped.len()),
+            "reference_skipped": reference.as_ref().map(|r| r.skipped.len()),
         },
         "duplicate_ratio": ratio(removed),
         "exact_duplicate_ratio": ratio(exact_removed),
@@ -244,20 +291,19 @@ pub fn run_dedup(
         "index": result.index,
         "embedding": embed_summary(&embed_report, ref_embedded.as_ref().map(|e| &e.1)),
         "timings_s": timings,
+        "peak_rss_mib": peak_rss_mib(),
         "least_similar": least_similar(decisions, &rows, reference.as_ref(), &opts.read.columns),
         "sweep": result.sweep,
-        "outputs": {
-            "kept": kept_name,
-            "removed": "removed.jsonl",
-            "pairs": opts.write_pairs.then_some("pairs.jsonl"),
-        },
+        "outputs": describe_outputs(&files)?,
     });
     let mut text = serde_json::to_vec_pretty(&summary).expect("JSON values serialise");
     text.push(b'\n');
+    let mut files: Vec<PathBuf> = files.into_iter().map(|f| f.path).collect();
     files.push(out.write("summary.json", &text)?);
     Ok(DedupOutcome {
         rows: n,
-        kept: n - removed,
+        skipped,
+        kept,
         removed,
         exact_removed,
         threshold: result.threshold,
@@ -496,10 +542,13 @@ fn least_similar(
             .into_iter()
             .take(LEAST_SIMILAR)
             .map(|(row, dup, score, exact)| {
+                let dups = reference.unwrap_or(rows);
                 json!({
-                    "row": row, "duplicate_of": dup, "score": num(score), "exact": exact,
+                    "row": rows.numbers.file_row(row as u64),
+                    "duplicate_of": dups.numbers.file_row(dup),
+                    "score": num(score), "exact": exact,
                     "text": texts(rows, row as u64),
-                    "duplicate_text": texts(reference.unwrap_or(rows), dup),
+                    "duplicate_text": texts(dups, dup),
                 })
             })
             .collect(),
@@ -507,16 +556,37 @@ fn least_similar(
 }
 
 /// Writes every similar pair at or above the applied threshold, by input row numbers.
-fn write_pairs(out: &OutputDir, result: &Decided, rows: &LoadedRows) -> Result<PathBuf, Error> {
+fn write_pairs(out: &OutputDir, result: &Decided, rows: &LoadedRows) -> Result<OutputFile, Error> {
     let mut w = out.writer("pairs.jsonl")?;
     let first = rows.groups.first_row();
+    let row = |u: usize| rows.numbers.file_row(first[u]);
+    let mut lines = 0;
     if let Some(pairs) = &result.pairs {
         for (i, j, s) in pairs.iter().filter(|p| p.2 >= result.threshold) {
-            let line = json!({"row": first[i], "other": first[j as usize], "score": num(s)});
+            let line = json!({"row": row(i), "other": row(j as usize), "score": num(s)});
             w.write_json_line(&line).map_err(|e| w.error(e))?;
+            lines += 1;
         }
     }
-    w.commit()
+    Ok(OutputFile {
+        path: w.commit()?,
+        rows: lines,
+    })
+}
+
+/// The `outputs` of a summary: each file written, keyed by its role, with its row count,
+/// size and SHA-256.
+pub(super) fn describe_outputs(files: &[OutputFile]) -> Result<Value, Error> {
+    let mut outputs = Map::new();
+    for file in files {
+        let role = match file.path.file_name().and_then(|n| n.to_str()) {
+            Some(name) if name.starts_with("kept.") => "kept",
+            Some(name) => name.strip_suffix(".jsonl").unwrap_or(name),
+            None => continue,
+        };
+        outputs.insert(role.to_string(), file.describe()?);
+    }
+    Ok(Value::Object(outputs))
 }
 
 /// The fields of a JSON object literal.

@@ -1,16 +1,16 @@
 //! `filter` end to end: read → embed → index → rank → write outliers or representatives.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::dedup::{build_index, fields, num};
+use super::dedup::{build_index, describe_outputs, fields, num, OUTPUT_FAMILY};
 use super::output::{write_split, OutputDir};
 use super::rows::load_rows;
 use super::timings::round3;
 use super::vectors::embed_texts;
-use crate::dataset::{self, ReadOptions, SplitOptions};
+use crate::dataset::{self, OnError, ReadOptions, SplitOptions};
 use crate::embed::Encoder;
 use crate::filter::{candidate_limit, density_scores, mmr, ranking};
 use crate::index::{HnswParams, IndexKind, IvfParams};
@@ -47,6 +47,8 @@ pub struct FilterOptions {
     pub input: PathBuf,
     /// Its format and text columns.
     pub read: ReadOptions,
+    /// What to do with rows that cannot be read.
+    pub on_error: OnError,
     /// What to select.
     pub mode: FilterMode,
     /// Which neighbour index to search with.
@@ -72,6 +74,8 @@ pub struct FilterOutcome {
     pub kept: u64,
     /// Rows removed.
     pub removed: u64,
+    /// Rows left out as unreadable (with [`OnError::Skip`]), listed in `skipped.jsonl`.
+    pub skipped: u64,
     /// The summary, as written.
     pub summary: Value,
 }
@@ -104,7 +108,7 @@ pub fn run_filter(
         _ => {}
     }
     let out = OutputDir::create(&opts.out_dir, &[&opts.input])?;
-    let rows = load_rows(&opts.input, &opts.read, progress)?;
+    let rows = load_rows(&opts.input, &opts.read, opts.on_error, progress)?;
     let kept_name = dataset::output_file_name("kept", rows.format, rows.compression);
     out.file(&kept_name)?;
     let dim = encoder.dim() * opts.read.columns.len();
@@ -162,14 +166,18 @@ pub fn run_filter(
             for (rank, &(c, gain)) in picks.iter().enumerate() {
                 let g = cand[c as usize] as usize;
                 keep[first[g] as usize] = true;
-                list.push(json!({"rank": rank, "row": first[g], "score": num(scores[g]), "gain": num(gain)}));
+                let row = rows.numbers.file_row(first[g]);
+                list.push(
+                    json!({"rank": rank, "row": row, "score": num(scores[g]), "gain": num(gain)}),
+                );
             }
             selection = json!({"candidates": limit, "diversity": num(diversity), "selected": list});
         }
     }
 
-    // Write.
-    let (_, _, stats) = write_split(
+    // Write: summary.json last, listing the other files with their checksums.
+    out.start_set("summary.json")?;
+    let split = write_split(
         &out,
         &opts.input,
         SplitOptions {
@@ -177,17 +185,24 @@ pub fn run_filter(
             no_header: opts.read.no_header,
         },
         &kept_name,
-        n as u64,
-        &|row| {
-            let r = row as usize;
+        &rows,
+        &|i| {
+            let r = i as usize;
             (!*keep.get(r)?).then(|| {
                 let score = scores[group_of_row[r] as usize];
-                fields(json!({"row": row, "score": num(score)}))
+                fields(json!({"row": rows.numbers.file_row(i), "score": num(score)}))
             })
         },
         progress,
     )?;
-    let kept = stats.kept;
+    let files: Vec<_> = split.all().into_iter().cloned().collect();
+    let written: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+    out.finish_set(OUTPUT_FAMILY, &written)?;
+    let (kept, removed, skipped) = (
+        split.kept.rows,
+        split.removed.rows,
+        rows.skipped.len() as u64,
+    );
     let (mode, params) = match opts.mode {
         FilterMode::Outliers { fraction } => ("outliers", json!({"fraction": fraction})),
         FilterMode::Representatives { count, .. } => ("representatives", json!({"count": count})),
@@ -199,22 +214,24 @@ pub fn run_filter(
         "parameters": params,
         "input": opts.input.display().to_string(),
         "columns": opts.read.columns,
-        "rows": {"input": n, "unique": scores.len(), "kept": kept, "removed": stats.removed},
+        "on_error": opts.on_error.to_string(),
+        "rows": {"input": n as u64 + skipped, "unique": scores.len(), "kept": kept, "removed": removed, "skipped": skipped},
         "neighbours": DENSITY_NEIGHBOURS,
         "model": {"fingerprint": encoder.fingerprint(), "dim": dim},
         "index": index.describe(),
         "embedding": embed_report,
         "representatives": selection,
         "seconds": round3(started.elapsed().as_secs_f64()),
-        "outputs": {"kept": kept_name, "removed": "removed.jsonl"},
+        "outputs": describe_outputs(&files)?,
     });
     let mut text = serde_json::to_vec_pretty(&summary).expect("JSON values serialise");
     text.push(b'\n');
     out.write("summary.json", &text)?;
     Ok(FilterOutcome {
-        rows: n as u64,
+        rows: n as u64 + skipped,
         kept,
-        removed: stats.removed,
+        removed,
+        skipped,
         summary,
     })
 }

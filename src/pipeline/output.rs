@@ -5,9 +5,11 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
-use crate::dataset::{self, DatasetError, Route, SplitOptions, SplitStats};
+use super::rows::LoadedRows;
+use crate::dataset::{self, DatasetError, OnError, Route, SplitOptions};
 use crate::progress::Progress;
 use crate::store::StoreError;
 use crate::Error;
@@ -68,6 +70,56 @@ impl OutputDir {
         AtomicFile::create(self.file(name)?)
     }
 
+    /// Starts a new set of outputs whose completion marker is `marker` (the file written
+    /// last, e.g. `summary.json`): a marker left by an earlier run is removed first, so
+    /// that until this run writes its own, the directory does not claim to hold a
+    /// complete set.
+    pub fn start_set(&self, marker: &str) -> Result<(), Error> {
+        let path = self.file(marker)?;
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                tracing::info!(
+                    "replacing the outputs of an earlier run in {}",
+                    self.dir.display()
+                );
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(Error::Output { path, source }),
+        }
+    }
+
+    /// Before the marker is written: removes the files of `family` (names, or `stem.*` for
+    /// any name starting `stem.`; their `.partial` files too) that this run did not write,
+    /// so an earlier run's outputs never sit beside this run's as if they belonged to it.
+    pub fn finish_set(&self, family: &[&str], written: &[&Path]) -> Result<(), Error> {
+        let in_family = |name: &str| {
+            let name = name.strip_suffix(".partial").unwrap_or(name);
+            family.iter().any(|f| match f.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == *f,
+            })
+        };
+        let entries = fs::read_dir(&self.dir).map_err(|source| Error::Output {
+            path: self.dir.clone(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let stale = in_family(name)
+                && entry.file_type().is_ok_and(|t| t.is_file())
+                && !written.iter().any(|w| *w == path)
+                && self.file(name).is_ok();
+            if stale {
+                tracing::info!("removing {} (left by an earlier run)", path.display());
+                fs::remove_file(&path).map_err(|source| Error::Output { path, source })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes output `name` in one go, atomically.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, Error> {
         let mut w = self.writer(name)?;
@@ -76,51 +128,152 @@ impl OutputDir {
     }
 }
 
-/// Splits `input` (read again, as `split` says) into `kept_name` and `removed.jsonl` in
-/// `out`: rows for which `removed(row)` gives fields are removed, and their line is those
-/// fields plus the original row as `record`; the others are kept unchanged. Fails with
-/// [`Error::InputChanged`] unless the input still has `expected_rows` rows. Returns the
-/// kept and removed files' paths and the counts.
+/// One finished output file, as `summary.json` lists it so that a later job can check it.
+#[derive(Debug, Clone)]
+pub struct OutputFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// Rows (lines, records) it holds.
+    pub rows: u64,
+}
+
+impl OutputFile {
+    /// `{"file", "rows", "bytes", "sha256"}`, reading the file back to hash it.
+    pub fn describe(&self) -> Result<Value, Error> {
+        let error = |source| Error::Output {
+            path: self.path.clone(),
+            source,
+        };
+        let mut file = File::open(&self.path).map_err(error)?;
+        let mut hasher = Sha256::new();
+        let bytes = std::io::copy(&mut file, &mut hasher).map_err(error)?;
+        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
+        Ok(json!({
+            "file": name,
+            "rows": self.rows,
+            "bytes": bytes,
+            "sha256": format!("{:x}", hasher.finalize()),
+        }))
+    }
+}
+
+/// The files [`write_split`] wrote.
+#[derive(Debug, Clone)]
+pub struct SplitFiles {
+    /// The kept rows, in the input's format.
+    pub kept: OutputFile,
+    /// `removed.jsonl`.
+    pub removed: OutputFile,
+    /// `skipped.jsonl`, when the job was asked to skip unreadable rows.
+    pub skipped: Option<OutputFile>,
+}
+
+impl SplitFiles {
+    /// The files, in the order written.
+    pub fn all(&self) -> Vec<&OutputFile> {
+        let mut all = vec![&self.kept, &self.removed];
+        all.extend(&self.skipped);
+        all
+    }
+}
+
+/// Splits `input` (read again, as `split` says) into `kept_name`, `removed.jsonl` and,
+/// when `rows` were read with [`OnError::Skip`], `skipped.jsonl` in `out`, so that every row of the input lands in
+/// exactly one of them.
+///
+/// `rows` is the input as the job read it: its skipped rows go to `skipped.jsonl` as
+/// `{"row", "line", "reason", "raw"}` (see [`Route::Skip`]); for the others,
+/// `removed(i)` (with `i` the row's number among the rows read) gives the fields of a
+/// removed row's line, to which the original row is added as `record`, or `None` to keep
+/// it unchanged. Fails with [`Error::InputChanged`] unless the input still has as many rows.
 pub fn write_split(
     out: &OutputDir,
     input: &Path,
     split: SplitOptions,
     kept_name: &str,
-    expected_rows: u64,
+    rows: &LoadedRows,
     removed: &dyn Fn(u64) -> Option<Map<String, Value>>,
     progress: &dyn Progress,
-) -> Result<(PathBuf, PathBuf, SplitStats), Error> {
+) -> Result<SplitFiles, Error> {
+    let expected_rows = (rows.groups.rows() + rows.skipped.len()) as u64;
     let kept_path = out.file(kept_name)?;
     let mut removed_file = out.writer("removed.jsonl")?;
     let removed_path = out.dir().join("removed.jsonl");
+    let mut skipped_file = (rows.on_error == OnError::Skip)
+        .then(|| out.writer("skipped.jsonl"))
+        .transpose()?;
+    let skipped_path = out.dir().join("skipped.jsonl");
+    let numbers = &rows.numbers;
+    let mut next_skipped = rows.skipped.iter().peekable();
     let stats = dataset::split_with(
         input,
         &split,
         &kept_path,
-        &mut |row| match removed(row) {
-            Some(_) => Route::Remove,
-            None => Route::Keep,
+        &mut |row| match numbers.read_row(row) {
+            None => Route::Skip,
+            Some(i) if removed(i).is_some() => Route::Remove,
+            Some(_) => Route::Keep,
         },
         &mut |row, record| {
-            let mut line = removed(row).unwrap_or_default();
-            line.insert("record".into(), Value::Object(record));
-            removed_file
-                .write_json_line(&Value::Object(line))
+            let (line, path, file) = match numbers.read_row(row) {
+                Some(i) => {
+                    let mut line = removed(i).unwrap_or_default();
+                    line.insert("record".into(), Value::Object(record));
+                    (line, &removed_path, &mut removed_file)
+                }
+                None => {
+                    let skipped = next_skipped
+                        .next_if(|s| s.row == row)
+                        .expect("skipped rows are listed in order");
+                    let mut line = Map::new();
+                    line.insert("row".into(), json!(row));
+                    line.insert("line".into(), json!(skipped.line));
+                    line.insert("reason".into(), json!(skipped.reason));
+                    line.extend(record);
+                    let Some(file) = skipped_file.as_mut() else {
+                        return Err(DatasetError::Output {
+                            path: skipped_path.clone(),
+                            source: std::io::Error::other(
+                                "rows were skipped without --on-error skip",
+                            ),
+                        });
+                    };
+                    (line, &skipped_path, file)
+                }
+            };
+            file.write_json_line(&Value::Object(line))
                 .map_err(|source| DatasetError::Output {
-                    path: removed_path.clone(),
+                    path: path.clone(),
                     source,
                 })
         },
         progress,
     )?;
-    if stats.rows != expected_rows {
+    if stats.rows != expected_rows || stats.skipped != rows.skipped.len() as u64 {
         return Err(Error::InputChanged {
             path: input.to_path_buf(),
             expected: expected_rows,
             found: stats.rows,
         });
     }
-    Ok((kept_path, removed_file.commit()?, stats))
+    let skipped = match skipped_file {
+        Some(file) => Some(OutputFile {
+            path: file.commit()?,
+            rows: stats.skipped,
+        }),
+        None => None,
+    };
+    Ok(SplitFiles {
+        kept: OutputFile {
+            path: kept_path,
+            rows: stats.kept,
+        },
+        removed: OutputFile {
+            path: removed_file.commit()?,
+            rows: stats.removed,
+        },
+        skipped,
+    })
 }
 
 /// A file written to `<path>.partial` and renamed to `path` by [`AtomicFile::commit`];

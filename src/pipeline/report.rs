@@ -14,7 +14,7 @@ use super::rows::{load_rows, LoadedRows};
 use super::timings::Stopwatch;
 use super::vectors::{embed_texts, Vectors};
 use crate::cluster::{auto_k, ClusterError, KMeans, KMeansParams, Rng};
-use crate::dataset::ReadOptions;
+use crate::dataset::{OnError, ReadOptions};
 use crate::embed::{truncate_chars, Encoder};
 use crate::progress::Progress;
 use crate::report::coverage::{self, COVERED, SMOOTHING};
@@ -125,7 +125,7 @@ impl Set {
         encoder: &dyn Encoder,
         progress: &dyn Progress,
     ) -> Result<Set, Error> {
-        let rows = load_rows(path, read, progress)?;
+        let rows = load_rows(path, read, OnError::Fail, progress)?;
         let mut counts = vec![0u32; rows.groups.groups()];
         for &g in rows.groups.group_of_row() {
             counts[g as usize] += 1;

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::dataset::{self, Compression, Format, ReadOptions};
+use crate::dataset::{self, Compression, Format, OnError, ReadOptions};
 use crate::dedup::{row_key, ExactGroups};
 use crate::progress::Progress;
 use crate::Error;
@@ -48,10 +48,71 @@ impl Texts {
     }
 }
 
+/// A row the reader could not read, left out because the job was asked to skip such rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRow {
+    /// 0-based row number in the file (as [`Record::row`](crate::dataset::Record::row)).
+    pub row: u64,
+    /// 1-based line where it starts, when the error says.
+    pub line: Option<u64>,
+    /// What was wrong (the error message, which names the file, line and column).
+    pub reason: String,
+}
+
+/// The map between a file's row numbers and the rows a job read from it, which differ
+/// once rows are skipped: read row `i` is the `i`-th row of the file that was not skipped.
+#[derive(Debug, Default, Clone)]
+pub struct RowNumbers {
+    /// The skipped file rows, increasing.
+    skipped: Vec<u64>,
+    /// `skipped[j] - j`: how many read rows come before the `j`-th skipped row.
+    read_before: Vec<u64>,
+}
+
+impl RowNumbers {
+    fn new(skipped: Vec<u64>) -> Self {
+        debug_assert!(skipped.windows(2).all(|w| w[0] < w[1]));
+        let read_before = skipped
+            .iter()
+            .enumerate()
+            .map(|(j, &r)| r - j as u64)
+            .collect();
+        RowNumbers {
+            skipped,
+            read_before,
+        }
+    }
+
+    /// The file row of read row `i`.
+    pub fn file_row(&self, i: u64) -> u64 {
+        i + self.read_before.partition_point(|&b| b <= i) as u64
+    }
+
+    /// The read row of file row `row`, or `None` when that row was skipped.
+    pub fn read_row(&self, row: u64) -> Option<u64> {
+        let before = self.skipped.partition_point(|&s| s < row);
+        match self.skipped.get(before) {
+            Some(&s) if s == row => None,
+            _ => Some(row - before as u64),
+        }
+    }
+
+    /// Rows skipped.
+    pub fn skipped(&self) -> usize {
+        self.skipped.len()
+    }
+}
+
 /// A dataset read once: which rows are exact copies, and what the unique rows say.
 #[derive(Debug)]
 pub struct LoadedRows {
-    /// Exact-duplicate groups over all rows.
+    /// What reading did with unreadable rows.
+    pub on_error: OnError,
+    /// Rows left out as unreadable (only when reading with [`OnError::Skip`]), in order.
+    pub skipped: Vec<SkippedRow>,
+    /// File row numbers of the rows read (identity unless rows were skipped).
+    pub numbers: RowNumbers,
+    /// Exact-duplicate groups over all rows read.
     pub groups: ExactGroups,
     /// Key of each unique row ([`row_key`]).
     pub keys: Vec<u128>,
@@ -66,10 +127,12 @@ pub struct LoadedRows {
 }
 
 /// Reads every row of `path`, grouping exact copies (first occurrence first) and keeping
-/// the texts of the first row of each group.
+/// the texts of the first row of each group. With [`OnError::Skip`], rows the reader cannot
+/// read are left out and listed in [`LoadedRows::skipped`]; other errors still fail.
 pub fn load_rows(
     path: &Path,
     opts: &ReadOptions,
+    on_error: OnError,
     progress: &dyn Progress,
 ) -> Result<LoadedRows, Error> {
     let start = Instant::now();
@@ -81,16 +144,35 @@ pub fn load_rows(
         columns: opts.columns.len(),
         ..Default::default()
     };
+    let mut skipped = Vec::new();
+    // Every item the reader yields, row or row error, takes up the next row number.
+    let mut next_row = 0u64;
     progress.begin("read", None);
     loop {
         if progress.cancelled() {
             return Err(Error::Cancelled);
         }
-        let batch = reader.next_batch(8192)?;
+        let batch = match reader.next_batch(8192) {
+            Ok(batch) => batch,
+            Err(e) if on_error == OnError::Skip && e.is_row_error() => {
+                tracing::debug!(row = next_row, "skipping: {e}");
+                skipped.push(SkippedRow {
+                    row: next_row,
+                    line: e.line(),
+                    reason: e.to_string(),
+                });
+                next_row += 1;
+                progress.advance(1);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if batch.is_empty() {
             break;
         }
         for record in &batch {
+            debug_assert_eq!(record.row, next_row, "rows are numbered in order");
+            next_row = record.row + 1;
             let key = row_key(&record.texts);
             if groups.push(key).1 {
                 keys.push(key);
@@ -100,6 +182,20 @@ pub fn load_rows(
         progress.advance(batch.len() as u64);
     }
     progress.end();
+    if groups.rows() == 0 {
+        // Every row was skipped: nothing to work on.
+        return Err(dataset::DatasetError::Empty {
+            path: path.to_path_buf(),
+        }
+        .into());
+    }
+    if !skipped.is_empty() {
+        tracing::warn!(
+            skipped = skipped.len(),
+            "skipped unreadable rows of {} (listed in skipped.jsonl)",
+            path.display()
+        );
+    }
     let read_time = start.elapsed();
     tracing::info!(
         rows = groups.rows(),
@@ -108,7 +204,11 @@ pub fn load_rows(
         "read {}",
         path.display()
     );
+    let numbers = RowNumbers::new(skipped.iter().map(|s| s.row).collect());
     Ok(LoadedRows {
+        on_error,
+        skipped,
+        numbers,
         groups,
         keys,
         texts,
@@ -116,4 +216,25 @@ pub fn load_rows(
         compression,
         read_time,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_numbers_map_both_ways_around_skipped_rows() {
+        let skipped = [0u64, 3, 4, 9];
+        let numbers = RowNumbers::new(skipped.to_vec());
+        let file_rows: Vec<u64> = (0..12).filter(|r| !skipped.contains(r)).collect();
+        for (i, &row) in file_rows.iter().enumerate() {
+            assert_eq!(numbers.file_row(i as u64), row, "read row {i}");
+            assert_eq!(numbers.read_row(row), Some(i as u64), "file row {row}");
+        }
+        for s in skipped {
+            assert_eq!(numbers.read_row(s), None);
+        }
+        let none = RowNumbers::default();
+        assert_eq!((none.file_row(7), none.read_row(7)), (7, Some(7)));
+    }
 }

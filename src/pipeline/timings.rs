@@ -26,10 +26,12 @@ impl Stopwatch {
 
     /// Records the time since the last lap as stage `name`.
     pub(crate) fn lap(&mut self, name: &str) {
-        self.laps.insert(
-            name.into(),
-            json!(round3(self.clock.elapsed().as_secs_f64())),
-        );
+        let seconds = round3(self.clock.elapsed().as_secs_f64());
+        match peak_rss_mib() {
+            Some(peak_rss_mib) => tracing::info!(stage = name, seconds, peak_rss_mib, "stage done"),
+            None => tracing::info!(stage = name, seconds, "stage done"),
+        }
+        self.laps.insert(name.into(), json!(seconds));
         self.clock = Instant::now();
     }
 
@@ -41,6 +43,14 @@ impl Stopwatch {
         );
         self.laps
     }
+}
+
+/// The process's peak resident set size so far, in MiB (`VmHWM`; Linux only).
+pub(crate) fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.div_ceil(1024))
 }
 
 /// `x` rounded to three decimals (milliseconds, for seconds).
