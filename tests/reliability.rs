@@ -739,3 +739,60 @@ fn on_error_skip_in_json_arrays_and_text_files() {
     );
     assert_eq!(read_jsonl(&out.join("removed.jsonl"))[0]["duplicate_of"], 0);
 }
+
+#[test]
+fn a_memory_limit_spills_to_disk_with_the_same_outputs() {
+    // 2,500 variants of one 30-word sentence, two words changed in each: every row is
+    // similar to the others, so the search's candidate buffers hold over a million pairs,
+    // past the 8 MiB (699,050 triples, spilled at half that) a tiny limit leaves them.
+    let words: Vec<String> = common::jsonl_texts(&common::fixture("model2vec/texts.jsonl"))
+        .iter()
+        .flat_map(|t| t.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    let mut state = 42u64;
+    let mut rand = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let base: Vec<usize> = (0..30).map(|_| rand(words.len())).collect();
+    let mut body = String::new();
+    for _ in 0..2500 {
+        let mut w: Vec<&str> = base.iter().map(|&i| words[i].as_str()).collect();
+        for _ in 0..2 {
+            let k = rand(w.len());
+            w[k] = &words[rand(words.len())];
+        }
+        body.push_str(&line(&w.join(" ")));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("dense.jsonl");
+    fs::write(&input, body).unwrap();
+    let (free, tight) = (dir.path().join("free"), dir.path().join("tight"));
+    let run = dedup(&input, &free, &["--pairs", "--threshold", "0.8"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let run = dedup(
+        &input,
+        &tight,
+        &["--pairs", "--threshold", "0.8", "--memory-limit", "1"],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let (a, b) = (summary(&free), summary(&tight));
+    assert_eq!(b["memory_limit_mib"], 0);
+    assert!(
+        a["index"]["pairs_found"].as_u64().unwrap() > 1_000_000,
+        "dense enough to spill: {}",
+        a["index"]
+    );
+    assert_eq!(
+        a["outputs"], b["outputs"],
+        "identical files, by their checksums"
+    );
+    for name in ["kept.jsonl", "removed.jsonl", "pairs.jsonl"] {
+        assert_eq!(
+            fs::read(free.join(name)).unwrap(),
+            fs::read(tight.join(name)).unwrap()
+        );
+    }
+}

@@ -41,6 +41,12 @@ pub struct DedupArgs {
     /// Also write pairs.jsonl: every similar pair found at the threshold.
     #[arg(long)]
     pub pairs: bool,
+    /// Memory to stay within, e.g. 4G, 512M or a number of bytes: the search's
+    /// candidate buffers are held to half of what is left below it and spill
+    /// to sorted runs in the temporary directory ($TMPDIR) beyond that, with
+    /// the same results. Default: the memory available when the run starts.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
@@ -75,6 +81,7 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
         sweep: args.sweep.clone(),
         target_rows: args.target_rows,
         write_pairs: args.pairs,
+        memory_limit: args.memory_limit,
         out_dir: out_dir.clone(),
     };
     let outcome = run_dedup(&opts, encoder.as_ref(), bars)?;
@@ -108,4 +115,50 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A size in bytes: a number, optionally with a K, M, G or T suffix (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (number, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => {
+            return Err(format!(
+                "`{s}`: expected a size such as 4G, 512M or 1000000"
+            ))
+        }
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}`: expected a size such as 4G, 512M or 1000000"))?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("`{s}`: must be more than zero"));
+    }
+    Ok((value * (1u64 << shift) as f64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5g"), Ok(3 << 29));
+        assert_eq!(parse_size("64kb"), Ok(64 << 10));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("4X").is_err());
+    }
 }

@@ -24,6 +24,9 @@ pub enum IndexError {
     /// The matrix product failed (exact backend).
     #[error("matrix product failed: {0}")]
     Compute(String),
+    /// Sorted runs could not be written to, or read back from, the temporary directory.
+    #[error("cannot spill search results to the temporary directory ({dir}): {0}", dir = std::env::temp_dir().display())]
+    Spill(#[source] std::io::Error),
     /// The caller asked to stop.
     #[error("cancelled")]
     Cancelled,

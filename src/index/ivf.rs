@@ -35,6 +35,7 @@ use rayon::prelude::*;
 
 use super::exact::{hit_order, sort_hits};
 use super::gemm::scores_into;
+use super::spill::{self, Merge, Triple};
 use super::{
     check_queries, dot, row, search_in_chunks, IndexError, Neighbors, NeighborsBuilder, VectorIndex,
 };
@@ -62,6 +63,10 @@ pub struct IvfParams {
     pub self_threshold: Option<f32>,
     /// Seed of the k-means sample and seeding.
     pub seed: u64,
+    /// Bytes of hits a threshold search may buffer before it sorts them and spills them to
+    /// a temporary file (see [`spill`](super::spill)); `None`: never spill. The result is
+    /// the same either way.
+    pub spill_budget: Option<usize>,
 }
 
 impl Default for IvfParams {
@@ -74,6 +79,7 @@ impl Default for IvfParams {
             iterations: 6,
             seed: 0,
             self_threshold: None,
+            spill_budget: None,
         }
     }
 }
@@ -467,7 +473,9 @@ impl VectorIndex for IvfIndex<'_> {
         } else {
             TASK_HITS.min(max_hits)
         };
-        let mut compact_at = COMPACT_HITS;
+        let budget = spill::budget_triples(self.params.spill_budget);
+        let mut compact_at = budget.map_or(COMPACT_HITS, |b| b.min(COMPACT_HITS));
+        let mut runs = Vec::new();
         let mut at = 0;
         while at < tasks.len() {
             let mut end = at;
@@ -488,13 +496,27 @@ impl VectorIndex for IvfIndex<'_> {
             }
             if hits.len() > compact_at {
                 compact(&mut hits, max_hits, &mut cut);
-                compact_at = compact_at.max(2 * hits.len());
+                match budget {
+                    // Past half the budget, the compacted hits go to disk as a sorted run.
+                    Some(b) if hits.len() > b / 2 => {
+                        runs.push(spill::write_run(&hits).map_err(IndexError::Spill)?);
+                        hits.clear();
+                        compact_at = b;
+                    }
+                    Some(b) => compact_at = b,
+                    None => compact_at = compact_at.max(2 * hits.len()),
+                }
             }
             progress.advance(wave_cost as u64);
             at = end;
         }
         progress.end();
         compact(&mut hits, max_hits, &mut cut);
+        if !runs.is_empty() {
+            runs.push(spill::write_run(&hits).map_err(IndexError::Spill)?);
+            drop(hits);
+            return merge_runs(runs, n, max_hits, &mut cut).map_err(IndexError::Spill);
+        }
         let mut out = NeighborsBuilder::new();
         let mut at = 0;
         for q in 0..n as u32 {
@@ -580,6 +602,39 @@ fn compact(hits: &mut Vec<(u32, u32, f32)>, max_hits: usize, cut: &mut [bool]) {
         run_start = run_end;
     }
     hits.truncate(write);
+}
+
+/// The neighbour lists of `n` queries from runs of compacted hits: each query's
+/// hits from all runs, cut to the `max_hits` lowest ids as [`compact`] cuts them (each
+/// run kept its own lowest ids, so the union's lowest are among them), ordered most
+/// similar first.
+fn merge_runs(
+    runs: Vec<std::fs::File>,
+    n: usize,
+    max_hits: usize,
+    cut: &mut [bool],
+) -> std::io::Result<Neighbors> {
+    // A compacted run is sorted by query, but each query's hits most similar first.
+    fn by_query(a: &Triple, b: &Triple) -> std::cmp::Ordering {
+        a.0.cmp(&b.0)
+    }
+    let mut merge = Merge::new(runs, by_query)?;
+    let mut out = NeighborsBuilder::new();
+    let mut group = Vec::new();
+    for q in 0..n as u32 {
+        merge.take_key(q, &mut group)?;
+        group.sort_unstable_by_key(|t| t.1);
+        if group.len() > max_hits {
+            group.truncate(max_hits);
+            cut[q as usize] = true;
+        }
+        group.sort_unstable_by(|a, b| hit_order(&(a.1, a.2), &(b.1, b.2)));
+        out.push(group.iter().map(|&(_, id, s)| (id, s)));
+        if cut.get(q as usize).copied().unwrap_or(false) {
+            out.mark_cut();
+        }
+    }
+    Ok(out.finish())
 }
 
 fn cluster(e: ClusterError) -> IndexError {
@@ -701,6 +756,36 @@ mod tests {
         let exact = ExactIndex::new(&v, dim).unwrap();
         let want = exact.above(&v, 0.8, &Silent).unwrap();
         assert_eq!(recall(&one, &want), 1.0);
+    }
+
+    #[test]
+    fn spilling_to_disk_gives_the_same_lists() {
+        let dim = 16;
+        let v = clustered(12_000, dim, 60, 0.5, 8);
+        let params = IvfParams {
+            lists: 40,
+            probes: 4,
+            ..IvfParams::default()
+        };
+        let in_memory = IvfIndex::build(&v, dim, params, &Silent).unwrap();
+        let spilling = IvfIndex::build(
+            &v,
+            dim,
+            IvfParams {
+                spill_budget: Some(1),
+                ..params
+            },
+            &Silent,
+        )
+        .unwrap();
+        for max_hits in [usize::MAX, 40] {
+            let a = in_memory.above_at_most(&v, 0.3, max_hits, &Silent).unwrap();
+            let b = spilling.above_at_most(&v, 0.3, max_hits, &Silent).unwrap();
+            // Several runs of the smallest budget (65,536 triples), and cut lists.
+            assert!(a.total() > 4 << 16, "{}", a.total());
+            assert_eq!(a.cut_count() > 0, max_hits < usize::MAX);
+            assert!(a == b, "max_hits {max_hits}: the lists differ");
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub(crate) mod gemm;
 mod hnsw;
 mod ivf;
 mod neighbors;
+pub(crate) mod spill;
 
 pub use error::IndexError;
 pub(crate) use exact::with_scores;

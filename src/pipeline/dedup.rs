@@ -51,6 +51,10 @@ pub struct DedupOptions {
     pub target_rows: Option<u64>,
     /// Also write every similar pair found (`pairs.jsonl`).
     pub write_pairs: bool,
+    /// Bytes of memory the run should stay within: the search's candidate buffers are
+    /// held to half of what is left below it (see [`spill_budget`]) and the rest spills to
+    /// temporary files. `None`: the memory available when the run starts.
+    pub memory_limit: Option<u64>,
     /// Where the outputs go.
     pub out_dir: PathBuf,
 }
@@ -74,6 +78,7 @@ impl DedupOptions {
             sweep: vec![],
             target_rows: None,
             write_pairs: false,
+            memory_limit: None,
             out_dir: out_dir.into(),
         }
     }
@@ -144,6 +149,7 @@ pub fn run_dedup(
     progress: &dyn Progress,
 ) -> Result<DedupOutcome, Error> {
     let mut watch = Stopwatch::start();
+    let memory_limit = opts.memory_limit.or_else(available_memory);
     check_threshold("threshold", opts.threshold)?;
     for &t in &opts.sweep {
         check_threshold("sweep threshold", t)?;
@@ -207,6 +213,7 @@ pub fn run_dedup(
         vectors: vectors.as_slice(),
         dim,
         floor,
+        memory_limit,
         watch,
         progress,
     };
@@ -292,6 +299,7 @@ pub fn run_dedup(
         "embedding": embed_summary(&embed_report, ref_embedded.as_ref().map(|e| &e.1)),
         "timings_s": timings,
         "peak_rss_mib": peak_rss_mib(),
+        "memory_limit_mib": memory_limit.map(|b| b >> 20),
         "least_similar": least_similar(decisions, &rows, reference.as_ref(), &opts.read.columns),
         "sweep": result.sweep,
         "outputs": describe_outputs(&files)?,
@@ -310,6 +318,34 @@ pub fn run_dedup(
         summary,
         files,
     })
+}
+
+/// Bytes the search's candidate buffers may hold before they spill to disk: half of what
+/// is left between the process's resident memory now and `limit` (the other half is for
+/// the neighbour lists the buffers turn into), and never less than 8 MiB. `None` (no
+/// limit known) never spills.
+pub fn spill_budget(limit: Option<u64>) -> Option<usize> {
+    let limit = limit?;
+    let used = resident_bytes().unwrap_or(0);
+    let budget = (limit.saturating_sub(used) / 2).max(8 << 20);
+    Some(usize::try_from(budget).unwrap_or(usize::MAX))
+}
+
+/// The memory available to new work now (`MemAvailable`, Linux); `None` elsewhere.
+fn available_memory() -> Option<u64> {
+    meminfo_kib("/proc/meminfo", "MemAvailable:").map(|k| k << 10)
+}
+
+/// The process's resident memory now (`VmRSS`, Linux).
+fn resident_bytes() -> Option<u64> {
+    meminfo_kib("/proc/self/status", "VmRSS:").map(|k| k << 10)
+}
+
+/// The value in kiB of the line starting `key` of a `/proc` file.
+fn meminfo_kib(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The decisions of a run and what the summary says about how they were reached.
@@ -331,6 +367,8 @@ struct Run<'a> {
     vectors: &'a [f32],
     dim: usize,
     floor: f32,
+    /// The memory limit in force (given, or what was available at the start).
+    memory_limit: Option<u64>,
     watch: Stopwatch,
     progress: &'a dyn Progress,
 }
@@ -348,6 +386,7 @@ impl Run<'_> {
     ) -> Result<Box<dyn VectorIndex + 'v>, Error> {
         let ivf = IvfParams {
             self_threshold: self_search.then_some(self.floor - RESCORE_MARGIN),
+            spill_budget: spill_budget(self.memory_limit),
             ..self.opts.ivf
         };
         let index = build_index(
@@ -378,7 +417,10 @@ impl Run<'_> {
         let cut: Vec<bool> = (0..found.len()).map(|i| found.is_cut(i)).collect();
         let cut_rows = found.cut_count();
         let rows = VectorRows::mapped(distinct, self.dim, identical.group_of());
-        let pairs = EarlierPairs::from_self_search(&found, rows, self.floor).with_cut_rows(cut);
+        let budget = spill_budget(self.memory_limit);
+        let pairs = EarlierPairs::from_self_search_within(&found, rows, self.floor, budget)
+            .map_err(crate::index::IndexError::Spill)?
+            .with_cut_rows(cut);
         drop(found);
         self.lap("search");
         let kept_at = |t: f32| kept_count(&select(&pairs, rows, t)) as u64;

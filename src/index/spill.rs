@@ -1,0 +1,233 @@
+//! Hit triples `(key, id, score)` sorted past a memory budget: full buffers are sorted and
+//! written to temporary files as runs, and [`Merge`] reads the runs back as one sorted
+//! stream (an external merge sort).
+//!
+//! The search's candidate buffers are the part of a dedup run that grows fastest with the
+//! data (12 bytes per candidate pair, several hundred million at a million rows of dense
+//! text); with a budget they stay bounded and the rest waits on disk. The runs live in
+//! the system's temporary directory (`TMPDIR`), in files unlinked as soon as they are
+//! created, so nothing is left behind by a crash. The output is the same with or
+//! without spilling: runs are merged in the same total order the in-memory sort uses.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+
+/// A hit or candidate pair: `(key, id, score)`.
+pub(crate) type Triple = (u32, u32, f32);
+
+/// A total order on triples.
+pub(crate) type TripleOrder = fn(&Triple, &Triple) -> Ordering;
+
+/// Bytes one triple takes in memory and in a run file.
+pub(crate) const TRIPLE_BYTES: usize = 12;
+
+/// Buffer of each run's reader and of the writer.
+const IO_BUFFER: usize = 1 << 20;
+
+/// Writes `sorted` to a new unlinked temporary file and returns it, rewound.
+pub(crate) fn write_run(sorted: &[Triple]) -> io::Result<File> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, AtomicOrdering::Relaxed);
+    let path = std::env::temp_dir().join(format!("semsift-spill-{}-{n}", std::process::id()));
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    // Unlinked now: the data lives until the handle is closed, and a crash leaves nothing.
+    // (Where an open file cannot be removed, it stays until the OS cleans the directory.)
+    let _ = std::fs::remove_file(&path);
+    let mut out = BufWriter::with_capacity(IO_BUFFER, &mut file);
+    for &(key, id, score) in sorted {
+        out.write_all(&key.to_le_bytes())?;
+        out.write_all(&id.to_le_bytes())?;
+        out.write_all(&score.to_le_bytes())?;
+    }
+    out.flush()?;
+    drop(out);
+    file.rewind()?;
+    tracing::debug!(triples = sorted.len(), "spilled a sorted run to disk");
+    Ok(file)
+}
+
+/// One run being read back.
+struct Run {
+    reader: BufReader<File>,
+}
+
+impl Run {
+    fn next(&mut self) -> io::Result<Option<Triple>> {
+        let mut b = [0u8; TRIPLE_BYTES];
+        match self.reader.read_exact(&mut b) {
+            Ok(()) => Ok(Some((
+                u32::from_le_bytes(b[0..4].try_into().expect("4 bytes")),
+                u32::from_le_bytes(b[4..8].try_into().expect("4 bytes")),
+                f32::from_le_bytes(b[8..12].try_into().expect("4 bytes")),
+            ))),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The head of one run in the merge heap.
+struct Head {
+    triple: Triple,
+    run: usize,
+    order: TripleOrder,
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Head {}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Head {
+    /// Reversed, so the max-heap pops the smallest; ties go to the earlier run.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.order)(&other.triple, &self.triple).then(other.run.cmp(&self.run))
+    }
+}
+
+/// Sorted runs merged into one sorted stream.
+pub(crate) struct Merge {
+    runs: Vec<Run>,
+    heap: BinaryHeap<Head>,
+    order: TripleOrder,
+}
+
+impl Merge {
+    /// Merges `runs`, each sorted by `order`.
+    pub(crate) fn new(runs: Vec<File>, order: TripleOrder) -> io::Result<Self> {
+        let mut merge = Merge {
+            runs: runs
+                .into_iter()
+                .map(|f| Run {
+                    reader: BufReader::with_capacity(IO_BUFFER, f),
+                })
+                .collect(),
+            heap: BinaryHeap::new(),
+            order,
+        };
+        for run in 0..merge.runs.len() {
+            merge.refill(run)?;
+        }
+        Ok(merge)
+    }
+
+    fn refill(&mut self, run: usize) -> io::Result<()> {
+        if let Some(triple) = self.runs[run].next()? {
+            self.heap.push(Head {
+                triple,
+                run,
+                order: self.order,
+            });
+        }
+        Ok(())
+    }
+
+    /// The smallest triple not yet taken, without taking it.
+    pub(crate) fn peek(&self) -> Option<Triple> {
+        self.heap.peek().map(|h| h.triple)
+    }
+
+    /// Takes the smallest triple.
+    pub(crate) fn next_triple(&mut self) -> io::Result<Option<Triple>> {
+        let Some(head) = self.heap.pop() else {
+            return Ok(None);
+        };
+        self.refill(head.run)?;
+        Ok(Some(head.triple))
+    }
+
+    /// Takes every triple whose key is `key` (they come first, as keys lead the order)
+    /// into `group`, which is cleared first.
+    pub(crate) fn take_key(&mut self, key: u32, group: &mut Vec<Triple>) -> io::Result<()> {
+        group.clear();
+        while self.peek().is_some_and(|t| t.0 == key) {
+            group.extend(self.next_triple()?);
+        }
+        Ok(())
+    }
+}
+
+/// How many triples a buffer may hold under a budget of `bytes` (at least 65,536, so tiny
+/// budgets still make runs of a useful size).
+pub(crate) fn budget_triples(bytes: Option<usize>) -> Option<usize> {
+    bytes.map(|b| (b / TRIPLE_BYTES).max(1 << 16))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn by_key_then_id(a: &Triple, b: &Triple) -> Ordering {
+        a.0.cmp(&b.0).then(a.1.cmp(&b.1))
+    }
+
+    #[test]
+    fn merged_runs_come_back_in_order_with_nothing_lost() {
+        let mut state = 7u64;
+        let mut rand = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let all: Vec<Triple> = (0..10_000)
+            .map(|_| {
+                (
+                    (rand() % 300) as u32,
+                    (rand() % 5000) as u32,
+                    (rand() % 1000) as f32 / 1000.0,
+                )
+            })
+            .collect();
+        let runs: Vec<File> = all
+            .chunks(1234)
+            .map(|c| {
+                let mut c = c.to_vec();
+                c.sort_by(by_key_then_id);
+                write_run(&c).unwrap()
+            })
+            .collect();
+        let mut merge = Merge::new(runs, by_key_then_id).unwrap();
+        let mut got = Vec::new();
+        let mut group = Vec::new();
+        for key in 0..300 {
+            merge.take_key(key, &mut group).unwrap();
+            assert!(group.iter().all(|t| t.0 == key));
+            got.extend_from_slice(&group);
+        }
+        assert!(merge.next_triple().unwrap().is_none());
+        let mut want = all;
+        want.sort_by(by_key_then_id);
+        assert_eq!(got.len(), want.len());
+        assert!(got
+            .iter()
+            .zip(&want)
+            .all(|(a, b)| a.0 == b.0 && a.1 == b.1 && a.2.to_bits() == b.2.to_bits()));
+    }
+
+    #[test]
+    fn no_runs_is_an_empty_stream() {
+        let mut merge = Merge::new(Vec::new(), by_key_then_id).unwrap();
+        assert_eq!(merge.peek(), None);
+        assert!(merge.next_triple().unwrap().is_none());
+        assert_eq!(budget_triples(Some(12)), Some(1 << 16));
+        assert_eq!(budget_triples(Some(12 << 20)), Some(1 << 20));
+        assert_eq!(budget_triples(None), None);
+    }
+}
