@@ -163,6 +163,7 @@ fn stable(mut summary: Value) -> Value {
     map.remove("timings_s");
     map.remove("embedding");
     map.remove("peak_rss_mib");
+    map.remove("memory_limit_mib");
     summary
 }
 

@@ -100,6 +100,11 @@ pub struct IndexArgs {
     /// asks for more neighbours).
     #[arg(long, default_value_t = HnswParams::default().ef_search, value_name = "N")]
     pub ef_search: usize,
+    /// Build the HNSW graph with all threads: faster on many cores, but the
+    /// graph depends on thread timing, so the output may vary between runs
+    /// (the default serial build gives the same output every run).
+    #[arg(long)]
+    pub hnsw_parallel_build: bool,
 }
 
 impl IndexArgs {
@@ -118,6 +123,7 @@ impl IndexArgs {
             m: self.hnsw_m,
             ef_construction: self.ef_construction,
             ef_search: self.ef_search,
+            parallel_build: self.hnsw_parallel_build,
             ..HnswParams::default()
         }
     }

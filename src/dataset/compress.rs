@@ -41,8 +41,10 @@ impl Compression {
 
     /// Identifies the compression from the first bytes of a file (at least 4 for zstd).
     ///
-    /// Bytes that match no known magic number mean [`Compression::None`]. Neither magic
-    /// number can begin valid UTF-8 text, so text files are never mistaken for compressed.
+    /// Bytes that match no known magic number mean [`Compression::None`]. The gzip and zstd
+    /// frame magic numbers cannot begin valid UTF-8 text, but a zstd skippable frame's can
+    /// (`P*M` then U+0018, up to `_*M` then U+0018), so a text file starting so is taken for
+    /// zstd.
     pub fn from_magic(head: &[u8]) -> Compression {
         let zstd_skippable =
             head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18];

@@ -103,18 +103,72 @@ pub(super) fn parse_object(
 /// Checks that one non-blank line is a JSON object, without building it.
 ///
 /// Reports the same errors as [`parse_object`]: a line whose first non-whitespace character
-/// is `{` is an object if it is valid JSON at all, so only its syntax is checked (through
-/// `IgnoredAny`, which allocates nothing); any other line takes the full parse.
+/// is `{` is an object if it is valid JSON at all, so it is parsed as [`parse_object`] parses
+/// it but nothing is kept (see [`Checked`]); any other line takes the full parse.
 pub(super) fn check_object(path: &Path, text: &str, line: u64) -> Result<(), DatasetError> {
     if text
         .trim_start_matches([' ', '\t', '\n', '\r'])
         .starts_with('{')
     {
-        serde_json::from_str::<serde::de::IgnoredAny>(text)
+        serde_json::from_str::<Checked>(text)
             .map(drop)
             .map_err(|e| json_error(path, text, line, &e))
     } else {
         parse_object(path, text, line).map(drop)
+    }
+}
+
+/// Any JSON value, parsed as a [`Value`] is (through `deserialize_any`, so numbers out of
+/// the `f64` range and lone surrogates in `\u` escapes are errors) but not kept.
+/// `serde::de::IgnoredAny` would be cheaper but only checks the syntax, so it accepts lines
+/// [`parse_object`] rejects, such as `{"n": 1e400}`.
+struct Checked;
+
+impl<'de> serde::Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Checked)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Checked {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked)
     }
 }
 
@@ -351,6 +405,36 @@ mod tests {
             err.to_string(),
             format!("{}:3: invalid UTF-8", path.display())
         );
+    }
+
+    #[test]
+    fn check_object_rejects_what_parse_object_rejects() {
+        // Found by the fuzz invariants (tests/common/fuzz_checks.rs): `IgnoredAny` took the
+        // invalid ones, so `split` kept rows the reader reports as invalid JSON.
+        let path = std::path::Path::new("a.jsonl");
+        let long = format!("{{\"n\": 1{}}}", "0".repeat(400));
+        for (text, valid) in [
+            (r#"{"text": "a", "n": 1e400}"#, false),
+            (r#"{"n": -1.5e309}"#, false),
+            (r#"{"n": [0.1e99999]}"#, false),
+            (&long, false),
+            (r#"{"text": "\ud800"}"#, false),
+            (r#"{"\udc00": 1}"#, false),
+            (r#"{"a": 1} x"#, false),
+            (
+                r#"{"text": "ok", "n": 1e308, "x": [1, -2, 3.5, "\ud83d\ude00", null, {}]}"#,
+                true,
+            ),
+        ] {
+            let parsed = super::parse_object(path, text, 1).map(drop);
+            let checked = super::check_object(path, text, 1);
+            assert_eq!(parsed.is_ok(), valid, "{text}");
+            assert_eq!(
+                parsed.map_err(|e| e.to_string()),
+                checked.map_err(|e| e.to_string()),
+                "{text}"
+            );
+        }
     }
 
     #[test]
