@@ -344,6 +344,9 @@ fn a_store_file_of_a_newer_format_version_is_never_read() {
     reseal(&mut bytes);
     std::fs::write(&file, &bytes).unwrap();
     let (o, dir) = s.dedup("newer", "f32");
+    // Refused, and left alone: a newer semsift's file is not this build's to replace.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&file).unwrap(), bytes);
     rebuilt_or_refused(
         "format version 2",
         &o,

@@ -103,7 +103,9 @@ impl VectorStore {
     /// # Errors
     ///
     /// [`StoreError::Io`] if the file exists but cannot be read or mapped
-    /// (other than being missing), or cannot be deleted.
+    /// (other than being missing), or cannot be deleted;
+    /// [`StoreError::NewerVersion`] if a newer semsift wrote it (it is left as
+    /// it is: point `--store` elsewhere, or delete it, to rebuild).
     pub fn get(&self, key: &StoreKey) -> Result<Option<VectorFile>, StoreError> {
         let path = self.path_for(key);
         let reason = match VectorFile::open(&path) {
@@ -116,6 +118,8 @@ impl VectorStore {
                 return Ok(None)
             }
             Err(e @ StoreError::Io { .. }) => return Err(e),
+            // Written by a newer semsift: not ours to delete, so refuse it.
+            Err(e @ StoreError::NewerVersion { .. }) => return Err(e),
             Err(e) => e.to_string(),
         };
         tracing::warn!(
