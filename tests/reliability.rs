@@ -745,17 +745,8 @@ fn a_memory_limit_spills_to_disk_with_the_same_outputs() {
     // 2,500 variants of one 30-word sentence, two words changed in each: every row is
     // similar to the others, so the search's candidate buffers hold over a million pairs,
     // past the 8 MiB (699,050 triples, spilled at half that) a tiny limit leaves them.
-    let words: Vec<String> = common::jsonl_texts(&common::fixture("model2vec/texts.jsonl"))
-        .iter()
-        .flat_map(|t| t.split_whitespace().map(str::to_string).collect::<Vec<_>>())
-        .collect();
-    let mut state = 42u64;
-    let mut rand = move |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let words = common::fixture_words();
+    let mut rand = common::xorshift(42);
     let base: Vec<usize> = (0..30).map(|_| rand(words.len())).collect();
     let mut body = String::new();
     for _ in 0..2500 {

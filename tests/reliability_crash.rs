@@ -21,17 +21,8 @@ const ROWS: usize = 140_000;
 /// ninth row a near copy (one word changed) and every thirteenth an exact copy of a
 /// recent row.
 fn write_corpus(path: &Path) {
-    let words: Vec<String> = common::jsonl_texts(&common::fixture("model2vec/texts.jsonl"))
-        .iter()
-        .flat_map(|t| t.split_whitespace().map(str::to_string).collect::<Vec<_>>())
-        .collect();
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut rand = move |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let words = common::fixture_words();
+    let mut rand = common::xorshift(0x9e37_79b9_7f4a_7c15);
     let mut rows: Vec<String> = Vec::with_capacity(ROWS);
     let mut body = String::new();
     for i in 0..ROWS {
@@ -156,17 +147,6 @@ fn partial_rows(store: &Path) -> u64 {
     0
 }
 
-/// The summary without what legitimately differs between runs: stage timings, peak
-/// memory and how the vectors were obtained (embedded now, or reused from the store).
-fn stable(mut summary: Value) -> Value {
-    let map = summary.as_object_mut().unwrap();
-    map.remove("timings_s");
-    map.remove("embedding");
-    map.remove("peak_rss_mib");
-    map.remove("memory_limit_mib");
-    summary
-}
-
 fn files(out: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(out)
         .unwrap()
@@ -229,7 +209,11 @@ fn killed_runs_resume_and_end_byte_identical() {
         } else {
             assert_eq!(embedding["embedded"], 0, "{at:?}: {embedding}");
         }
-        assert_eq!(stable(resumed), stable(reference.clone()), "{at:?}");
+        assert_eq!(
+            common::stable_summary(resumed),
+            common::stable_summary(reference.clone()),
+            "{at:?}"
+        );
         assert_eq!(files(&out), reference_files, "{at:?}");
     }
     assert_eq!(

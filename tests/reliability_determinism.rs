@@ -45,27 +45,8 @@ fn run(threads: &str, rayon: Option<&str>, args: &[&str]) {
     );
 }
 
-/// A summary without what legitimately varies between runs, where present: `timings_s`
-/// and `seconds` (filter's), `peak_rss_mib`, `memory_limit_mib` (by default the memory
-/// available at the start), `embedding` (it counts rows reused from a store) and `run`.
-fn stable_summary(mut v: Value) -> Value {
-    if let Some(map) = v.as_object_mut() {
-        for key in [
-            "timings_s",
-            "seconds",
-            "peak_rss_mib",
-            "memory_limit_mib",
-            "embedding",
-            "run",
-        ] {
-            map.remove(key);
-        }
-    }
-    v
-}
-
 /// Every file under `dir` (relative path → contents), JSON documents (`*.json`) through
-/// [`stable_summary`] and re-serialised, everything else as bytes.
+/// [`common::stable_summary`] and re-serialised, everything else as bytes.
 fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -79,7 +60,7 @@ fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             let bytes = if rel.ends_with(".json") {
                 let v: Value = serde_json::from_slice(&bytes)
                     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                serde_json::to_vec_pretty(&stable_summary(v)).unwrap()
+                serde_json::to_vec_pretty(&common::stable_summary(v)).unwrap()
             } else {
                 bytes
             };

@@ -41,30 +41,13 @@ fn summary(dir: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
 }
 
-/// A summary without what legitimately varies between runs.
-fn stable_summary(mut v: Value) -> Value {
-    if let Some(map) = v.as_object_mut() {
-        for key in [
-            "timings_s",
-            "seconds",
-            "peak_rss_mib",
-            "memory_limit_mib",
-            "embedding",
-            "run",
-        ] {
-            map.remove(key);
-        }
-    }
-    v
-}
-
 /// The data outputs of a dedup run, byte for byte, and its stable summary.
 fn outputs(dir: &Path) -> (Vec<Vec<u8>>, Value) {
     let files = ["kept.jsonl", "removed.jsonl", "pairs.jsonl"]
         .iter()
         .map(|f| std::fs::read(dir.join(f)).unwrap())
         .collect();
-    (files, stable_summary(summary(dir)))
+    (files, common::stable_summary(summary(dir)))
 }
 
 struct Setup {

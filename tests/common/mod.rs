@@ -61,13 +61,7 @@ pub fn write_corpus(path: &Path, copies: usize, seed: u64) -> Vec<serde_json::Va
         .into_iter()
         .filter(|t| t.split(' ').count() >= 4)
         .collect();
-    let mut state = seed | 1;
-    let mut rand = move |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let mut rand = xorshift(seed | 1);
     let mut rows = Vec::new();
     for (i, t) in base.iter().enumerate() {
         rows.push((t.clone(), i, "original"));
@@ -123,4 +117,42 @@ pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// A summary without what legitimately varies between runs, where present: `timings_s`
+/// and `seconds` (filter's), `peak_rss_mib`, `memory_limit_mib` (by default the memory
+/// available at the start), `embedding` (it counts rows reused from a store) and `run`.
+pub fn stable_summary(mut v: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = v.as_object_mut() {
+        for key in [
+            "timings_s",
+            "seconds",
+            "peak_rss_mib",
+            "memory_limit_mib",
+            "embedding",
+            "run",
+        ] {
+            map.remove(key);
+        }
+    }
+    v
+}
+
+/// Every word of the fixture sentences (`tests/fixtures/model2vec/texts.jsonl`), in order.
+pub fn fixture_words() -> Vec<String> {
+    jsonl_texts(&fixture("model2vec/texts.jsonl"))
+        .iter()
+        .flat_map(|t| t.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+/// A seeded xorshift generator (`seed` must not be 0): each call gives a number in `0..n`.
+pub fn xorshift(seed: u64) -> impl FnMut(usize) -> usize {
+    let mut state = seed;
+    move |n| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    }
 }
