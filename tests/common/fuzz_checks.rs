@@ -170,7 +170,7 @@ fn read_all(path: &Path, opts: &ReadOptions, bytes: &[u8]) -> Result<Pass, Datas
             }
             Err(e) if e.is_row_error() => {
                 check_error(path, &e);
-                if let Some(line) = error_line(&e) {
+                if let Some(line) = e.line() {
                     assert!(line >= 1, "lines are 1-based: {e}");
                     if let Some(lines) = lines {
                         assert!(line <= lines, "{e}: past the last line ({lines})");
@@ -268,19 +268,6 @@ fn check_error(path: &Path, e: &DatasetError) {
     );
 }
 
-fn error_line(e: &DatasetError) -> Option<u64> {
-    match e {
-        DatasetError::Json { line, .. }
-        | DatasetError::NotAnObject { line, .. }
-        | DatasetError::MissingColumn { line, .. }
-        | DatasetError::NullValue { line, .. }
-        | DatasetError::InvalidUtf8 { line, .. }
-        | DatasetError::Csv { line, .. } => Some(*line),
-        DatasetError::InArray { error, .. } => error_line(error),
-        _ => None,
-    }
-}
-
 /// Whether `split` goes past a row with this reader error: it does not look at the
 /// requested columns (JSON) nor need CSV fields to be UTF-8.
 fn split_skips(format: Format, e: &DatasetError) -> bool {
@@ -303,7 +290,7 @@ fn same_error(a: &DatasetError, b: &DatasetError) -> bool {
         DatasetError::InArray { error, .. } => Some(discriminant(&**error)),
         _ => None,
     };
-    discriminant(a) == discriminant(b) && inner(a) == inner(b) && error_line(a) == error_line(b)
+    discriminant(a) == discriminant(b) && inner(a) == inner(b) && a.line() == b.line()
 }
 
 /// `open` then `split` (rows routed alternately Keep/Remove) then `open` of the kept file.
