@@ -771,6 +771,8 @@ fn a_memory_limit_spills_to_disk_with_the_same_outputs() {
     assert!(run.status.success(), "{}", stderr(&run));
     let (a, b) = (summary(&free), summary(&tight));
     assert_eq!(b["memory_limit_mib"], 0);
+    assert_eq!(a["index"]["pairs_on_disk"], false);
+    assert_eq!(b["index"]["pairs_on_disk"], true, "spilled: {}", b["index"]);
     assert!(
         a["index"]["pairs_found"].as_u64().unwrap() > 1_000_000,
         "dense enough to spill: {}",

@@ -42,9 +42,11 @@ pub struct DedupArgs {
     #[arg(long)]
     pub pairs: bool,
     /// Memory to stay within, e.g. 4G, 512M or a number of bytes: the search's
-    /// candidate buffers are held to half of what is left below it and spill
-    /// to sorted runs in the temporary directory ($TMPDIR) beyond that, with
-    /// the same results. Default: the memory available when the run starts.
+    /// hit and candidate buffers are held to half of what is left below it and
+    /// spill to sorted runs in the temporary directory ($TMPDIR) beyond that,
+    /// and the similar-pair lists built from spilled runs stay there too,
+    /// memory-mapped; the results are the same. Default: the memory available
+    /// when the run starts.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
     #[command(flatten)]

@@ -9,8 +9,6 @@ use std::collections::HashMap;
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::index::{Neighbors, NeighborsBuilder};
-
 /// Groups of identical vectors, first occurrence first.
 #[derive(Debug, Clone)]
 pub struct IdenticalVectors {
@@ -77,6 +75,17 @@ impl IdenticalVectors {
         }
     }
 
+    /// Every row in a group of its own.
+    pub fn singletons(n: usize) -> Self {
+        let rows: Vec<u32> = (0..n as u32).collect();
+        IdenticalVectors {
+            group_of: rows.clone(),
+            reps: rows.clone(),
+            offsets: (0..=n).collect(),
+            members: rows,
+        }
+    }
+
     /// Number of groups.
     pub fn groups(&self) -> usize {
         self.reps.len()
@@ -96,30 +105,6 @@ impl IdenticalVectors {
     pub fn members(&self, g: usize) -> &[u32] {
         &self.members[self.offsets[g]..self.offsets[g + 1]]
     }
-
-    /// Turns neighbour lists over the groups (`found.get(g)`: groups similar to group
-    /// `g`) into candidate lists over rows: each row gets its own group's first row and
-    /// every row of each similar group. Later rows of a group need no more of their own
-    /// group: their vectors equal the first row's, so every canonical an earlier copy could
-    /// offer is reachable through the first row or the similar groups.
-    pub fn expand(&self, found: &Neighbors) -> Neighbors {
-        let mut out = NeighborsBuilder::new();
-        for (i, &g) in self.group_of.iter().enumerate() {
-            let g = g as usize;
-            let rep = self.reps[g];
-            let own = (rep as usize != i).then_some((rep, 0.0));
-            let (ids, _) = found.get(g);
-            let others = ids
-                .iter()
-                .filter(|&&h| h as usize != g)
-                .flat_map(|&h| self.members(h as usize).iter().map(|&m| (m, 0.0)));
-            out.push(own.into_iter().chain(others));
-            if found.is_cut(g) {
-                out.mark_cut();
-            }
-        }
-        out.finish()
-    }
 }
 
 #[cfg(test)]
@@ -127,22 +112,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn groups_identical_rows_and_expands_lists() {
+    fn groups_identical_rows() {
         let v = [1.0, 0.0, 0.6, 0.8, 1.0, 0.0, 0.0, 1.0, 0.6, 0.8, 1.0, 0.0];
         let g = IdenticalVectors::group(&v, 2);
         assert_eq!(g.groups(), 3);
+        assert_eq!(g.group_of(), &[0, 1, 0, 2, 1, 0]);
         assert_eq!(g.reps(), &[0, 1, 3]);
         assert_eq!(g.members(0), &[0, 2, 5]);
         assert_eq!(g.members(1), &[1, 4]);
-        // Group 0 is similar to group 1.
-        let mut b = NeighborsBuilder::new();
-        b.push([(0, 1.0), (1, 0.6)]);
-        b.push([(1, 1.0), (0, 0.6)]);
-        b.push([(2, 1.0)]);
-        let e = g.expand(&b.finish());
-        assert_eq!(e.get(0).0, &[1, 4]);
-        assert_eq!(e.get(2).0, &[0, 1, 4]);
-        assert_eq!(e.get(4).0, &[1, 0, 2, 5]);
-        assert_eq!(e.get(3).0.len(), 0);
+        assert_eq!(g.members(2), &[3]);
+        let s = IdenticalVectors::singletons(3);
+        assert_eq!(
+            (s.groups(), s.members(2), s.group_of()),
+            (3, &[2u32][..], &[0u32, 1, 2][..])
+        );
     }
 }

@@ -35,9 +35,10 @@ use rayon::prelude::*;
 
 use super::exact::{hit_order, sort_hits};
 use super::gemm::scores_into;
-use super::spill::{self, Merge, Triple};
+use super::spill;
 use super::{
-    check_queries, dot, row, search_in_chunks, IndexError, Neighbors, NeighborsBuilder, VectorIndex,
+    check_queries, dot, row, search_in_chunks, HitStream, IndexError, Neighbors, NeighborsBuilder,
+    VectorIndex,
 };
 use crate::cluster::{lloyd, ClusterError, Init, KMeans, KMeansParams};
 use crate::progress::Progress;
@@ -438,11 +439,23 @@ impl VectorIndex for IvfIndex<'_> {
         max_hits: usize,
         progress: &dyn Progress,
     ) -> Result<Neighbors, IndexError> {
+        self.stream_above_at_most(queries, threshold, max_hits, progress)?
+            .collect()
+            .map_err(IndexError::Spill)
+    }
+
+    fn stream_above_at_most(
+        &self,
+        queries: &[f32],
+        threshold: f32,
+        max_hits: usize,
+        progress: &dyn Progress,
+    ) -> Result<HitStream, IndexError> {
         let n = check_queries(queries, self.dim)?;
         if self.len == 0 {
             let mut b = NeighborsBuilder::new();
             (0..n).for_each(|_| b.push([]));
-            return Ok(b.finish());
+            return Ok(b.finish().into());
         }
         let own = std::ptr::eq(queries, self.base) && Some(threshold) == self.params.self_threshold;
         let computed;
@@ -515,7 +528,7 @@ impl VectorIndex for IvfIndex<'_> {
         if !runs.is_empty() {
             runs.push(spill::write_run(&hits).map_err(IndexError::Spill)?);
             drop(hits);
-            return merge_runs(runs, n, max_hits, &mut cut).map_err(IndexError::Spill);
+            return HitStream::from_runs(runs, n, max_hits, cut).map_err(IndexError::Spill);
         }
         let mut out = NeighborsBuilder::new();
         let mut at = 0;
@@ -529,7 +542,7 @@ impl VectorIndex for IvfIndex<'_> {
                 out.mark_cut();
             }
         }
-        Ok(out.finish())
+        Ok(out.finish().into())
     }
 
     fn top_k(
@@ -602,39 +615,6 @@ fn compact(hits: &mut Vec<(u32, u32, f32)>, max_hits: usize, cut: &mut [bool]) {
         run_start = run_end;
     }
     hits.truncate(write);
-}
-
-/// The neighbour lists of `n` queries from runs of compacted hits: each query's
-/// hits from all runs, cut to the `max_hits` lowest ids as [`compact`] cuts them (each
-/// run kept its own lowest ids, so the union's lowest are among them), ordered most
-/// similar first.
-fn merge_runs(
-    runs: Vec<std::fs::File>,
-    n: usize,
-    max_hits: usize,
-    cut: &mut [bool],
-) -> std::io::Result<Neighbors> {
-    // A compacted run is sorted by query, but each query's hits most similar first.
-    fn by_query(a: &Triple, b: &Triple) -> std::cmp::Ordering {
-        a.0.cmp(&b.0)
-    }
-    let mut merge = Merge::new(runs, by_query)?;
-    let mut out = NeighborsBuilder::new();
-    let mut group = Vec::new();
-    for q in 0..n as u32 {
-        merge.take_key(q, &mut group)?;
-        group.sort_unstable_by_key(|t| t.1);
-        if group.len() > max_hits {
-            group.truncate(max_hits);
-            cut[q as usize] = true;
-        }
-        group.sort_unstable_by(|a, b| hit_order(&(a.1, a.2), &(b.1, b.2)));
-        out.push(group.iter().map(|&(_, id, s)| (id, s)));
-        if cut.get(q as usize).copied().unwrap_or(false) {
-            out.mark_cut();
-        }
-    }
-    Ok(out.finish())
 }
 
 fn cluster(e: ClusterError) -> IndexError {
@@ -785,6 +765,7 @@ mod tests {
             assert!(a.total() > 4 << 16, "{}", a.total());
             assert_eq!(a.cut_count() > 0, max_hits < usize::MAX);
             assert!(a == b, "max_hits {max_hits}: the lists differ");
+            assert!(b.is_on_disk() && !a.is_on_disk());
         }
     }
 

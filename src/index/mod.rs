@@ -20,6 +20,7 @@
 mod error;
 mod exact;
 pub(crate) mod gemm;
+mod hits;
 mod hnsw;
 mod ivf;
 mod neighbors;
@@ -28,6 +29,7 @@ pub(crate) mod spill;
 pub use error::IndexError;
 pub(crate) use exact::with_scores;
 pub use exact::ExactIndex;
+pub use hits::HitStream;
 pub use hnsw::{HnswIndex, HnswParams};
 pub use ivf::{auto_lists, IvfIndex, IvfParams};
 pub use neighbors::{Neighbors, NeighborsBuilder};
@@ -109,6 +111,22 @@ pub trait VectorIndex: Send + Sync {
         max_hits: usize,
         progress: &dyn Progress,
     ) -> Result<Neighbors, IndexError>;
+
+    /// [`above_at_most`](Self::above_at_most) as a stream read in query order. A backend
+    /// that spills its results past a memory budget (IVF) hands them back still on disk,
+    /// so a consumer that reads them in order never holds them all; the others return
+    /// their lists in memory.
+    fn stream_above_at_most(
+        &self,
+        queries: &[f32],
+        threshold: f32,
+        max_hits: usize,
+        progress: &dyn Progress,
+    ) -> Result<HitStream, IndexError> {
+        Ok(self
+            .above_at_most(queries, threshold, max_hits, progress)?
+            .into())
+    }
 
     /// For each row of `queries`, the `k` most similar indexed vectors (fewer if the index
     /// is smaller), most similar first.

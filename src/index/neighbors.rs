@@ -1,14 +1,97 @@
 //! Neighbour lists of many queries, stored flat.
 
+use crate::store::mmap::MappedFile;
+
 /// For each query, a list of `(id, score)` hits, stored compressed-sparse-row style so
 /// millions of mostly empty lists cost 8 bytes each plus their hits.
+///
+/// The hits live in memory, or, for lists built from results spilled past a memory limit
+/// ([`crate::index::spill`]), in memory-mapped temporary files: read-only page cache the
+/// system can drop and reread, rather than memory the process holds.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Neighbors {
     offsets: Vec<usize>,
-    ids: Vec<u32>,
-    scores: Vec<f32>,
+    ids: Column<u32>,
+    scores: Column<f32>,
     /// Queries whose list was cut at a hit limit (empty when none was).
     cut: Vec<bool>,
+}
+
+/// One column of hits: a vector, or a mapped file of little-endian values.
+#[derive(Debug)]
+pub(crate) enum Column<T: Plain> {
+    Memory(Vec<T>),
+    Mapped(MappedFile),
+}
+
+/// Element types a [`Column`] can view in a mapped file.
+pub(crate) trait Plain: Copy + PartialEq + std::fmt::Debug + 'static {
+    /// `bytes` viewed in place as values, when possible.
+    fn view(bytes: &[u8]) -> Option<&[Self]>;
+    /// The value of four little-endian bytes.
+    fn from_le(bytes: [u8; 4]) -> Self;
+}
+
+impl Plain for u32 {
+    fn view(bytes: &[u8]) -> Option<&[Self]> {
+        crate::store::mmap::u32_slice(bytes)
+    }
+
+    fn from_le(bytes: [u8; 4]) -> Self {
+        u32::from_le_bytes(bytes)
+    }
+}
+
+impl Plain for f32 {
+    fn view(bytes: &[u8]) -> Option<&[Self]> {
+        crate::store::mmap::f32_slice(bytes)
+    }
+
+    fn from_le(bytes: [u8; 4]) -> Self {
+        f32::from_le_bytes(bytes)
+    }
+}
+
+impl<T: Plain> Column<T> {
+    /// A mapped column, or the values read into memory where the bytes cannot be viewed
+    /// in place (a big-endian host).
+    pub(crate) fn mapped(map: MappedFile) -> Self {
+        if T::view(map.bytes()).is_some() {
+            return Column::Mapped(map);
+        }
+        let values = map
+            .bytes()
+            .chunks_exact(4)
+            .map(|b| T::from_le(b.try_into().expect("4 bytes")))
+            .collect();
+        Column::Memory(values)
+    }
+
+    fn as_slice(&self) -> &[T] {
+        match self {
+            Column::Memory(v) => v,
+            Column::Mapped(m) => T::view(m.bytes()).expect("checked when mapped"),
+        }
+    }
+}
+
+impl<T: Plain> Default for Column<T> {
+    fn default() -> Self {
+        Column::Memory(Vec::new())
+    }
+}
+
+impl<T: Plain> Clone for Column<T> {
+    /// A copy in memory.
+    fn clone(&self) -> Self {
+        Column::Memory(self.as_slice().to_vec())
+    }
+}
+
+impl<T: Plain> PartialEq for Column<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
 }
 
 impl Neighbors {
@@ -25,7 +108,35 @@ impl Neighbors {
     /// Hits of query `i`: ids and scores, in the order they were added.
     pub fn get(&self, i: usize) -> (&[u32], &[f32]) {
         let (a, b) = (self.offsets[i], self.offsets[i + 1]);
-        (&self.ids[a..b], &self.scores[a..b])
+        (&self.ids.as_slice()[a..b], &self.scores.as_slice()[a..b])
+    }
+
+    /// Whether the hits are memory-mapped from disk rather than held in memory.
+    pub fn is_on_disk(&self) -> bool {
+        matches!(self.ids, Column::Mapped(_))
+    }
+
+    /// Lists from their parts: `offsets` has one more entry than there are queries and
+    /// ends at the columns' length; `cut` is empty or one flag per query.
+    pub(crate) fn from_parts(
+        offsets: Vec<usize>,
+        ids: Column<u32>,
+        scores: Column<f32>,
+        cut: Vec<bool>,
+    ) -> Self {
+        let total = offsets.last().copied().unwrap_or(0);
+        assert_eq!(ids.as_slice().len(), total, "ids column length");
+        assert_eq!(scores.as_slice().len(), total, "scores column length");
+        assert!(
+            cut.is_empty() || cut.len() + 1 == offsets.len(),
+            "cut flags"
+        );
+        Neighbors {
+            offsets,
+            ids,
+            scores,
+            cut,
+        }
     }
 
     /// Whether query `i`'s list was cut short
@@ -42,7 +153,7 @@ impl Neighbors {
 
     /// Total number of hits over all queries.
     pub fn total(&self) -> usize {
-        self.ids.len()
+        self.offsets.last().copied().unwrap_or(0)
     }
 
     /// Iterates `(query, id, score)` over all hits.
@@ -66,8 +177,8 @@ impl NeighborsBuilder {
         NeighborsBuilder {
             inner: Neighbors {
                 offsets: vec![0],
-                ids: Vec::new(),
-                scores: Vec::new(),
+                ids: Column::Memory(Vec::new()),
+                scores: Column::Memory(Vec::new()),
                 cut: Vec::new(),
             },
         }
@@ -75,11 +186,16 @@ impl NeighborsBuilder {
 
     /// Adds the hits of the next query.
     pub fn push(&mut self, hits: impl IntoIterator<Item = (u32, f32)>) {
+        let (Column::Memory(ids), Column::Memory(scores)) =
+            (&mut self.inner.ids, &mut self.inner.scores)
+        else {
+            unreachable!("a builder's columns are in memory");
+        };
         for (id, s) in hits {
-            self.inner.ids.push(id);
-            self.inner.scores.push(s);
+            ids.push(id);
+            scores.push(s);
         }
-        self.inner.offsets.push(self.inner.ids.len());
+        self.inner.offsets.push(ids.len());
     }
 
     /// Marks the list pushed last as cut short at a hit limit.

@@ -8,12 +8,19 @@
 //! the system's temporary directory (`TMPDIR`), in files unlinked as soon as they are
 //! created, so nothing is left behind by a crash. The output is the same with or
 //! without spilling: runs are merged in the same total order the in-memory sort uses.
+//!
+//! Lists merged from runs are large by construction, so [`DiskNeighborsBuilder`] writes
+//! them to unlinked temporary files too and maps them read-only: a [`Neighbors`] whose
+//! hits are page cache the system can drop and reread, not memory the process holds.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+
+use super::neighbors::{Column, Neighbors};
+use crate::store::mmap::MappedFile;
 
 /// A hit or candidate pair: `(key, id, score)`.
 pub(crate) type Triple = (u32, u32, f32);
@@ -27,19 +34,25 @@ pub(crate) const TRIPLE_BYTES: usize = 12;
 /// Buffer of each run's reader and of the writer.
 const IO_BUFFER: usize = 1 << 20;
 
-/// Writes `sorted` to a new unlinked temporary file and returns it, rewound.
-pub(crate) fn write_run(sorted: &[Triple]) -> io::Result<File> {
+/// A new temporary file, already unlinked: its data lives until the handle is closed, and
+/// a crash leaves nothing behind. (Where an open file cannot be removed, it stays until
+/// the OS cleans the directory.)
+fn unlinked_temp_file() -> io::Result<File> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, AtomicOrdering::Relaxed);
     let path = std::env::temp_dir().join(format!("semsift-spill-{}-{n}", std::process::id()));
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create_new(true)
         .open(&path)?;
-    // Unlinked now: the data lives until the handle is closed, and a crash leaves nothing.
-    // (Where an open file cannot be removed, it stays until the OS cleans the directory.)
     let _ = std::fs::remove_file(&path);
+    Ok(file)
+}
+
+/// Writes `sorted` to a new unlinked temporary file and returns it, rewound.
+pub(crate) fn write_run(sorted: &[Triple]) -> io::Result<File> {
+    let mut file = unlinked_temp_file()?;
     let mut out = BufWriter::with_capacity(IO_BUFFER, &mut file);
     for &(key, id, score) in sorted {
         out.write_all(&key.to_le_bytes())?;
@@ -163,6 +176,85 @@ impl Merge {
     }
 }
 
+/// Builds [`Neighbors`] list by list with the hits in unlinked temporary files, mapped
+/// when finished; memory holds only the list offsets (8 bytes per query).
+pub(crate) struct DiskNeighborsBuilder {
+    ids: BufWriter<File>,
+    scores: BufWriter<File>,
+    offsets: Vec<usize>,
+    cut: Vec<bool>,
+}
+
+impl DiskNeighborsBuilder {
+    /// An empty builder, with its two files created.
+    pub(crate) fn new() -> io::Result<Self> {
+        Ok(DiskNeighborsBuilder {
+            ids: BufWriter::with_capacity(IO_BUFFER, unlinked_temp_file()?),
+            scores: BufWriter::with_capacity(IO_BUFFER, unlinked_temp_file()?),
+            offsets: vec![0],
+            cut: Vec::new(),
+        })
+    }
+
+    /// Adds the hits of the next query.
+    pub(crate) fn push(&mut self, hits: impl IntoIterator<Item = (u32, f32)>) -> io::Result<()> {
+        let mut total = *self.offsets.last().expect("starts with 0");
+        for (id, score) in hits {
+            self.ids.write_all(&id.to_le_bytes())?;
+            self.scores.write_all(&score.to_le_bytes())?;
+            total += 1;
+        }
+        self.offsets.push(total);
+        Ok(())
+    }
+
+    /// Marks the list pushed last as cut short at a hit limit.
+    pub(crate) fn mark_cut(&mut self) {
+        let n = self.offsets.len() - 1;
+        assert!(n > 0, "no list pushed yet");
+        self.cut.resize(n, false);
+        self.cut[n - 1] = true;
+    }
+
+    /// The finished lists, their hits mapped from the files.
+    pub(crate) fn finish(mut self) -> io::Result<Neighbors> {
+        let n = self.offsets.len() - 1;
+        if !self.cut.is_empty() {
+            self.cut.resize(n, false);
+        }
+        let total = *self.offsets.last().expect("starts with 0");
+        let ids = finish_column(self.ids, total)?;
+        let scores = finish_column(self.scores, total)?;
+        tracing::debug!(
+            queries = n,
+            hits = total,
+            "neighbour lists mapped from disk"
+        );
+        Ok(Neighbors::from_parts(self.offsets, ids, scores, self.cut))
+    }
+}
+
+/// Flushes a column's file and maps it (an empty column stays in memory: there is
+/// nothing to map).
+fn finish_column<T: super::neighbors::Plain>(
+    writer: BufWriter<File>,
+    values: usize,
+) -> io::Result<Column<T>> {
+    let file = writer.into_inner().map_err(|e| e.into_error())?;
+    if values == 0 {
+        return Ok(Column::Memory(Vec::new()));
+    }
+    let map = MappedFile::map(&file)?;
+    if map.bytes().len() != values * 4 {
+        return Err(io::Error::other(format!(
+            "spilled list file holds {} bytes, expected {}",
+            map.bytes().len(),
+            values * 4
+        )));
+    }
+    Ok(Column::mapped(map))
+}
+
 /// How many triples a buffer may hold under a budget of `bytes` (at least 65,536, so tiny
 /// budgets still make runs of a useful size).
 pub(crate) fn budget_triples(bytes: Option<usize>) -> Option<usize> {
@@ -219,6 +311,28 @@ mod tests {
             .iter()
             .zip(&want)
             .all(|(a, b)| a.0 == b.0 && a.1 == b.1 && a.2.to_bits() == b.2.to_bits()));
+    }
+
+    #[test]
+    fn lists_built_on_disk_read_back_as_built_in_memory() {
+        let mut disk = DiskNeighborsBuilder::new().unwrap();
+        let mut memory = super::super::NeighborsBuilder::new();
+        for q in 0..500u32 {
+            let hits: Vec<(u32, f32)> = (0..q % 7).map(|k| (q * 10 + k, k as f32 / 8.0)).collect();
+            disk.push(hits.iter().copied()).unwrap();
+            memory.push(hits);
+            if q % 11 == 3 {
+                disk.mark_cut();
+                memory.mark_cut();
+            }
+        }
+        let (disk, memory) = (disk.finish().unwrap(), memory.finish());
+        assert!(disk.is_on_disk() && !memory.is_on_disk());
+        assert_eq!(disk, memory);
+        assert_eq!(disk.get(9), (&[90u32, 91][..], &[0.0f32, 0.125][..]));
+        assert_eq!(disk.cut_count(), memory.cut_count());
+        let empty = DiskNeighborsBuilder::new().unwrap();
+        assert_eq!(empty.finish().unwrap().len(), 0);
     }
 
     #[test]

@@ -321,9 +321,9 @@ pub fn run_dedup(
 }
 
 /// Bytes the search's candidate buffers may hold before they spill to disk: half of what
-/// is left between the process's resident memory now and `limit` (the other half is for
-/// the neighbour lists the buffers turn into), and never less than 8 MiB. `None` (no
-/// limit known) never spills.
+/// is left between the process's resident memory now and `limit` (the other half is
+/// headroom: the block being read, sort buffers, the allocator's slack), and never less
+/// than 8 MiB. `None` (no limit known) never spills.
 pub fn spill_budget(limit: Option<u64>) -> Option<usize> {
     let limit = limit?;
     let used = resident_bytes().unwrap_or(0);
@@ -405,7 +405,7 @@ impl Run<'_> {
     fn self_dedup(&mut self, identical: &IdenticalVectors) -> Result<Decided, Error> {
         let distinct = self.vectors;
         let index = self.index(distinct, true)?;
-        let found = index.above_at_most(
+        let found = index.stream_above_at_most(
             distinct,
             self.floor - RESCORE_MARGIN,
             MAX_HITS,
@@ -413,25 +413,22 @@ impl Run<'_> {
         )?;
         let index_summary = index.describe();
         drop(index);
-        let found = identical.expand(&found);
-        let cut: Vec<bool> = (0..found.len()).map(|i| found.is_cut(i)).collect();
-        let cut_rows = found.cut_count();
         let rows = VectorRows::mapped(distinct, self.dim, identical.group_of());
         let budget = spill_budget(self.memory_limit);
-        let pairs = EarlierPairs::from_self_search_within(&found, rows, self.floor, budget)
-            .map_err(crate::index::IndexError::Spill)?
-            .with_cut_rows(cut);
-        drop(found);
+        let pairs = EarlierPairs::from_group_search(found, identical, rows, self.floor, budget)
+            .map_err(crate::index::IndexError::Spill)?;
+        let cut_rows = pairs.cut_count();
         self.lap("search");
         let kept_at = |t: f32| kept_count(&select(&pairs, rows, t)) as u64;
         let (threshold, target) =
-            self.choose_threshold(pairs.iter().map(|p| p.2).collect(), kept_at);
+            self.choose_threshold(|| pairs.iter().map(|p| p.2).collect(), kept_at);
         let canon = select(&pairs, rows, threshold);
         let decisions = decide_self(&self.rows.groups, &canon);
         let sweep = self.sweep(kept_at);
         self.lap("select");
         let mut index_summary = index_summary;
         index_summary["pairs_found"] = json!(pairs.pairs());
+        index_summary["pairs_on_disk"] = json!(pairs.is_on_disk());
         index_summary["distinct_vectors"] = json!(identical.groups());
         index_summary["max_hits"] = json!(MAX_HITS);
         index_summary["rows_at_max_hits"] = json!(cut_rows);
@@ -480,7 +477,7 @@ impl Run<'_> {
                     .map(|(_, n)| n)
                     .sum::<u64>()
         };
-        let scores = matches.iter().flatten().map(|m| m.score).collect();
+        let scores = || matches.iter().flatten().map(|m| m.score).collect();
         let (threshold, target) = self.choose_threshold(scores, kept_at);
         let decisions = decide_cross(
             &self.rows.groups,
@@ -502,12 +499,17 @@ impl Run<'_> {
         })
     }
 
-    /// The threshold to apply: the given one, or the one `--target-rows` picks.
-    fn choose_threshold(&self, scores: Vec<f32>, kept_at: impl FnMut(f32) -> u64) -> (f32, Value) {
+    /// The threshold to apply: the given one, or the one `--target-rows` picks among the
+    /// `scores` of the pairs found (gathered only then).
+    fn choose_threshold(
+        &self,
+        scores: impl FnOnce() -> Vec<f32>,
+        kept_at: impl FnMut(f32) -> u64,
+    ) -> (f32, Value) {
         let Some(target) = self.opts.target_rows else {
             return (self.opts.threshold, Value::Null);
         };
-        let scores: Vec<f32> = scores
+        let scores: Vec<f32> = scores()
             .into_iter()
             .filter(|&s| s >= self.opts.threshold)
             .collect();

@@ -1,6 +1,7 @@
 //! Read-only memory maps and typed views of their bytes.
 //!
-//! This file holds all of the store's `unsafe` code; each block states why it
+//! This file holds all of the `unsafe` memory-map code, the store's and that of the
+//! neighbour lists spilled to disk ([`crate::index::spill`]); each block states why it
 //! is sound. Everything it exports is safe to call: views that cannot be
 //! produced soundly (misaligned, wrong length, big-endian host) come back as
 //! `None`, and callers fall back to decoding the bytes.
@@ -13,7 +14,9 @@
 //! semsift upholds this for its own files: writers only ever write
 //! `<name>.partial` and rename it over the final name, so a complete file that
 //! is mapped is never rewritten in place (a rename or delete leaves existing
-//! maps of the old file intact). Another program editing a vector file in
+//! maps of the old file intact). Spilled lists are mapped only once fully
+//! written, from files unlinked at creation that no other program can open by
+//! name. Another program editing a vector file in
 //! place is outside what this module can guard against.
 
 use std::fs::File;
@@ -69,6 +72,23 @@ pub(crate) fn f32_slice(bytes: &[u8]) -> Option<&[f32]> {
     })
 }
 
+/// Views little-endian `u32` bytes in place, or `None` when that is not
+/// possible (big-endian host, `bytes` not 4-byte aligned, or its length not a
+/// multiple of 4).
+pub(crate) fn u32_slice(bytes: &[u8]) -> Option<&[u32]> {
+    if !cfg!(target_endian = "little")
+        || !(bytes.as_ptr() as usize).is_multiple_of(align_of::<u32>())
+        || !bytes.len().is_multiple_of(size_of::<u32>())
+    {
+        return None;
+    }
+    // SAFETY: as for `f32_slice`: aligned, a whole number of elements, every
+    // bit pattern is a valid `u32`, and the host layout is little-endian.
+    Some(unsafe {
+        std::slice::from_raw_parts(bytes.as_ptr().cast::<u32>(), bytes.len() / size_of::<u32>())
+    })
+}
+
 /// Views little-endian IEEE half-precision bytes in place, or `None` when
 /// that is not possible (big-endian host, `bytes` not 2-byte aligned, or its
 /// length odd).
@@ -106,6 +126,8 @@ mod tests {
         assert_eq!(map.bytes().len(), 16);
         if cfg!(target_endian = "little") {
             assert_eq!(f32_slice(map.bytes()).unwrap(), &values);
+            let bits: Vec<u32> = values.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(u32_slice(map.bytes()).unwrap(), &bits[..]);
             let halves = f16_slice(&map.bytes()[..8]).unwrap();
             assert_eq!(halves.len(), 4);
         }
@@ -119,6 +141,8 @@ mod tests {
         let bytes = &buf[off..];
         assert!(f32_slice(&bytes[1..9]).is_none(), "misaligned");
         assert!(f32_slice(&bytes[..7]).is_none(), "ragged");
+        assert!(u32_slice(&bytes[1..9]).is_none(), "misaligned");
+        assert!(u32_slice(&bytes[..6]).is_none(), "ragged");
         assert!(f16_slice(&bytes[1..5]).is_none(), "misaligned");
         assert!(f16_slice(&bytes[..3]).is_none(), "ragged");
         if cfg!(target_endian = "little") {

@@ -49,7 +49,7 @@
 
 mod cache;
 mod header;
-mod mmap;
+pub(crate) mod mmap;
 pub mod npy;
 mod vectors;
 
