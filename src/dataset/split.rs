@@ -104,8 +104,9 @@ pub fn output_file_name(stem: &str, format: Format, compression: Compression) ->
 /// Per format, the kept file holds:
 ///
 /// - **JSONL**: each kept line's bytes exactly as in the input, each ending in `\n` (a
-///   byte-order mark and `\r` of CRLF line ends are dropped, and so are blank lines). The
-///   removed object is the parsed line, keys in file order.
+///   byte-order mark and `\r` of CRLF line ends are dropped, and so are blank lines; a line
+///   that still ends in `\r` ends in `\r\n`, see Text). The removed object is the parsed
+///   line, keys in file order.
 /// - **JSON array**: a JSON array holding the kept elements, each one's text exactly as in
 ///   the input (inner whitespace and newlines included), laid out as `[\n`, the elements
 ///   separated by `,\n`, then `\n]\n` (`[]\n` when nothing is kept). A byte-order mark is
@@ -118,7 +119,9 @@ pub fn output_file_name(stem: &str, format: Format, compression: Compression) ->
 ///   removed object maps each header name to the field's text (a field that is not valid
 ///   UTF-8 is converted lossily, with a warning; should a header repeat a name, the last
 ///   such field wins).
-/// - **Text**: each kept line followed by `\n`; the removed object is `{"text": line}`.
+/// - **Text**: each kept line followed by `\n`, or by `\r\n` when the line itself ends in
+///   `\r` (from `\r\r\n`, or a last line without `\n`), so that it reads back with that
+///   `\r` (the reader drops one `\r` before `\n`); the removed object is `{"text": line}`.
 /// - **Parquet**: the kept rows with every column of the input's schema, its key-value
 ///   metadata and its compression codec (Zstandard if that codec cannot be written). The
 ///   removed object holds every column, as `arrow_json` renders it; nulls are JSON `null`.
@@ -126,6 +129,14 @@ pub fn output_file_name(stem: &str, format: Format, compression: Compression) ->
 /// A gzip- or zstd-compressed input (detected by its magic bytes) gives an output with the
 /// same compression, whatever `kept_path` is called; [`output_file_name`] gives the matching
 /// name.
+///
+/// The kept file of a text format starts with UTF-8 byte-order marks when its content (its
+/// first row: the CSV/TSV header, or the first kept line) would otherwise start with bytes
+/// the reader takes for something else: when not compressed, a gzip or zstd magic number (a
+/// zstd skippable-frame magic such as `P*M\x18` is valid UTF-8), then one mark is written;
+/// or a byte-order mark (a row starting with U+FEFF), then as many marks as the reader
+/// drops, one (two for CSV/TSV, whose parser drops a second one). The reader drops those
+/// marks, so the kept file reads back as the kept rows; otherwise no mark is written.
 ///
 /// The kept file is written to `<kept_path>.partial` and renamed to `kept_path` only when
 /// everything succeeded; on any error the partial file is deleted and `kept_path` is left as
@@ -228,7 +239,14 @@ pub fn split_with(
                 format = Format::JsonArray;
             }
         }
-        let mut out = Encoded::new(out, compression).map_err(|e| job.output_error(e))?;
+        // The csv reader drops a second byte-order mark (see `Encoded`).
+        let boms_dropped = if matches!(format, Format::Csv | Format::Tsv) {
+            2
+        } else {
+            1
+        };
+        let mut out =
+            Encoded::new(out, compression, boms_dropped).map_err(|e| job.output_error(e))?;
         match format {
             Format::Csv | Format::Tsv => {
                 job.csv(text, format == Format::Tsv, !opts.no_header, &mut out)?
@@ -343,7 +361,7 @@ impl Job<'_> {
                         jsonl::check_object(path, text, line)?;
                     }
                     out.write_all(bytes)
-                        .and_then(|()| out.write_all(b"\n"))
+                        .and_then(|()| out.write_all(line_end(bytes)))
                         .map_err(|e| DatasetError::output(self.kept, e))?;
                 }
                 Route::Remove => {
@@ -583,6 +601,18 @@ fn json_objects(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, String> 
     Ok(objects)
 }
 
+/// The line end to write after a kept JSONL or text line: `\n`, or `\r\n` when the line
+/// itself ends in `\r` (from `\r\r\n`, or a last line without `\n`). The line reader drops
+/// one `\r` before a `\n`, so `line\r` + `\n` would read back as `line`; `line\r` + `\r\n`
+/// reads back as `line\r`.
+fn line_end(line: &[u8]) -> &'static [u8] {
+    if line.ends_with(b"\r") {
+        b"\r\n"
+    } else {
+        b"\n"
+    }
+}
+
 /// The object a skipped row is handed over as: `{"raw": text}`, plus `"raw_lossy": true`
 /// when `bytes` were not valid UTF-8.
 fn raw_object(bytes: &[u8]) -> Map<String, Value> {
@@ -679,32 +709,140 @@ impl Drop for Partial {
     }
 }
 
+/// A UTF-8 byte-order mark, which the readers drop from the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// How many leading bytes of a file the readers look at: 4 to sniff a compression magic
+/// number ([`Compression::from_magic`]), 3 to find a BOM.
+const HEAD_LEN: usize = 4;
+
 /// The kept file of a text format, compressed like the input.
-enum Encoded {
+///
+/// The readers look at a file's first bytes before its rows: a compression magic number in
+/// the raw bytes makes it read as a compressed stream, and a BOM at the start of the
+/// decoded bytes is dropped (by [`compress::open_text`]; the csv reader then drops one more
+/// at the start of what it reads). The first kept row may start with either (a zstd
+/// skippable-frame magic such as `P*M\x18` is valid UTF-8; U+FEFF is a BOM), so the first
+/// [`HEAD_LEN`] bytes are held back until they are known. When they start with a BOM, as
+/// many BOMs as the reader drops are written before them; when (output not compressed)
+/// they match a compression magic number, one BOM is: the sniffer then sees the BOM, and the
+/// reader drops it. Any other content is written as it is.
+struct Encoded {
+    stream: Stream,
+    /// The first bytes written, held back until [`HEAD_LEN`] are known or the end; `None`
+    /// once passed on.
+    head: Option<Vec<u8>>,
+    /// The output is not compressed, so the reader sniffs its content for a magic number.
+    sniffed: bool,
+    /// How many leading BOMs the format's reader drops: 1, or 2 for CSV/TSV.
+    boms_dropped: usize,
+}
+
+impl Encoded {
+    fn new(file: File, compression: Compression, boms_dropped: usize) -> io::Result<Self> {
+        Ok(Encoded {
+            stream: Stream::new(file, compression)?,
+            head: Some(Vec::with_capacity(HEAD_LEN)),
+            sniffed: compression == Compression::None,
+            boms_dropped,
+        })
+    }
+
+    /// Passes the held-back head on, after the BOMs it needs to read back unchanged.
+    fn pass_head(&mut self) -> io::Result<()> {
+        let Some(head) = self.head.take() else {
+            return Ok(());
+        };
+        let boms = boms_needed(&head, self.sniffed, self.boms_dropped);
+        if boms > 0 {
+            tracing::debug!(
+                boms,
+                "the kept file's content starts with a byte-order mark or a compression magic \
+                 number; writing byte-order marks first so that it reads back unchanged"
+            );
+        }
+        for _ in 0..boms {
+            self.stream.write_all(BOM)?;
+        }
+        self.stream.write_all(&head)
+    }
+
+    /// Writes the held-back head and the compressed stream's end, flushes, and returns the
+    /// file.
+    fn finish(mut self) -> io::Result<File> {
+        self.pass_head()?;
+        self.stream.finish()
+    }
+}
+
+/// How many BOMs content starting with `head` (its first [`HEAD_LEN`] bytes, or all of it
+/// if shorter) needs before it to read back unchanged, when the reader drops up to
+/// `boms_dropped` leading BOMs: that many if it starts with a BOM itself; one if `sniffed`
+/// (not compressed) and it starts with bytes taken for a compression magic number; else
+/// none.
+fn boms_needed(head: &[u8], sniffed: bool, boms_dropped: usize) -> usize {
+    if head.starts_with(BOM) {
+        boms_dropped
+    } else if sniffed && Compression::from_magic(head) != Compression::None {
+        1
+    } else {
+        0
+    }
+}
+
+impl Write for Encoded {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(head) = &mut self.head else {
+            return self.stream.write(buf);
+        };
+        let taken = buf.len().min(HEAD_LEN - head.len());
+        head.extend_from_slice(&buf[..taken]);
+        if head.len() == HEAD_LEN {
+            self.pass_head()?;
+        }
+        Ok(taken)
+    }
+
+    fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while self.head.is_some() && !buf.is_empty() {
+            let taken = self.write(buf)?;
+            buf = &buf[taken..];
+        }
+        self.stream.write_all(buf)
+    }
+
+    /// Flushes what has been passed on; a head still held back stays so until more is
+    /// written or [`Encoded::finish`].
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+/// The compressed (or not) stream into the kept file.
+enum Stream {
     Plain(BufWriter<File>),
     Gzip(flate2::write::GzEncoder<BufWriter<File>>),
     Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
 }
 
-impl Encoded {
+impl Stream {
     fn new(file: File, compression: Compression) -> io::Result<Self> {
         let buffered = BufWriter::with_capacity(WRITE_BUFFER, file);
         Ok(match compression {
-            Compression::None => Encoded::Plain(buffered),
-            Compression::Gzip => Encoded::Gzip(flate2::write::GzEncoder::new(
+            Compression::None => Stream::Plain(buffered),
+            Compression::Gzip => Stream::Gzip(flate2::write::GzEncoder::new(
                 buffered,
                 flate2::Compression::default(),
             )),
-            Compression::Zstd => Encoded::Zstd(zstd::stream::write::Encoder::new(buffered, 0)?),
+            Compression::Zstd => Stream::Zstd(zstd::stream::write::Encoder::new(buffered, 0)?),
         })
     }
 
     /// Writes the compressed stream's end, flushes, and returns the file.
     fn finish(self) -> io::Result<File> {
         let buffered = match self {
-            Encoded::Plain(w) => w,
-            Encoded::Gzip(w) => w.finish()?,
-            Encoded::Zstd(w) => w.finish()?,
+            Stream::Plain(w) => w,
+            Stream::Gzip(w) => w.finish()?,
+            Stream::Zstd(w) => w.finish()?,
         };
         buffered
             .into_inner()
@@ -712,28 +850,28 @@ impl Encoded {
     }
 }
 
-impl Write for Encoded {
+impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Encoded::Plain(w) => w.write(buf),
-            Encoded::Gzip(w) => w.write(buf),
-            Encoded::Zstd(w) => w.write(buf),
+            Stream::Plain(w) => w.write(buf),
+            Stream::Gzip(w) => w.write(buf),
+            Stream::Zstd(w) => w.write(buf),
         }
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
-            Encoded::Plain(w) => w.write_all(buf),
-            Encoded::Gzip(w) => w.write_all(buf),
-            Encoded::Zstd(w) => w.write_all(buf),
+            Stream::Plain(w) => w.write_all(buf),
+            Stream::Gzip(w) => w.write_all(buf),
+            Stream::Zstd(w) => w.write_all(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Encoded::Plain(w) => w.flush(),
-            Encoded::Gzip(w) => w.flush(),
-            Encoded::Zstd(w) => w.flush(),
+            Stream::Plain(w) => w.flush(),
+            Stream::Gzip(w) => w.flush(),
+            Stream::Zstd(w) => w.flush(),
         }
     }
 }
@@ -1077,6 +1215,192 @@ mod tests {
                 (5, object(json!({"text": "sixth"}))),
             ]
         );
+    }
+
+    /// Splits `input` keeping every row; returns the kept file's bytes.
+    fn keep_all(input: &Path, kept: &Path, opts: &SplitOptions) -> Vec<u8> {
+        split_with(
+            input,
+            opts,
+            kept,
+            &mut |_| Route::Keep,
+            &mut |_, _| Ok(()),
+            &Silent,
+        )
+        .unwrap();
+        fs::read(kept).unwrap()
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    }
+
+    /// Known issue (A), found by fuzzing: the kept file starts with its first row, not the
+    /// input's BOM, and the reader sniffs those bytes for a compression magic number.
+    #[test]
+    fn kept_content_starting_with_a_compression_magic_gets_a_bom() {
+        // Text: the zstd skippable-frame magic `P*M\x18` is valid UTF-8.
+        let (dir, input) = write_file("in.txt", b"\xEF\xBB\xBFP*M\x18 text\nsecond\n");
+        let kept = dir.path().join("kept.txt");
+        let bytes = keep_all(&input, &kept, &SplitOptions::default());
+        assert_eq!(bytes, b"\xEF\xBB\xBFP*M\x18 text\nsecond\n");
+        assert_eq!(Compression::detect(&kept).unwrap(), Compression::None);
+        assert_eq!(
+            texts(&kept, &ReadOptions::new(["text"])),
+            vec![vec!["P*M\u{18} text"], vec!["second"]]
+        );
+
+        // CSV: the header row comes first.
+        let (dir, input) = write_file("in.csv", b"\xEF\xBB\xBFP*M\x18,text\n1,a\n");
+        let kept = dir.path().join("kept.csv");
+        let bytes = keep_all(&input, &kept, &SplitOptions::default());
+        assert_eq!(bytes, b"\xEF\xBB\xBFP*M\x18,text\n1,a\n");
+        assert_eq!(
+            texts(&kept, &ReadOptions::new(["P*M\u{18}", "text"])),
+            vec![vec!["1", "a"]]
+        );
+
+        // Headerless CSV, after a blank line (not copied): zstd's and gzip's frame magic in a
+        // first field that is not valid UTF-8 (split does not need it to be).
+        let headerless = SplitOptions {
+            format: None,
+            no_header: true,
+        };
+        for first in [&b"\x28\xB5\x2F\xFD"[..], b"\x1F\x8B"] {
+            let data = [b"\n", first, b",b\nc,d\n"].concat();
+            let (dir, input) = write_file("in.csv", &data);
+            let kept = dir.path().join("kept.csv");
+            let bytes = keep_all(&input, &kept, &headerless);
+            assert_eq!(bytes, [BOM, &data[1..]].concat());
+            assert_eq!(Compression::detect(&kept).unwrap(), Compression::None);
+            assert_eq!(
+                texts(&kept, &ReadOptions::new(["2"]).with_no_header()),
+                vec![vec!["b"], vec!["d"]]
+            );
+        }
+
+        // Inside a compressed stream, magic numbers are not sniffed: no BOM.
+        let data = b"P*M\x18 text\nsecond\n";
+        let (dir, input) = write_file("in.txt.gz", &gzip(data));
+        let kept = dir.path().join("kept.txt.gz");
+        keep_all(&input, &kept, &SplitOptions::default());
+        assert_eq!(Compression::detect(&kept).unwrap(), Compression::Gzip);
+        assert_eq!(decompress(&kept), data);
+    }
+
+    /// Known issue (B), found by fuzzing: a first kept row starting with U+FEFF lost it on
+    /// re-read, taken for a BOM.
+    #[test]
+    fn kept_content_starting_with_u_feff_gets_a_bom() {
+        // Text, plain and gzip: a BOM, then a line starting with U+FEFF.
+        let data = b"\xEF\xBB\xBF\xEF\xBB\xBFa\nb\nc\n";
+        for (name, bytes) in [("in.txt", data.to_vec()), ("in.txt.gz", gzip(data))] {
+            let (dir, input) = write_file(name, &bytes);
+            let compression = Compression::detect(&input).unwrap();
+            let kept = dir
+                .path()
+                .join(output_file_name("kept", Format::Text, compression));
+            let outcome = run(&input, &kept);
+            assert_eq!(outcome.stats.kept, 2);
+            assert_eq!(
+                decompress(&kept),
+                b"\xEF\xBB\xBF\xEF\xBB\xBFa\nb\n",
+                "{name}"
+            );
+            assert_eq!(Compression::detect(&kept).unwrap(), compression);
+            assert_eq!(
+                texts(&kept, &ReadOptions::new(["text"])),
+                vec![vec!["\u{feff}a"], vec!["b"]],
+                "{name}"
+            );
+        }
+
+        // CSV: after a blank line (not copied), a header name starting with U+FEFF.
+        let (dir, input) = write_file("in.csv", b"\n\xEF\xBB\xBFa,b\nc,d\n");
+        let kept = dir.path().join("kept.csv");
+        // The csv parser drops a second BOM at the start, so two go before the row.
+        let bytes = keep_all(&input, &kept, &SplitOptions::default());
+        assert_eq!(bytes, [BOM, BOM, b"\xEF\xBB\xBFa,b\nc,d\n"].concat());
+        assert_eq!(
+            texts(&kept, &ReadOptions::new(["\u{feff}a", "b"])),
+            vec![vec!["c", "d"]]
+        );
+        // Headerless TSV, gzip-compressed: the first record's first field.
+        let data = b"\n\xEF\xBB\xBFa\tb\nc\td\n";
+        let (dir, input) = write_file("in.tsv.gz", &gzip(data));
+        let kept = dir.path().join("kept.tsv.gz");
+        let headerless = SplitOptions {
+            format: None,
+            no_header: true,
+        };
+        keep_all(&input, &kept, &headerless);
+        assert_eq!(decompress(&kept), [BOM, BOM, &data[1..]].concat());
+        assert_eq!(
+            texts(&kept, &ReadOptions::new(["1", "2"]).with_no_header()),
+            vec![vec!["\u{feff}a", "b"], vec!["c", "d"]]
+        );
+    }
+
+    /// Known issue (C), found by fuzzing: a line ending in `\r` was written as `line\r\n`,
+    /// which reads back without the `\r`.
+    #[test]
+    fn kept_lines_ending_in_cr_keep_it() {
+        // From `\r\r\n`, and a last line without `\n`; `\r\n` is still dropped.
+        let (dir, input) = write_file("in.txt", b"x\r\r\ny\r\nz\r");
+        let kept = dir.path().join("kept.txt");
+        let bytes = keep_all(&input, &kept, &SplitOptions::default());
+        assert_eq!(bytes, b"x\r\r\ny\nz\r\r\n");
+        assert_eq!(
+            texts(&kept, &ReadOptions::new(["text"])),
+            vec![vec!["x\r"], vec!["y"], vec!["z\r"]]
+        );
+
+        // JSONL: the `\r` is JSON whitespace, but the line's bytes are kept whole too.
+        let (dir, input) = write_file("in.jsonl", b"{\"text\":\"a\"}\r\r\n{\"text\":\"b\"}\r");
+        let kept = dir.path().join("kept.jsonl");
+        let bytes = keep_all(&input, &kept, &SplitOptions::default());
+        assert_eq!(bytes, b"{\"text\":\"a\"}\r\r\n{\"text\":\"b\"}\r\r\n");
+        assert_eq!(
+            texts(&kept, &ReadOptions::new(["text"])),
+            vec![vec!["a"], vec!["b"]]
+        );
+    }
+
+    /// [`Encoded`] holds the first bytes back, whatever the writes, and writes a BOM before
+    /// them only when the reader would misread them.
+    #[test]
+    fn encoded_decides_on_the_first_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = |writes: &[&[u8]], compression: Compression, dropped: usize| {
+            let path = dir.path().join("out");
+            let mut out = Encoded::new(File::create(&path).unwrap(), compression, dropped).unwrap();
+            for bytes in writes {
+                out.write_all(bytes).unwrap();
+                out.flush().unwrap();
+            }
+            out.finish().unwrap();
+            decompress(&path)
+        };
+        let bom = |n: usize, rest: &[u8]| [BOM.repeat(n), rest.to_vec()].concat();
+        let none = Compression::None;
+        assert_eq!(written(&[], none, 1), b"");
+        assert_eq!(written(&[b"ab", b"", b"c", b"def"], none, 1), b"abcdef");
+        // Content shorter than the head: decided at the end, as the reader would.
+        assert_eq!(written(&[b"\x1F", b"\x8B"], none, 1), bom(1, b"\x1F\x8B"));
+        assert_eq!(written(&[b"\xEF\xBB"], none, 1), b"\xEF\xBB");
+        assert_eq!(written(&[b"\xEF\xBB", b"\xBF"], none, 1), bom(2, b""));
+        let skippable: &[&[u8]] = &[b"P", b"*M", b"\x18 rest"];
+        assert_eq!(written(skippable, none, 1), bom(1, b"P*M\x18 rest"));
+        let zstd = b"\x28\xB5\x2F\xFDzz";
+        assert_eq!(written(&[zstd], none, 1), bom(1, zstd));
+        // A reader that drops two BOMs gets two before a BOM, one before a magic number.
+        assert_eq!(written(&[BOM, b"x"], none, 2), bom(3, b"x"));
+        assert_eq!(written(&[b"P*M\x18,x"], none, 2), bom(1, b"P*M\x18,x"));
+        // Compressed: only a BOM matters.
+        assert_eq!(written(&[b"P*M\x18"], Compression::Zstd, 1), b"P*M\x18");
+        assert_eq!(written(&[BOM, b"x"], Compression::Gzip, 1), bom(2, b"x"));
     }
 
     /// A Parquet file of `n` rows: `text` (Utf8), `id` (Int64, null on every 7th row) and
