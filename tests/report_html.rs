@@ -36,6 +36,7 @@ fn set(path: &str, rows: u64) -> SetInfo {
         rows,
         unique_rows: rows - 3,
         empty_rows: 2,
+        skipped_rows: 0,
     }
 }
 

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use semsift::dataset;
-use semsift::store::npy::NpyWriter;
+use semsift::dataset::OnError;
+use semsift::pipeline::embed_to_npy;
 
 use super::common::{InputArgs, ModelArgs};
 use super::progress::Bars;
@@ -14,6 +14,15 @@ use super::progress::Bars;
 pub struct EmbedArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    /// Rows that cannot be read (invalid JSON, a missing or null column, invalid
+    /// UTF-8, a malformed CSV record): `fail` stops with an error naming the file,
+    /// line and column; `skip` leaves them out of the .npy and writes two sidecars
+    /// next to it, each atomically: `<OUT stem>.rows.npy` (uint64, the 0-based file
+    /// row of each .npy row) and `<OUT stem>.skipped.jsonl` (row, line, reason of
+    /// each skipped row, without its raw text), so that .npy rows + skipped = input
+    /// rows. A run without skip removes sidecars an earlier run left for OUT.
+    #[arg(long, default_value = "fail", value_name = "fail|skip")]
+    pub on_error: OnError,
     #[command(flatten)]
     pub model: ModelArgs,
     /// Output file: float32 [rows, dim] .npy, rows in input order. Written to
@@ -28,21 +37,17 @@ pub fn run(args: EmbedArgs, bars: &Bars) -> anyhow::Result<()> {
         .output
         .clone()
         .unwrap_or_else(|| default_output(&args.input.input, ".npy"));
-    refuse_overwrite(&args.input.input, &output)?;
-    let columns = &args.input.columns;
-    let mut reader = dataset::open(&args.input.input, &args.input.read_options())?;
     let encoder = args.model.load()?;
-    let chunk_rows = encoder.chunk_rows();
-    let mut writer = NpyWriter::create(&output, encoder.dim() * columns.len())?;
-    let stats = semsift::pipeline::embed_dataset(
-        &mut reader,
+    let outcome = embed_to_npy(
+        &args.input.input,
+        &args.input.read_options(),
+        args.on_error,
         encoder.as_ref(),
-        columns.len(),
-        chunk_rows,
+        &output,
         bars,
-        |rows| writer.write_rows(rows).map_err(Into::into),
     )?;
-    let rows = writer.finish()?;
+    let stats = &outcome.stats;
+    let rows = stats.rows;
     tracing::info!(rows, dim = stats.dim, "wrote {}", output.display());
     if !bars.is_quiet() {
         eprintln!(
@@ -52,18 +57,14 @@ pub fn run(args: EmbedArgs, bars: &Bars) -> anyhow::Result<()> {
             rows as f64 / (stats.embed_time + stats.read_time).as_secs_f64().max(1e-9),
             output.display()
         );
-    }
-    Ok(())
-}
-
-/// Refuses an output path that names the input file.
-pub fn refuse_overwrite(input: &std::path::Path, output: &std::path::Path) -> anyhow::Result<()> {
-    let same = match (input.canonicalize(), output.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if same {
-        return Err(semsift::store::StoreError::WouldOverwriteInput(input.to_path_buf()).into());
+        if !stats.skipped.is_empty() {
+            eprintln!(
+                "semsift: skipped {} unreadable rows (listed in {}; file row of each vector in {})",
+                stats.skipped.len(),
+                outcome.files.skipped.display(),
+                outcome.files.rows.display()
+            );
+        }
     }
     Ok(())
 }

@@ -49,7 +49,8 @@ pub enum Command {
     /// Describe a dataset's topics (k-means, keywords, examples) and, with
     /// --reference, which topics it lacks or over-represents; writes report.html.
     Report(report::ReportArgs),
-    /// Embed a dataset's text into an .npy matrix (float32, one row per input row).
+    /// Embed a dataset's text into an .npy matrix (float32, one row per input row;
+    /// with --on-error skip, per readable row, with sidecars listing the rest).
     Embed(embed::EmbedArgs),
     /// Make a static (model2vec-format) model from a sentence-transformers model.
     Distill(distill::DistillArgs),

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use semsift::dataset::OnError;
 use semsift::pipeline::{run_report, Clusters, ReportOptions};
 
 use super::common::{InputArgs, ModelArgs, StoreArgs};
@@ -13,6 +14,15 @@ use super::progress::Bars;
 pub struct ReportArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    /// Rows that cannot be read (invalid JSON, a missing or null column, invalid
+    /// UTF-8, a malformed CSV record), in INPUT or REF: `fail` stops with an error
+    /// naming the file, line and column; `skip` leaves them out of every figure,
+    /// counts them (skipped_rows in report.json, shown beside the rows in
+    /// report.html) and lists each (set, row, line, reason; not its raw text, which
+    /// would take a second pass over the file) in skipped.jsonl. Row numbers stay
+    /// the file's own.
+    #[arg(long, default_value = "fail", value_name = "fail|skip")]
+    pub on_error: OnError,
     /// Reference set to compare with (a target distribution, an eval suite, another
     /// dataset): topics are fitted on both, and the report lists the topics INPUT
     /// lacks or over-represents. Read with the same --column names.
@@ -37,8 +47,9 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// Output directory: report.html (open it in a browser), report.json (the
-    /// same, machine-readable) and clusters.jsonl (each row's topic), each written
-    /// atomically, report.json last. Default: `<input name>-report`.
+    /// same, machine-readable), clusters.jsonl (each row's topic) and, with
+    /// --on-error skip, skipped.jsonl, each written atomically, report.json last
+    /// (a skipped.jsonl of an earlier run is removed). Default: `<input name>-report`.
     #[arg(short, long, value_name = "OUTDIR")]
     pub output: Option<PathBuf>,
 }
@@ -53,6 +64,7 @@ pub fn run(args: ReportArgs, bars: &Bars) -> anyhow::Result<()> {
         input: args.input.input.clone(),
         read: args.input.read_options(),
         reference: args.reference.clone(),
+        on_error: args.on_error,
         clusters: args.clusters,
         seed: args.seed,
         max_iter: args.max_iter,
@@ -78,6 +90,13 @@ pub fn run(args: ReportArgs, bars: &Bars) -> anyhow::Result<()> {
             );
         }
         eprintln!("{line} → {}", out_dir.join("report.html").display());
+        let skipped = r.input.skipped_rows + r.reference.as_ref().map_or(0, |s| s.skipped_rows);
+        if skipped > 0 {
+            eprintln!(
+                "semsift: skipped {skipped} unreadable rows (listed in {})",
+                out_dir.join("skipped.jsonl").display()
+            );
+        }
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Stages strung together into the jobs the CLI runs.
 //!
-//! - [`embed_dataset`]: read a dataset in chunks and embed it (`semsift embed`).
+//! - [`embed_dataset`]: read a dataset in chunks and embed it; [`embed_to_npy`]: the same
+//!   into a `.npy`, with sidecars accounting for skipped rows (`semsift embed`).
 //! - [`run_dedup`]: read → embed (through the vector store) → index → search → select →
 //!   write (`semsift dedup`).
 //! - [`run_filter`]: read → embed → rank by neighbourhood density → outliers or
@@ -19,9 +20,9 @@ mod timings;
 mod vectors;
 
 pub use dedup::{build_index, run_dedup, DedupOptions, DedupOutcome};
-pub use embed::{embed_dataset, EmbedStats};
+pub use embed::{embed_dataset, embed_to_npy, EmbedFiles, EmbedOutcome, EmbedStats};
 pub use filter::{run_filter, FilterMode, FilterOptions, FilterOutcome};
 pub use output::{AtomicFile, OutputDir};
 pub use report::{run_report, Clusters, ReportOptions, ReportOutcome};
-pub use rows::{load_rows, LoadedRows, Texts};
+pub use rows::{load_rows, LoadedRows, RowNumbers, SkippedRow, Texts};
 pub use vectors::{embed_texts, EmbedReport, Vectors};

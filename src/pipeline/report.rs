@@ -72,6 +72,10 @@ pub struct ReportOptions {
     pub read: ReadOptions,
     /// A reference set to compare topic shares with. Read with the same columns.
     pub reference: Option<PathBuf>,
+    /// What to do with rows of the input or the reference that cannot be read: stop
+    /// ([`OnError::Fail`]), or leave them out and list them in `skipped.jsonl`
+    /// ([`OnError::Skip`]).
+    pub on_error: OnError,
     /// Number of topics.
     pub clusters: Clusters,
     /// Seed of k-means's random choices and the map's sample.
@@ -96,6 +100,10 @@ const KEYWORDS: usize = 10;
 const MAP_POINTS: usize = 5000;
 /// Example texts are cut to this many characters.
 const EXAMPLE_CHARS: usize = 600;
+
+/// The outputs a report run may write besides its marker, `report.json` (written last):
+/// files of these names that a run did not write are removed before the marker lands.
+const OUTPUT_FAMILY: &[&str] = &["clusters.jsonl", "report.html", "skipped.jsonl"];
 
 /// What a report run produced.
 #[derive(Debug, Clone)]
@@ -125,7 +133,7 @@ impl Set {
         encoder: &dyn Encoder,
         progress: &dyn Progress,
     ) -> Result<Set, Error> {
-        let rows = load_rows(path, read, OnError::Fail, progress)?;
+        let rows = load_rows(path, read, opts.on_error, progress)?;
         let mut counts = vec![0u32; rows.groups.groups()];
         for &g in rows.groups.group_of_row() {
             counts[g as usize] += 1;
@@ -166,7 +174,13 @@ impl Set {
             rows: self.rows.groups.rows() as u64,
             unique_rows: self.rows.groups.groups() as u64,
             empty_rows: self.rows.groups.rows() as u64 - self.non_empty_rows(),
+            skipped_rows: self.rows.skipped.len() as u64,
         }
+    }
+
+    /// The file's own row number (skipped rows counted) of read row `i`.
+    fn file_row(&self, i: u64) -> u64 {
+        self.rows.numbers.file_row(i)
     }
 
     /// The text of unique row `u`, columns joined with `sep`.
@@ -243,8 +257,12 @@ impl<'a> Points<'a> {
     }
 }
 
-/// Runs a report and writes `clusters.jsonl`, `report.html` and, last, `report.json` to
-/// `opts.out_dir`.
+/// Runs a report and writes `clusters.jsonl`, `report.html`, with [`OnError::Skip`]
+/// `skipped.jsonl`, and, last, `report.json` to `opts.out_dir`.
+///
+/// Row numbers in the outputs are the files' own (0-based data rows, skipped rows
+/// counted). A report that was asked not to skip removes the `skipped.jsonl` of an
+/// earlier run, so the directory only ever holds one run's set.
 pub fn run_report(
     opts: &ReportOptions,
     encoder: &dyn Encoder,
@@ -256,7 +274,7 @@ pub fn run_report(
     let mut inputs: Vec<&Path> = vec![&opts.input];
     inputs.extend(opts.reference.as_deref());
     let out = OutputDir::create(&opts.out_dir, &inputs)?;
-    for name in ["clusters.jsonl", "report.html", "report.json"] {
+    for name in OUTPUT_FAMILY.iter().chain(&["report.json"]) {
         out.file(name)?;
     }
 
@@ -429,8 +447,14 @@ pub fn run_report(
         timings_s: Map::new(),
     };
 
+    out.start_set("report.json")?;
     let mut files = vec![write_clusters(&out, &points, &assignment, progress)?];
     files.push(out.write("report.html", render_html(&report).as_bytes())?);
+    if opts.on_error == OnError::Skip {
+        files.push(write_skipped(&out, &points.sets)?);
+    }
+    let written: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    out.finish_set(OUTPUT_FAMILY, &written)?;
     watch.lap("write");
     report.timings_s = watch.finish();
     let mut text = serde_json::to_vec_pretty(&report).expect("the report serialises");
@@ -509,7 +533,7 @@ fn describe_topics(
                     let set = points.sets[s as usize];
                     Example {
                         set: if s == 0 { "input" } else { "reference" }.into(),
-                        row: set.rows.groups.first_row()[u as usize],
+                        row: set.file_row(set.rows.groups.first_row()[u as usize]),
                         similarity: round6(assignment.similarity[p as usize] as f64),
                         text: cut(&points.text(p, "\n"), EXAMPLE_CHARS),
                     }
@@ -575,7 +599,8 @@ fn map(points: &Points, labels: &[u32], dim: usize, seed: u64) -> MapModel {
     }
 }
 
-/// `clusters.jsonl`: one line per row of the input, then of the reference, in row order.
+/// `clusters.jsonl`: one line per row read of the input, then of the reference, in row
+/// order, each with its file row number (skipped rows have no line).
 fn write_clusters(
     out: &OutputDir,
     points: &Points,
@@ -587,7 +612,8 @@ fn write_clusters(
     progress.begin("write", Some(total as u64));
     for (s, set) in points.sets.iter().enumerate() {
         let name = if s == 0 { "input" } else { "reference" };
-        for (row, &u) in set.rows.groups.group_of_row().iter().enumerate() {
+        for (i, &u) in set.rows.groups.group_of_row().iter().enumerate() {
+            let row = set.file_row(i as u64);
             let line = match points.point_of[s][u as usize] {
                 Some(p) => format!(
                     "{{\"set\":\"{name}\",\"row\":{row},\"cluster\":{},\"similarity\":{}}}\n",
@@ -599,13 +625,33 @@ fn write_clusters(
                 ),
             };
             w.write_all(line.as_bytes()).map_err(|e| w.error(e))?;
-            if row % 65536 == 65535 {
+            if i % 65536 == 65535 {
                 progress.advance(65536);
             }
         }
         progress.advance((set.rows.groups.rows() % 65536) as u64);
     }
     progress.end();
+    w.commit()
+}
+
+/// `skipped.jsonl`: one `{"set", "row", "line", "reason"}` line per row left out as
+/// unreadable, the input's first, then the reference's, in row order. The raw text is not
+/// included: it would take a second pass over the files.
+fn write_skipped(out: &OutputDir, sets: &[&Set]) -> Result<PathBuf, Error> {
+    let mut w = out.writer("skipped.jsonl")?;
+    for (s, set) in sets.iter().enumerate() {
+        let name = if s == 0 { "input" } else { "reference" };
+        for skipped in &set.rows.skipped {
+            let line = json!({
+                "set": name,
+                "row": skipped.row,
+                "line": skipped.line,
+                "reason": skipped.reason,
+            });
+            w.write_json_line(&line).map_err(|e| w.error(e))?;
+        }
+    }
     w.commit()
 }
 

@@ -199,8 +199,17 @@ fn summary(out: &mut String, r: &Report) {
     let (d, dr) = (&r.diversity.input, r.diversity.reference.as_ref());
     let div = |f: &dyn Fn(&SetDiversity) -> String| (f(d), vs(dr.map(f)));
     let c = &r.clustering;
+    // Rows read, and next to them the unreadable rows left out, if any.
+    let rows = |s: &SetInfo| match s.skipped_rows {
+        0 => int(s.rows),
+        n => format!(
+            "{} <small class=\"skipped\">+\u{a0}{}\u{a0}skipped</small>",
+            int(s.rows),
+            int(n)
+        ),
+    };
     let mut stats = vec![
-        ("Rows", set(|s| s.rows)),
+        ("Rows", (rows(&r.input), vs(r.reference.as_ref().map(rows)))),
         ("Unique rows", set(|s| s.unique_rows)),
         ("Empty rows", set(|s| s.empty_rows)),
         ("Topics (k)", (int(c.k as u64), escape(&c.k_rule))),

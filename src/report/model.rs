@@ -47,13 +47,20 @@ pub struct Report {
 pub struct SetInfo {
     /// The file as given on the command line.
     pub path: String,
-    /// Data rows in the file.
+    /// Data rows read from the file: all of them, unless `skipped_rows` were left out
+    /// (the file then holds `rows + skipped_rows`).
     pub rows: u64,
     /// Rows left after merging exact copies (copies still count towards topic shares).
     pub unique_rows: u64,
     /// Rows whose text is empty or only white space: they are not clustered
     /// (`cluster: null` in `clusters.jsonl`) and not counted in any share.
     pub empty_rows: u64,
+    /// Rows that could not be read and were left out (`--on-error skip`; 0 otherwise),
+    /// each listed in `skipped.jsonl`. They count in no figure of the report, but row
+    /// numbers everywhere count them (they are the file's own). Added within
+    /// `semsift.report/1`; absent from reports written before it, read as 0.
+    #[serde(default)]
+    pub skipped_rows: u64,
 }
 
 /// How the k-means fit went.
@@ -193,7 +200,8 @@ pub struct Keyword {
 pub struct Example {
     /// `"input"` or `"reference"`.
     pub set: String,
-    /// 0-based data row in that set's file (the first row of its exact-copy group).
+    /// 0-based data row in that set's file (the first row of its exact-copy group),
+    /// skipped unreadable rows counted.
     pub row: u64,
     /// Cosine to the topic's centroid.
     pub similarity: f64,

@@ -1,11 +1,13 @@
-//! NumPy `.npy` files of float32 rows.
+//! NumPy `.npy` files of float32 rows (and 1-D uint64 arrays, e.g. row numbers).
 //!
 //! [`NpyWriter`] streams rows to `<dest>.partial`, then writes the final shape
 //! into a fixed-size header and renames the file into place, so a reader never
-//! sees a half-written file under the final name.
+//! sees a half-written file under the final name; a writer dropped unfinished (say,
+//! after an error) removes its partial file.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use super::StoreError;
@@ -14,13 +16,40 @@ const MAGIC: &[u8] = b"\x93NUMPY";
 /// Total header size (magic + version + length + dict), a multiple of 64.
 const HEADER_LEN: usize = 128;
 
-/// Streams `[rows, cols]` little-endian float32 rows into an `.npy` file.
-pub struct NpyWriter {
-    out: BufWriter<File>,
+/// An element type [`NpyWriter`] can write.
+pub trait Element: Copy {
+    /// Its NumPy type string (`'<f4'`, `'<u8'`).
+    const DESCR: &'static str;
+    /// Appends its little-endian bytes to `out`.
+    fn put(self, out: &mut Vec<u8>);
+}
+
+impl Element for f32 {
+    const DESCR: &'static str = "<f4";
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl Element for u64 {
+    const DESCR: &'static str = "<u8";
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+/// Streams little-endian rows into an `.npy` file: `[rows, cols]` float32 rows
+/// ([`NpyWriter::create`]) or a 1-D `[rows]` uint64 array ([`NpyWriter::create_u64`]).
+pub struct NpyWriter<T: Element = f32> {
+    /// `None` once finished.
+    out: Option<BufWriter<File>>,
     partial: PathBuf,
     dest: PathBuf,
-    cols: usize,
+    /// Row width; `None` for a 1-D array (one element per row).
+    cols: Option<usize>,
     rows: u64,
+    bytes: Vec<u8>,
+    _element: PhantomData<T>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -30,8 +59,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     }
 }
 
-fn header(rows: u64, cols: usize) -> Vec<u8> {
-    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+fn header(descr: &str, rows: u64, cols: Option<usize>) -> Vec<u8> {
+    let shape = match cols {
+        Some(cols) => format!("({rows}, {cols})"),
+        None => format!("({rows},)"),
+    };
+    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     let mut h = Vec::with_capacity(HEADER_LEN);
     h.extend_from_slice(MAGIC);
     h.extend_from_slice(&[1, 0]);
@@ -42,55 +75,96 @@ fn header(rows: u64, cols: usize) -> Vec<u8> {
     h
 }
 
-impl NpyWriter {
+impl NpyWriter<f32> {
     /// Starts writing `dest` with rows of `cols` floats.
     pub fn create(dest: &Path, cols: usize) -> Result<Self, StoreError> {
+        Self::start(dest, Some(cols))
+    }
+}
+
+impl NpyWriter<u64> {
+    /// Starts writing `dest` as a 1-D array of uint64 (each [`write_rows`](Self::write_rows)
+    /// element is one row).
+    pub fn create_u64(dest: &Path) -> Result<Self, StoreError> {
+        Self::start(dest, None)
+    }
+}
+
+impl<T: Element> NpyWriter<T> {
+    fn start(dest: &Path, cols: Option<usize>) -> Result<Self, StoreError> {
         let partial = PathBuf::from(format!("{}.partial", dest.display()));
         let file = File::create(&partial).map_err(io(&partial))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
-        out.write_all(&header(0, cols)).map_err(io(&partial))?;
+        out.write_all(&header(T::DESCR, 0, cols))
+            .map_err(io(&partial))?;
         Ok(Self {
-            out,
+            out: Some(out),
             partial,
             dest: dest.to_path_buf(),
             cols,
             rows: 0,
+            bytes: Vec::new(),
+            _element: PhantomData,
         })
     }
 
-    /// Appends whole rows (`data.len()` must be a multiple of `cols`).
-    pub fn write_rows(&mut self, data: &[f32]) -> Result<(), StoreError> {
-        if self.cols == 0 || !data.len().is_multiple_of(self.cols) {
+    /// Appends whole rows (`data.len()` must be a multiple of `cols`; any length for a
+    /// 1-D array).
+    pub fn write_rows(&mut self, data: &[T]) -> Result<(), StoreError> {
+        let cols = self.cols.unwrap_or(1);
+        if cols == 0 || !data.len().is_multiple_of(cols) {
             return Err(StoreError::DimensionMismatch {
-                expected: self.cols,
+                expected: cols,
                 got: data.len(),
             });
         }
-        let bytes: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.out.write_all(&bytes).map_err(io(&self.partial))?;
-        self.rows += (data.len() / self.cols) as u64;
+        self.bytes.clear();
+        for &x in data {
+            x.put(&mut self.bytes);
+        }
+        self.out
+            .as_mut()
+            .expect("not finished")
+            .write_all(&self.bytes)
+            .map_err(io(&self.partial))?;
+        self.rows += (data.len() / cols) as u64;
         Ok(())
     }
 
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
     /// Writes the final header, syncs, and renames into place. Returns the row count.
-    pub fn finish(self) -> Result<u64, StoreError> {
-        let Self {
-            out,
-            partial,
-            dest,
-            cols,
-            rows,
-        } = self;
-        let mut file = out.into_inner().map_err(|e| StoreError::Io {
-            path: partial.clone(),
-            source: e.into_error(),
-        })?;
-        file.seek(SeekFrom::Start(0)).map_err(io(&partial))?;
-        file.write_all(&header(rows, cols)).map_err(io(&partial))?;
-        file.sync_all().map_err(io(&partial))?;
-        drop(file);
-        std::fs::rename(&partial, &dest).map_err(io(&dest))?;
-        Ok(rows)
+    /// On an error the partial file is removed.
+    pub fn finish(mut self) -> Result<u64, StoreError> {
+        let out = self.out.take().expect("finished once");
+        let (partial, dest) = (&self.partial, &self.dest);
+        let done = (|| {
+            let mut file = out.into_inner().map_err(|e| StoreError::Io {
+                path: partial.clone(),
+                source: e.into_error(),
+            })?;
+            file.seek(SeekFrom::Start(0)).map_err(io(partial))?;
+            file.write_all(&header(T::DESCR, self.rows, self.cols))
+                .map_err(io(partial))?;
+            file.sync_all().map_err(io(partial))?;
+            drop(file);
+            std::fs::rename(partial, dest).map_err(io(dest))
+        })();
+        if done.is_err() {
+            let _ = std::fs::remove_file(partial);
+        }
+        done.map(|()| self.rows)
+    }
+}
+
+impl<T: Element> Drop for NpyWriter<T> {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.partial);
+        }
     }
 }
 
@@ -172,5 +246,31 @@ mod tests {
         let raw = std::fs::read(&dest).unwrap();
         assert_eq!(raw.len(), HEADER_LEN + 9 * 4);
         assert_eq!(HEADER_LEN % 64, 0);
+        let w = NpyWriter::create(&dir.path().join("gone.npy"), 3).unwrap();
+        drop(w);
+        assert!(!dir.path().join("gone.npy.partial").exists());
+    }
+
+    #[test]
+    fn writes_a_1d_u64_array() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("rows.npy");
+        let mut w = NpyWriter::create_u64(&dest).unwrap();
+        w.write_rows(&[0, 2]).unwrap();
+        w.write_rows(&[u64::MAX]).unwrap();
+        assert_eq!(w.rows(), 3);
+        assert_eq!(w.finish().unwrap(), 3);
+        let raw = std::fs::read(&dest).unwrap();
+        assert_eq!(raw.len(), HEADER_LEN + 3 * 8);
+        let dict = std::str::from_utf8(&raw[10..HEADER_LEN]).unwrap();
+        assert!(dict.starts_with("{'descr': '<u8', 'fortran_order': False, 'shape': (3,), }"));
+        assert_eq!(raw[HEADER_LEN + 8..HEADER_LEN + 16], 2u64.to_le_bytes());
+        assert_eq!(raw[HEADER_LEN + 16..], u64::MAX.to_le_bytes());
+        // The longest header still fits.
+        let longest = header("<u8", u64::MAX, Some(usize::MAX));
+        assert_eq!(longest.len(), HEADER_LEN);
+        assert!(std::str::from_utf8(&longest[10..])
+            .unwrap()
+            .contains("), }  "));
     }
 }
