@@ -249,6 +249,12 @@ fn rebuilt_or_refused(
         let e = embedding_input(&summary(dir)).clone();
         assert_eq!(e["reused"], 0, "{what}: vectors were reused: {e}");
         assert_eq!(&e["embedded"], embedded, "{what}: {e}");
+        // The summary says why, as the warning did, even under --quiet.
+        let why = e["discarded"].as_str().unwrap_or_default();
+        assert!(why.contains(name), "{what}: discarded names no file: {e}");
+        for w in words {
+            assert!(why.contains(w), "{what}: discarded does not say {w:?}: {e}");
+        }
         // The rebuilt file is valid, and the next run reuses it.
         VectorFile::open(file).unwrap_or_else(|e| panic!("{what}: rebuilt file: {e}"));
         true

@@ -52,8 +52,9 @@ pub enum DatasetError {
 
     /// A requested column does not exist (for CSV/TSV/Parquet: in the header or schema).
     #[error(
-        "{}:{line}: column `{column}` not found (available: {})",
+        "{}:{line}: column `{}` not found (available: {})",
         .path.display(),
+        .column.escape_debug(),
         list(.available)
     )]
     MissingColumn {
@@ -68,7 +69,7 @@ pub enum DatasetError {
     },
 
     /// A requested column is JSON `null` or a Parquet null.
-    #[error("{}:{line}: column `{column}` is null", .path.display())]
+    #[error("{}:{line}: column `{}` is null", .path.display(), .column.escape_debug())]
     NullValue {
         /// The file being read.
         path: PathBuf,
@@ -120,8 +121,9 @@ pub enum DatasetError {
 
     /// A requested Parquet column is not a string column.
     #[error(
-        "{}: column `{column}` has type {found}; expected a string column (Utf8, LargeUtf8 or Utf8View)",
-        .path.display()
+        "{}: column `{}` has type {found}; expected a string column (Utf8, LargeUtf8 or Utf8View)",
+        .path.display(),
+        .column.escape_debug()
     )]
     UnsupportedType {
         /// The file being read.
@@ -141,8 +143,9 @@ pub enum DatasetError {
 
     /// A column other than `text` was requested from a plain-text file.
     #[error(
-        "{}: plain-text files have a single column named `text`, not `{column}`",
-        .path.display()
+        "{}: plain-text files have a single column named `text`, not `{}`",
+        .path.display(),
+        .column.escape_debug()
     )]
     BadColumnForText {
         /// The file being read.
@@ -270,10 +273,37 @@ impl DatasetError {
     }
 }
 
+/// Column names for a one-line message: comma-separated, control characters escaped.
 fn list(names: &[String]) -> String {
     if names.is_empty() {
         "none".to_string()
     } else {
-        names.join(", ")
+        let escaped: Vec<String> = names.iter().map(|n| n.escape_debug().to_string()).collect();
+        escaped.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_names_stay_on_one_line() {
+        let e = DatasetError::MissingColumn {
+            path: "data.csv".into(),
+            line: 1,
+            column: "te\nxt".into(),
+            available: vec!["a\r\nb".into(), "c".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "data.csv:1: column `te\\nxt` not found (available: a\\r\\nb, c)"
+        );
+        let e = DatasetError::NullValue {
+            path: "data.jsonl".into(),
+            line: 3,
+            column: "tab\there".into(),
+        };
+        assert_eq!(e.to_string(), "data.jsonl:3: column `tab\\there` is null");
     }
 }

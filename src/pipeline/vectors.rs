@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::rows::Texts;
 use crate::embed::{normalize_rows, EmbedError, Encoder};
 use crate::progress::Progress;
-use crate::store::{Dtype, StoreKey, VectorFile, VectorStore};
+use crate::store::{Dtype, Lookup, StoreKey, VectorFile, VectorStore};
 use crate::Error;
 
 /// Unit vectors of the unique rows, row-major: in memory, or mapped from the store.
@@ -67,6 +67,10 @@ pub struct EmbedReport {
     pub reused: usize,
     /// The store file, when a store was used.
     pub store_file: Option<String>,
+    /// Why a stored file was discarded and rebuilt (damaged, incomplete, another
+    /// format version or key), when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discarded: Option<String>,
     /// Seconds spent embedding (and reading the store).
     #[serde(skip)]
     pub time: Duration,
@@ -107,7 +111,15 @@ pub fn embed_texts(
         dtype,
     };
     report.store_file = Some(store.path_for(&key).display().to_string());
-    let file = match store.get(&key)? {
+    let found = match store.lookup(&key)? {
+        Lookup::Found(file) => Some(file),
+        Lookup::Missing => None,
+        Lookup::Discarded { reason } => {
+            report.discarded = Some(reason);
+            None
+        }
+    };
+    let file = match found {
         Some(file) if file.rows() == n => {
             tracing::info!(rows = n, "reusing vectors from {}", file.path().display());
             report.reused = n;

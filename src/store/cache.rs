@@ -58,6 +58,20 @@ impl StoreKey {
     }
 }
 
+/// What [`VectorStore::lookup`] found for a key.
+#[derive(Debug)]
+pub enum Lookup {
+    /// A finished file that passed every check.
+    Found(VectorFile),
+    /// No file.
+    Missing,
+    /// A file that failed a check, now deleted so it gets rebuilt.
+    Discarded {
+        /// Which file and what was wrong with it.
+        reason: String,
+    },
+}
+
 /// A directory of vector files keyed by [`StoreKey`].
 ///
 /// [`VectorStore::get`] returns a finished file if there is a valid one;
@@ -98,7 +112,21 @@ impl VectorStore {
     /// none. A file that is there but corrupt, truncated, incomplete, of
     /// another format version or written for another key is logged (with
     /// the file and the reason), deleted, and reported as `None`, so the
-    /// caller rebuilds it.
+    /// caller rebuilds it; [`lookup`](Self::lookup) also says why.
+    ///
+    /// # Errors
+    ///
+    /// As [`lookup`](Self::lookup).
+    pub fn get(&self, key: &StoreKey) -> Result<Option<VectorFile>, StoreError> {
+        Ok(match self.lookup(key)? {
+            Lookup::Found(file) => Some(file),
+            Lookup::Missing | Lookup::Discarded { .. } => None,
+        })
+    }
+
+    /// What the store holds for `key`: a finished, validated vector file; nothing; or a
+    /// file that was there but corrupt, truncated, incomplete, of another format version
+    /// or written for another key, which is logged, deleted and reported with the reason.
     ///
     /// # Errors
     ///
@@ -106,30 +134,27 @@ impl VectorStore {
     /// (other than being missing), or cannot be deleted;
     /// [`StoreError::NewerVersion`] if a newer semsift wrote it (it is left as
     /// it is: point `--store` elsewhere, or delete it, to rebuild).
-    pub fn get(&self, key: &StoreKey) -> Result<Option<VectorFile>, StoreError> {
+    pub fn lookup(&self, key: &StoreKey) -> Result<Lookup, StoreError> {
         let path = self.path_for(key);
         let reason = match VectorFile::open(&path) {
             Ok(file) => match key.mismatch(&file) {
-                None => return Ok(Some(file)),
+                None => return Ok(Lookup::Found(file)),
                 // `file` is dropped here, unmapping it before the delete.
-                Some(reason) => reason,
+                Some(reason) => format!("{}: {reason}", path.display()),
             },
             Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(None)
+                return Ok(Lookup::Missing)
             }
             Err(e @ StoreError::Io { .. }) => return Err(e),
             // Written by a newer semsift: not ours to delete, so refuse it.
             Err(e @ StoreError::NewerVersion { .. }) => return Err(e),
+            // The error names the file.
             Err(e) => e.to_string(),
         };
-        tracing::warn!(
-            path = %path.display(),
-            %reason,
-            "discarding stored vectors; they will be recomputed"
-        );
+        tracing::warn!("discarding stored vectors ({reason}); they will be recomputed");
         match std::fs::remove_file(&path) {
-            Ok(()) => Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Ok(()) => Ok(Lookup::Discarded { reason }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Lookup::Discarded { reason }),
             Err(source) => Err(StoreError::Io { path, source }),
         }
     }

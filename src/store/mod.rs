@@ -55,7 +55,7 @@ mod vectors;
 
 use std::path::PathBuf;
 
-pub use cache::{StoreKey, VectorStore};
+pub use cache::{Lookup, StoreKey, VectorStore};
 pub use header::{Dtype, FORMAT_VERSION, HEADER_LEN, MAX_FINGERPRINT_LEN};
 pub use vectors::{VectorFile, VectorWriter};
 
