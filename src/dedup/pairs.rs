@@ -55,8 +55,9 @@ impl EarlierPairs {
         let n = groups.group_of().len();
         debug_assert_eq!(found.queries(), groups.groups());
         let budget_triples = spill::budget_triples(budget);
-        // Hits read per block: a quarter of the budget, or all at once without one.
-        let block_hits = budget_triples.map_or(usize::MAX, |b| b / 4);
+        // Hits read per block: a quarter of the budget, and never more than `MAX_BLOCK`,
+        // so the block's copy of its lists stays small next to the candidates.
+        let block_hits = budget_triples.map_or(MAX_BLOCK, |b| (b / 4).min(MAX_BLOCK));
         let mut group_cut = vec![false; groups.groups()];
         let mut runs = Vec::new();
         let mut buffer: Vec<Triple> = Vec::new();
@@ -89,6 +90,8 @@ impl EarlierPairs {
                 start = end;
             }
         }
+        // Lists the search held in memory are not needed any more.
+        drop(found);
         sort_dedup(&mut buffer);
         let lists = if runs.is_empty() {
             lists_from_sorted(&buffer, n)
@@ -163,6 +166,9 @@ impl EarlierPairs {
         self.lists.iter()
     }
 }
+
+/// Most hits [`EarlierPairs::from_group_search`] reads per block (32 MiB of lists).
+const MAX_BLOCK: usize = 1 << 22;
 
 /// How many candidate pairs [`group_candidates`] makes from group `first + g`'s list.
 fn candidate_count(groups: &IdenticalVectors, block: &Neighbors, first: usize, g: usize) -> usize {
