@@ -42,7 +42,7 @@ impl EarlierPairs {
     ///
     /// `found` is read a block at a time, and with a `budget` at most about that many
     /// bytes of candidate pairs are held in memory: past half of it they are sorted and
-    /// spilled to a temporary file (see [`crate::index::spill`]), merged back at the end
+    /// spilled to a temporary file (see `index::spill`), merged back at the end
     /// into lists that stay on disk, memory-mapped. The lists are the same with any budget;
     /// only I/O errors of the spill can fail.
     pub fn from_group_search(

@@ -4,7 +4,7 @@
 //! 1. take the tokenizer's vocabulary minus tokens matching `[unusedN]`;
 //! 2. run every token through the transformer on its own, as
 //!    `[CLS] token [SEP]`, and mean-pool all three output states;
-//! 3. PCA to `dims` dimensions (see [`super::pca`]);
+//! 3. PCA to `dims` dimensions (see `embed::pca`);
 //! 4. weight row `i` (0-based, in vocabulary order) by the SIF weight
 //!    `a / (a + p_i)` with Zipf probabilities `p_i ∝ 1 / (i + 2)`;
 //! 5. store as float16 with `normalize: true`, and rewrite the tokenizer so

@@ -65,7 +65,7 @@ pub struct IvfParams {
     /// Seed of the k-means sample and seeding.
     pub seed: u64,
     /// Bytes of hits a threshold search may buffer before it sorts them and spills them to
-    /// a temporary file (see [`spill`](super::spill)); `None`: never spill. The result is
+    /// a temporary file (see `index::spill`); `None`: never spill. The result is
     /// the same either way.
     pub spill_budget: Option<usize>,
 }

@@ -6,7 +6,7 @@ use crate::store::mmap::MappedFile;
 /// millions of mostly empty lists cost 8 bytes each plus their hits.
 ///
 /// The hits live in memory, or, for lists built from results spilled past a memory limit
-/// ([`crate::index::spill`]), in memory-mapped temporary files: read-only page cache the
+/// (`index::spill`), in memory-mapped temporary files: read-only page cache the
 /// system can drop and reread, rather than memory the process holds.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Neighbors {

@@ -52,7 +52,7 @@ pub struct DedupOptions {
     /// Also write every similar pair found (`pairs.jsonl`).
     pub write_pairs: bool,
     /// Bytes of memory the run should stay within: the search's candidate buffers are
-    /// held to half of what is left below it (see [`spill_budget`]) and the rest spills to
+    /// held to half of what is left below it (see `spill_budget`) and the rest spills to
     /// temporary files. `None`: the memory available when the run starts.
     pub memory_limit: Option<u64>,
     /// Where the outputs go.

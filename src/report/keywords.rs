@@ -7,7 +7,7 @@
 //! and rare elsewhere score high.
 //!
 //! Words are lower-cased runs of letters and digits; stop words
-//! ([`super::stopwords`]), one-character words, pure numbers and words over 30
+//! (`report::stopwords`), one-character words, pure numbers and words over 30
 //! characters are left out. A topic contributes at most [`MAX_ROWS`] rows, taken evenly
 //! across it, so large inputs cost the same as mid-sized ones.
 
