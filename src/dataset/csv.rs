@@ -187,9 +187,15 @@ fn start_line(reader: &csv::Reader<Tail>, record: &ByteRecord) -> u64 {
         return record.position().map_or(end.line(), |p| p.line());
     };
     let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
-    end.line()
+    let counted_back = end
+        .line()
         .saturating_sub(inner + u64::from(last == b'\n'))
-        .max(1)
+        .max(1);
+    // Counting back is a line early for a record cut short by the end of the input (an
+    // unclosed quote) whose last field ends in `\n`: no terminator was consumed. The
+    // crate's position, where the previous record ended, is never past the start, so the
+    // larger of the two is right in both cases.
+    counted_back.max(record.position().map_or(1, |p| p.line()))
 }
 
 /// Remembers the last bytes read through it, so the byte that ended a record can be
@@ -275,6 +281,23 @@ mod tests {
     use super::super::testutil::*;
     use super::super::{open, DatasetError, Format, ReadOptions};
     use super::Tail;
+
+    #[test]
+    fn a_quote_left_open_to_the_end_starts_on_its_own_line() {
+        // Found by fuzzing: the last record runs to the end inside a quote, its last field
+        // ending in a newline (no terminator consumed).
+        for (body, want) in [
+            (&b"h\nab\"z\r\",\n8,\n"[..], [1, 2, 2]),
+            (b"h\nab\n\"q,\n8,\n", [1, 2, 3]),
+            (b"h\nab\n\"q,\n8,", [1, 2, 3]),
+        ] {
+            let (_dir, path) = write_file("a.csv", body);
+            let mut opts = ReadOptions::new(["1"]);
+            opts.no_header = true;
+            let lines: Vec<u64> = records(&path, &opts).iter().map(|r| r.line).collect();
+            assert_eq!(lines, want, "{}", String::from_utf8_lossy(body));
+        }
+    }
 
     #[test]
     fn reads_quoted_multiline_csv() {
