@@ -1,6 +1,6 @@
 //! Neighbour lists of many queries, stored flat.
 
-use crate::store::mmap::MappedFile;
+use crate::store::mmap::{slice_of, MappedFile, Plain};
 
 /// For each query, a list of `(id, score)` hits, stored compressed-sparse-row style so
 /// millions of mostly empty lists cost 8 bytes each plus their hits.
@@ -24,45 +24,17 @@ pub(crate) enum Column<T: Plain> {
     Mapped(MappedFile),
 }
 
-/// Element types a [`Column`] can view in a mapped file.
-pub(crate) trait Plain: Copy + PartialEq + std::fmt::Debug + 'static {
-    /// `bytes` viewed in place as values, when possible.
-    fn view(bytes: &[u8]) -> Option<&[Self]>;
-    /// The value of four little-endian bytes.
-    fn from_le(bytes: [u8; 4]) -> Self;
-}
-
-impl Plain for u32 {
-    fn view(bytes: &[u8]) -> Option<&[Self]> {
-        crate::store::mmap::u32_slice(bytes)
-    }
-
-    fn from_le(bytes: [u8; 4]) -> Self {
-        u32::from_le_bytes(bytes)
-    }
-}
-
-impl Plain for f32 {
-    fn view(bytes: &[u8]) -> Option<&[Self]> {
-        crate::store::mmap::f32_slice(bytes)
-    }
-
-    fn from_le(bytes: [u8; 4]) -> Self {
-        f32::from_le_bytes(bytes)
-    }
-}
-
 impl<T: Plain> Column<T> {
     /// A mapped column, or the values read into memory where the bytes cannot be viewed
     /// in place (a big-endian host).
     pub(crate) fn mapped(map: MappedFile) -> Self {
-        if T::view(map.bytes()).is_some() {
+        if slice_of::<T>(map.bytes()).is_some() {
             return Column::Mapped(map);
         }
         let values = map
             .bytes()
-            .chunks_exact(4)
-            .map(|b| T::from_le(b.try_into().expect("4 bytes")))
+            .chunks_exact(size_of::<T>())
+            .map(T::from_le)
             .collect();
         Column::Memory(values)
     }
@@ -70,7 +42,7 @@ impl<T: Plain> Column<T> {
     fn as_slice(&self) -> &[T] {
         match self {
             Column::Memory(v) => v,
-            Column::Mapped(m) => T::view(m.bytes()).expect("checked when mapped"),
+            Column::Mapped(m) => slice_of(m.bytes()).expect("checked when mapped"),
         }
     }
 }

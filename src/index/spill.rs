@@ -20,7 +20,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use super::neighbors::{Column, Neighbors};
-use crate::store::mmap::MappedFile;
+use crate::store::mmap::{MappedFile, Plain};
 
 /// A hit or candidate pair: `(key, id, score)`.
 pub(crate) type Triple = (u32, u32, f32);
@@ -236,20 +236,17 @@ impl DiskNeighborsBuilder {
 
 /// Flushes a column's file and maps it (an empty column stays in memory: there is
 /// nothing to map).
-fn finish_column<T: super::neighbors::Plain>(
-    writer: BufWriter<File>,
-    values: usize,
-) -> io::Result<Column<T>> {
+fn finish_column<T: Plain>(writer: BufWriter<File>, values: usize) -> io::Result<Column<T>> {
     let file = writer.into_inner().map_err(|e| e.into_error())?;
     if values == 0 {
         return Ok(Column::Memory(Vec::new()));
     }
     let map = MappedFile::map(&file)?;
-    if map.bytes().len() != values * 4 {
+    let expected = values * size_of::<T>();
+    if map.bytes().len() != expected {
         return Err(io::Error::other(format!(
-            "spilled list file holds {} bytes, expected {}",
+            "spilled list file holds {} bytes, expected {expected}",
             map.bytes().len(),
-            values * 4
         )));
     }
     Ok(Column::mapped(map))

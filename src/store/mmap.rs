@@ -52,60 +52,56 @@ impl MappedFile {
     }
 }
 
-/// Views little-endian `f32` bytes in place, or `None` when that is not
-/// possible (big-endian host, `bytes` not 4-byte aligned, or its length not a
-/// multiple of 4).
-pub(crate) fn f32_slice(bytes: &[u8]) -> Option<&[f32]> {
+/// Plain number types whose values can be viewed in place in a mapped file.
+///
+/// # Safety
+///
+/// Implementors must be plain data with no padding for which every bit pattern is a
+/// valid value, laid out on a little-endian host exactly as their little-endian bytes.
+pub(crate) unsafe trait Plain: Copy + PartialEq + std::fmt::Debug + 'static {
+    /// The value of `size_of::<Self>()` little-endian bytes.
+    fn from_le(bytes: &[u8]) -> Self;
+}
+
+// SAFETY: IEEE binary32, no padding, every bit pattern a valid (possibly NaN) value.
+unsafe impl Plain for f32 {
+    fn from_le(bytes: &[u8]) -> Self {
+        f32::from_le_bytes(bytes.try_into().expect("4 bytes"))
+    }
+}
+
+// SAFETY: no padding, every bit pattern a valid value.
+unsafe impl Plain for u32 {
+    fn from_le(bytes: &[u8]) -> Self {
+        u32::from_le_bytes(bytes.try_into().expect("4 bytes"))
+    }
+}
+
+// SAFETY: `half::f16` is `#[repr(transparent)]` over `u16`, so it has no padding and
+// every bit pattern is a valid value.
+unsafe impl Plain for f16 {
+    fn from_le(bytes: &[u8]) -> Self {
+        f16::from_le_bytes(bytes.try_into().expect("2 bytes"))
+    }
+}
+
+/// Views little-endian `T` bytes in place, or `None` when that is not possible
+/// (big-endian host, `bytes` not aligned for `T`, or its length not a whole
+/// number of `T`s).
+pub(crate) fn slice_of<T: Plain>(bytes: &[u8]) -> Option<&[T]> {
     if !cfg!(target_endian = "little")
-        || !(bytes.as_ptr() as usize).is_multiple_of(align_of::<f32>())
-        || !bytes.len().is_multiple_of(size_of::<f32>())
+        || !(bytes.as_ptr() as usize).is_multiple_of(align_of::<T>())
+        || !bytes.len().is_multiple_of(size_of::<T>())
     {
         return None;
     }
-    // SAFETY: the pointer is aligned for `f32` and the length is a whole
-    // number of `f32`s (both checked above), so the new slice covers exactly
-    // the bytes of `bytes` and borrows them for the same lifetime. Every bit
-    // pattern is a valid `f32`, and on a little-endian host the in-memory
+    // SAFETY: the pointer is aligned for `T` and the length is a whole number of
+    // `T`s (both checked above), so the new slice covers exactly the bytes of
+    // `bytes` and borrows them for the same lifetime. `T: Plain` guarantees every
+    // bit pattern is a valid `T`, and on a little-endian host the in-memory
     // layout is the on-disk little-endian layout.
     Some(unsafe {
-        std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), bytes.len() / size_of::<f32>())
-    })
-}
-
-/// Views little-endian `u32` bytes in place, or `None` when that is not
-/// possible (big-endian host, `bytes` not 4-byte aligned, or its length not a
-/// multiple of 4).
-pub(crate) fn u32_slice(bytes: &[u8]) -> Option<&[u32]> {
-    if !cfg!(target_endian = "little")
-        || !(bytes.as_ptr() as usize).is_multiple_of(align_of::<u32>())
-        || !bytes.len().is_multiple_of(size_of::<u32>())
-    {
-        return None;
-    }
-    // SAFETY: as for `f32_slice`: aligned, a whole number of elements, every
-    // bit pattern is a valid `u32`, and the host layout is little-endian.
-    Some(unsafe {
-        std::slice::from_raw_parts(bytes.as_ptr().cast::<u32>(), bytes.len() / size_of::<u32>())
-    })
-}
-
-/// Views little-endian IEEE half-precision bytes in place, or `None` when
-/// that is not possible (big-endian host, `bytes` not 2-byte aligned, or its
-/// length odd).
-pub(crate) fn f16_slice(bytes: &[u8]) -> Option<&[f16]> {
-    if !cfg!(target_endian = "little")
-        || !(bytes.as_ptr() as usize).is_multiple_of(align_of::<f16>())
-        || !bytes.len().is_multiple_of(size_of::<f16>())
-    {
-        return None;
-    }
-    // SAFETY: `half::f16` is `#[repr(transparent)]` over `u16`, so every bit
-    // pattern is a valid value. The pointer is aligned for it and the length
-    // is a whole number of elements (checked above), so the new slice covers
-    // exactly the bytes of `bytes` for the same lifetime; on a little-endian
-    // host the in-memory layout is the on-disk layout.
-    Some(unsafe {
-        std::slice::from_raw_parts(bytes.as_ptr().cast::<f16>(), bytes.len() / size_of::<f16>())
+        std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), bytes.len() / size_of::<T>())
     })
 }
 
@@ -125,10 +121,10 @@ mod tests {
         let map = MappedFile::map(&file).unwrap();
         assert_eq!(map.bytes().len(), 16);
         if cfg!(target_endian = "little") {
-            assert_eq!(f32_slice(map.bytes()).unwrap(), &values);
+            assert_eq!(slice_of::<f32>(map.bytes()).unwrap(), &values);
             let bits: Vec<u32> = values.iter().map(|v| v.to_bits()).collect();
-            assert_eq!(u32_slice(map.bytes()).unwrap(), &bits[..]);
-            let halves = f16_slice(&map.bytes()[..8]).unwrap();
+            assert_eq!(slice_of::<u32>(map.bytes()).unwrap(), &bits[..]);
+            let halves = slice_of::<f16>(&map.bytes()[..8]).unwrap();
             assert_eq!(halves.len(), 4);
         }
     }
@@ -139,15 +135,15 @@ mod tests {
         // The first 4-aligned offset, so `off + 1` is misaligned for both types.
         let off = (4 - buf.as_ptr() as usize % 4) % 4;
         let bytes = &buf[off..];
-        assert!(f32_slice(&bytes[1..9]).is_none(), "misaligned");
-        assert!(f32_slice(&bytes[..7]).is_none(), "ragged");
-        assert!(u32_slice(&bytes[1..9]).is_none(), "misaligned");
-        assert!(u32_slice(&bytes[..6]).is_none(), "ragged");
-        assert!(f16_slice(&bytes[1..5]).is_none(), "misaligned");
-        assert!(f16_slice(&bytes[..3]).is_none(), "ragged");
+        assert!(slice_of::<f32>(&bytes[1..9]).is_none(), "misaligned");
+        assert!(slice_of::<f32>(&bytes[..7]).is_none(), "ragged");
+        assert!(slice_of::<u32>(&bytes[1..9]).is_none(), "misaligned");
+        assert!(slice_of::<u32>(&bytes[..6]).is_none(), "ragged");
+        assert!(slice_of::<f16>(&bytes[1..5]).is_none(), "misaligned");
+        assert!(slice_of::<f16>(&bytes[..3]).is_none(), "ragged");
         if cfg!(target_endian = "little") {
-            assert_eq!(f32_slice(&bytes[..8]).unwrap(), &[0.0, 0.0]);
-            assert_eq!(f16_slice(&bytes[2..6]).unwrap().len(), 2);
+            assert_eq!(slice_of::<f32>(&bytes[..8]).unwrap(), &[0.0, 0.0]);
+            assert_eq!(slice_of::<f16>(&bytes[2..6]).unwrap().len(), 2);
         }
     }
 }

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use super::header::{Dtype, Header, FORMAT_VERSION, HEADER_LEN};
-use super::mmap::{f16_slice, f32_slice, MappedFile};
+use super::mmap::{slice_of, MappedFile};
 use super::{Corruption, StoreError};
 
 /// The writer checkpoints on its own after this many bytes of new data.
@@ -42,7 +42,7 @@ fn partial_path(path: &Path) -> PathBuf {
 fn decode_into(dtype: Dtype, bytes: &[u8], out: &mut [f32]) {
     debug_assert_eq!(bytes.len(), out.len() * dtype.size());
     match dtype {
-        Dtype::F32 => match f32_slice(bytes) {
+        Dtype::F32 => match slice_of::<f32>(bytes) {
             Some(src) => out.copy_from_slice(src),
             None => {
                 for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
@@ -50,7 +50,7 @@ fn decode_into(dtype: Dtype, bytes: &[u8], out: &mut [f32]) {
                 }
             }
         },
-        Dtype::F16 => match f16_slice(bytes) {
+        Dtype::F16 => match slice_of::<f16>(bytes) {
             Some(src) => src.convert_to_f32_slice(out),
             None => {
                 for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
@@ -176,7 +176,7 @@ impl VectorFile {
     /// file is); use [`VectorFile::row`] or [`VectorFile::to_f32_vec`] then.
     pub fn as_f32(&self) -> Option<&[f32]> {
         match self.header.dtype {
-            Dtype::F32 => f32_slice(self.data()),
+            Dtype::F32 => slice_of::<f32>(self.data()),
             Dtype::F16 => None,
         }
     }
@@ -185,7 +185,7 @@ impl VectorFile {
     /// unless the file holds `f16` (and the host is little-endian).
     pub fn as_f16(&self) -> Option<&[f16]> {
         match self.header.dtype {
-            Dtype::F16 => f16_slice(self.data()),
+            Dtype::F16 => slice_of::<f16>(self.data()),
             Dtype::F32 => None,
         }
     }
