@@ -5,15 +5,11 @@ mod common;
 
 use std::path::Path;
 
-use common::semsift;
-use std::process::{Command, Output};
+use common::{semsift, stderr};
+use std::process::Command;
 
 use semsift::embed::{self, cosine, Encoder};
 use semsift::store::npy;
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// Runs `embed` on `input` and asserts a one-line error containing every `needle`.
 fn assert_embed_error(input: &Path, extra: &[&str], needles: &[&str]) {

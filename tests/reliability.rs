@@ -13,28 +13,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use common::{read_jsonl, semsift};
+use common::{read_jsonl, semsift, semsift_on, stderr, write_lines};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-/// Runs `semsift dedup INPUT -o OUT EXTRA...`.
-fn dedup(input: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "dedup",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    semsift(&args)
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 fn summary(out: &Path) -> Value {
     serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap()
+}
+
+/// Runs `semsift dedup INPUT -o OUT EXTRA...`.
+fn dedup(input: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    semsift_on("dedup", input, out, extra)
 }
 
 /// Asserts that a run failed with exit code 1 and an error naming `needles` (the file,
@@ -263,12 +252,7 @@ fn mixed_jsonl(path: &Path) -> (Vec<Vec<u8>>, Vec<u64>) {
         lines.insert(at, b.to_vec());
         bad_rows.push(at as u64);
     }
-    let mut body = Vec::new();
-    for l in &lines {
-        body.extend_from_slice(l);
-        body.push(b'\n');
-    }
-    fs::write(path, body).unwrap();
+    write_lines(path, &lines);
     (lines, bad_rows)
 }
 

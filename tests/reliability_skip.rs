@@ -9,13 +9,9 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{read_jsonl, semsift};
+use common::{read_jsonl, semsift, semsift_on, stderr, write_lines};
 use semsift::store::npy;
 use serde_json::{json, Value};
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// Twelve readable texts: a few topics, with an exact copy (rows 0 and 1).
 const GOOD: [&str; 12] = [
@@ -55,15 +51,6 @@ fn mixed_jsonl(path: &Path) -> (Vec<Vec<u8>>, Vec<u64>) {
     }
     write_lines(path, &lines);
     (lines, bad_rows)
-}
-
-fn write_lines(path: &Path, lines: &[Vec<u8>]) {
-    let mut body = Vec::new();
-    for l in lines {
-        body.extend_from_slice(l);
-        body.push(b'\n');
-    }
-    fs::write(path, body).unwrap();
 }
 
 /// The text of a readable line.
@@ -289,14 +276,7 @@ fn read_u64_npy(path: &Path) -> Vec<u64> {
 }
 
 fn embed(input: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "embed",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    semsift(&args)
+    semsift_on("embed", input, out, extra)
 }
 
 #[test]

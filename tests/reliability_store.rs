@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::write_corpus;
+use common::{stderr, write_corpus};
 use semsift::store::{VectorFile, VectorWriter, HEADER_LEN};
 use serde_json::Value;
 use xxhash_rust::xxh3::xxh3_64;
@@ -21,10 +21,6 @@ fn semsift_loud(args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .expect("run semsift")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// A summary's `embedding.input` (or `run.embedding.input`, should it move there).

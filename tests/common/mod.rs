@@ -15,6 +15,33 @@ pub fn semsift(args: &[&str]) -> std::process::Output {
         .expect("run semsift")
 }
 
+/// Runs `semsift COMMAND INPUT -o OUT EXTRA...` (see [`semsift`]).
+pub fn semsift_on(command: &str, input: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        command,
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    semsift(&args)
+}
+
+/// A run's stderr, as text.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Writes `lines` to `path`, each followed by `\n`.
+pub fn write_lines(path: &Path, lines: &[Vec<u8>]) {
+    let mut body = Vec::new();
+    for l in lines {
+        body.extend_from_slice(l);
+        body.push(b'\n');
+    }
+    std::fs::write(path, body).unwrap();
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
