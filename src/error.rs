@@ -56,3 +56,18 @@ pub enum Error {
     #[error("cancelled")]
     Cancelled,
 }
+
+impl Error {
+    /// Whether the caller asked to stop (through [`Progress::cancelled`](crate::progress::Progress::cancelled)),
+    /// whichever stage noticed.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(
+            self,
+            Error::Cancelled
+                | Error::Embed(EmbedError::Cancelled)
+                | Error::Index(IndexError::Cancelled)
+                | Error::Cluster(ClusterError::Cancelled)
+                | Error::Dataset(DatasetError::Cancelled { .. })
+        )
+    }
+}

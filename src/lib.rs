@@ -16,7 +16,10 @@ mod error;
 pub mod filter;
 pub mod index;
 pub mod pipeline;
+pub(crate) mod process;
 pub mod progress;
+#[cfg(feature = "python")]
+mod python;
 pub mod report;
 pub mod store;
 

@@ -10,21 +10,31 @@
 //!    kept; [`decide_self`] spreads that to every input row.
 //! 4. With a reference set ([`cross`]), a row is removed when the reference holds an exact
 //!    copy or a row at least `threshold` similar; [`decide_cross`].
+//!
+//! [`job`] runs these steps as one call over vectors in memory: [`dedup_self`] and
+//! [`dedup_against`], returning a [`Deduplication`].
 
 pub mod cross;
 pub mod exact;
 mod full_scan;
 pub mod identical;
+pub mod job;
 pub mod pairs;
 mod rows;
 pub mod select;
+pub mod summary;
 
 pub use cross::{best_matches, RefMatch};
 pub use exact::{row_key, ExactGroups};
 pub use identical::IdenticalVectors;
+pub use job::{
+    check_threshold, dedup_against, dedup_self, DedupParams, Deduplication, RemovedRow, SweepPoint,
+    TargetOutcome,
+};
 pub use pairs::{EarlierPairs, RESCORE_MARGIN};
 pub use rows::VectorRows;
 pub use select::{highest_threshold_keeping, kept_count, select, Canonical};
+pub use summary::{DedupSummary, LeastSimilar, ModelInfo, RowCounts};
 
 /// What happens to one input row.
 #[derive(Debug, Clone, Copy, PartialEq)]

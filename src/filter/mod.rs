@@ -5,7 +5,44 @@
 //! lowest-scored rows; representatives are drawn from the highest-scored candidates and
 //! diversified with maximal marginal relevance ([`mmr`]).
 
-use crate::index::{dot, Neighbors};
+use crate::index::{self, dot, IndexError, IndexKind, Neighbors, VectorIndex};
+use crate::progress::Progress;
+
+/// Each query's density score against `base` (row-major unit vectors, `dim` wide): its
+/// mean similarity to its `k` nearest rows of `base`, searched with a `kind` index
+/// (default parameters). `self_ids`: the queries are `base` itself, and each row's own
+/// hit is left out.
+pub fn density(
+    queries: &[f32],
+    base: &[f32],
+    dim: usize,
+    k: usize,
+    self_ids: bool,
+    kind: IndexKind,
+    progress: &dyn Progress,
+) -> Result<Vec<f32>, IndexError> {
+    let index = index::build(
+        kind,
+        Default::default(),
+        Default::default(),
+        base,
+        dim,
+        progress,
+    )?;
+    density_in(&*index, queries, k, self_ids, progress)
+}
+
+/// [`density`] with an index already built over the base rows.
+pub fn density_in(
+    index: &dyn VectorIndex,
+    queries: &[f32],
+    k: usize,
+    self_ids: bool,
+    progress: &dyn Progress,
+) -> Result<Vec<f32>, IndexError> {
+    let found = index.top_k(queries, k + usize::from(self_ids), progress)?;
+    Ok(density_scores(&found, k, self_ids))
+}
 
 /// Mean similarity of each query to its hits, leaving out the query itself (`self_ids`:
 /// query `i` is indexed row `i`). A row with no other hit scores 0.

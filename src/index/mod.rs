@@ -141,6 +141,23 @@ pub trait VectorIndex: Send + Sync {
     fn describe(&self) -> serde_json::Value;
 }
 
+/// Builds the chosen backend over `vectors` (row-major, `dim` wide, unit length). The
+/// clustered and exact indexes borrow the vectors; HNSW copies them into its graph.
+pub fn build<'a>(
+    kind: IndexKind,
+    hnsw: HnswParams,
+    ivf: IvfParams,
+    vectors: &'a [f32],
+    dim: usize,
+    progress: &dyn Progress,
+) -> Result<Box<dyn VectorIndex + 'a>, IndexError> {
+    Ok(match kind {
+        IndexKind::Ivf => Box::new(IvfIndex::build(vectors, dim, ivf, progress)?),
+        IndexKind::Exact => Box::new(ExactIndex::new(vectors, dim)?),
+        IndexKind::Hnsw => Box::new(HnswIndex::build(vectors, dim, hnsw, progress)?),
+    })
+}
+
 /// Checks that a query matrix has whole rows of the index's width.
 pub(crate) fn check_queries(queries: &[f32], dim: usize) -> Result<usize, IndexError> {
     if dim == 0 || !queries.len().is_multiple_of(dim) {

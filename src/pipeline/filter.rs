@@ -5,15 +5,15 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::dedup::{build_index, describe_outputs, fields, num, OUTPUT_FAMILY};
+use super::dedup::{describe_outputs, fields, num, OUTPUT_FAMILY};
 use super::output::{write_split, OutputDir};
 use super::rows::load_rows;
-use super::timings::round3;
 use super::vectors::embed_texts;
 use crate::dataset::{self, OnError, ReadOptions, SplitOptions};
 use crate::embed::Encoder;
-use crate::filter::{candidate_limit, density_scores, mmr, ranking};
+use crate::filter::{candidate_limit, density_in, mmr, ranking};
 use crate::index::{HnswParams, IndexKind, IvfParams};
+use crate::process::round3;
 use crate::progress::Progress;
 use crate::store::Dtype;
 use crate::Error;
@@ -121,10 +121,8 @@ pub fn run_filter(
         progress,
     )?;
     let v = vectors.as_slice();
-    let index = build_index(opts.index, opts.hnsw, opts.ivf, v, dim, progress)?;
-    let found = index.top_k(v, DENSITY_NEIGHBOURS + 1, progress)?;
-    let scores = density_scores(&found, DENSITY_NEIGHBOURS, true);
-    drop(found);
+    let index = crate::index::build(opts.index, opts.hnsw, opts.ivf, v, dim, progress)?;
+    let scores = density_in(&*index, v, DENSITY_NEIGHBOURS, true, progress)?;
     let group_of_row = rows.groups.group_of_row();
     let n = group_of_row.len();
     let mut keep = vec![false; n];

@@ -16,13 +16,13 @@ mod filter;
 mod output;
 mod report;
 mod rows;
-mod timings;
 mod vectors;
 
-pub use dedup::{build_index, run_dedup, DedupOptions, DedupOutcome};
+pub use crate::store::Vectors;
+pub use dedup::{run_dedup, DedupOptions, DedupOutcome};
 pub use embed::{embed_dataset, embed_to_npy, EmbedFiles, EmbedOutcome, EmbedStats};
 pub use filter::{run_filter, FilterMode, FilterOptions, FilterOutcome};
 pub use output::{AtomicFile, OutputDir};
 pub use report::{run_report, Clusters, ReportOptions, ReportOutcome};
 pub use rows::{load_rows, LoadedRows, RowNumbers, SkippedRow, Texts};
-pub use vectors::{embed_texts, EmbedReport, Vectors};
+pub use vectors::{embed_texts, EmbedReport};

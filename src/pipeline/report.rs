@@ -8,14 +8,14 @@ use std::str::FromStr;
 
 use serde_json::{json, Map};
 
-use super::dedup::check_threshold;
 use super::output::OutputDir;
 use super::rows::{load_rows, LoadedRows};
-use super::timings::Stopwatch;
-use super::vectors::{embed_texts, Vectors};
+use super::vectors::embed_texts;
 use crate::cluster::{auto_k, ClusterError, KMeans, KMeansParams, Rng};
 use crate::dataset::{OnError, ReadOptions};
+use crate::dedup::check_threshold;
 use crate::embed::{truncate_chars, Encoder};
+use crate::process::Stopwatch;
 use crate::progress::Progress;
 use crate::report::coverage::{self, COVERED, SMOOTHING};
 use crate::report::keywords::topic_keywords;
@@ -27,6 +27,7 @@ use crate::report::projection::pca_2d;
 use crate::report::topics::{members, near_duplicates, nearest_to_centroid};
 use crate::report::{render_html, Report};
 use crate::store::Dtype;
+use crate::store::Vectors;
 use crate::Error;
 
 /// How many clusters (topics) to make.

@@ -18,9 +18,19 @@ pub struct Texts {
 }
 
 impl Texts {
-    fn push(&mut self, texts: &[String]) {
+    /// No rows yet, `columns` texts per row.
+    pub fn new(columns: usize) -> Self {
+        Texts {
+            columns,
+            ..Default::default()
+        }
+    }
+
+    /// Appends a row: one text per column.
+    pub fn push(&mut self, texts: &[impl AsRef<str>]) {
+        debug_assert_eq!(texts.len(), self.columns);
         for t in texts {
-            self.buf.push_str(t);
+            self.buf.push_str(t.as_ref());
             self.ends.push(self.buf.len());
         }
     }

@@ -49,6 +49,7 @@
 
 mod cache;
 mod header;
+mod held;
 pub(crate) mod mmap;
 pub mod npy;
 mod vectors;
@@ -57,6 +58,7 @@ use std::path::PathBuf;
 
 pub use cache::{Lookup, StoreKey, VectorStore};
 pub use header::{Dtype, FORMAT_VERSION, HEADER_LEN, MAX_FINGERPRINT_LEN};
+pub use held::Vectors;
 pub use vectors::{VectorFile, VectorWriter};
 
 /// Why vectors could not be written or read back.

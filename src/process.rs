@@ -1,4 +1,5 @@
-//! Seconds per stage, as the summaries report them.
+//! What the process spends: seconds per stage (as the summaries report them) and memory
+//! (peak, resident, available; Linux `/proc`, `None` elsewhere).
 
 use std::time::Instant;
 
@@ -35,6 +36,18 @@ impl Stopwatch {
         self.clock = Instant::now();
     }
 
+    /// The stages recorded so far, in order (no `total`).
+    pub(crate) fn laps(self) -> Map<String, Value> {
+        self.laps
+    }
+
+    /// Records stages timed elsewhere (by a job this run called) as if lapped here, and
+    /// restarts the clock.
+    pub(crate) fn extend(&mut self, laps: Map<String, Value>) {
+        self.laps.extend(laps);
+        self.clock = Instant::now();
+    }
+
     /// The stages in the order recorded, then `total`, in seconds to the millisecond.
     pub(crate) fn finish(mut self) -> Map<String, Value> {
         self.laps.insert(
@@ -47,10 +60,35 @@ impl Stopwatch {
 
 /// The process's peak resident set size so far, in MiB (`VmHWM`; Linux only).
 pub(crate) fn peak_rss_mib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib.div_ceil(1024))
+    meminfo_kib("/proc/self/status", "VmHWM:").map(|kib| kib.div_ceil(1024))
+}
+
+/// Bytes the search's candidate buffers may hold before they spill to disk: half of what
+/// is left between the process's resident memory now and `limit` (the other half is
+/// headroom: the block being read, sort buffers, the allocator's slack), and never less
+/// than 8 MiB. `None` (no limit known) never spills.
+pub fn spill_budget(limit: Option<u64>) -> Option<usize> {
+    let limit = limit?;
+    let used = resident_bytes().unwrap_or(0);
+    let budget = (limit.saturating_sub(used) / 2).max(8 << 20);
+    Some(usize::try_from(budget).unwrap_or(usize::MAX))
+}
+
+/// The memory available to new work now (`MemAvailable`, Linux); `None` elsewhere.
+pub(crate) fn available_memory() -> Option<u64> {
+    meminfo_kib("/proc/meminfo", "MemAvailable:").map(|k| k << 10)
+}
+
+/// The process's resident memory now (`VmRSS`, Linux).
+fn resident_bytes() -> Option<u64> {
+    meminfo_kib("/proc/self/status", "VmRSS:").map(|k| k << 10)
+}
+
+/// The value in kiB of the line starting `key` of a `/proc` file.
+fn meminfo_kib(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// `x` rounded to three decimals (milliseconds, for seconds).

@@ -1,0 +1,604 @@
+//! Deduplication as one call over vectors in memory: what `semsift dedup` runs between
+//! reading its input and writing its outputs, and what the Python package calls.
+//!
+//! [`dedup_self`] takes the exact-copy groups of the rows and one unit vector per unique
+//! row; [`dedup_against`] the same for a query set and a reference set. Both build the
+//! chosen index, search it at the lowest threshold asked for (the threshold, the sweep),
+//! select, and return a [`Deduplication`]: a decision for every row, the threshold
+//! applied, the sweep, and what the search did. A self-deduplication keeps its similar
+//! pairs, so [`Deduplication::rethreshold`] can decide again at any threshold at or above
+//! the one searched without a new search.
+
+use serde::{Serialize, Serializer};
+use serde_json::{json, Map, Value};
+
+use super::{
+    best_matches, decide_cross, decide_self, highest_threshold_keeping, kept_count, select,
+    Decision, EarlierPairs, ExactGroups, IdenticalVectors, RefMatch, VectorRows, RESCORE_MARGIN,
+};
+use crate::index::{self, HnswParams, IndexKind, IvfParams, VectorIndex, MAX_HITS};
+use crate::process::{spill_budget, Stopwatch};
+use crate::progress::Progress;
+use crate::store::Vectors;
+use crate::Error;
+
+/// How to deduplicate; [`Default`] gives the command line's defaults.
+#[derive(Debug, Clone)]
+pub struct DedupParams {
+    /// Rows at least this similar (cosine) to a kept row are removed. In `(0, 1]`.
+    pub threshold: f32,
+    /// Extra thresholds to report kept counts for, from the same search.
+    pub sweep: Vec<f32>,
+    /// Pick the highest threshold (not below `threshold`) that keeps at most this many rows.
+    pub target_rows: Option<u64>,
+    /// Which neighbour index to search with.
+    pub index: IndexKind,
+    /// HNSW parameters (when `index` is HNSW).
+    pub hnsw: HnswParams,
+    /// Clustered-index parameters (when `index` is IVF).
+    pub ivf: IvfParams,
+    /// Bytes of memory the search should stay within: its candidate buffers are held to
+    /// half of what is left below it ([`spill_budget`]) and the rest spills to temporary
+    /// files. `None`: never spill.
+    pub memory_limit: Option<u64>,
+}
+
+impl Default for DedupParams {
+    fn default() -> Self {
+        DedupParams {
+            threshold: 0.9,
+            sweep: Vec::new(),
+            target_rows: None,
+            index: IndexKind::Ivf,
+            hnsw: HnswParams::default(),
+            ivf: IvfParams::default(),
+            memory_limit: None,
+        }
+    }
+}
+
+impl DedupParams {
+    /// Checks the thresholds (each in `(0, 1]`) and the target (at least one row).
+    pub fn check(&self) -> Result<(), Error> {
+        check_threshold("threshold", self.threshold)?;
+        for &t in &self.sweep {
+            check_threshold("sweep threshold", t)?;
+        }
+        if self.target_rows == Some(0) {
+            return Err(Error::InvalidOption {
+                name: "target rows",
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The lowest threshold a decision will be asked for: the search finds every pair
+    /// at or above it.
+    pub fn floor(&self) -> f32 {
+        self.sweep.iter().copied().fold(self.threshold, f32::min)
+    }
+}
+
+/// A cosine threshold must lie in `(0, 1]`.
+pub fn check_threshold(name: &'static str, t: f32) -> Result<(), Error> {
+    if t > 0.0 && t <= 1.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidOption {
+            name,
+            reason: format!("{t} is outside (0, 1]"),
+        })
+    }
+}
+
+/// Kept and removed rows at one threshold of a sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SweepPoint {
+    /// The threshold.
+    #[serde(serialize_with = "short_f32")]
+    pub threshold: f32,
+    /// Rows kept at it.
+    pub kept: u64,
+    /// Rows removed at it.
+    pub removed: u64,
+}
+
+/// What `target_rows` chose.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetOutcome {
+    /// The most rows to keep.
+    pub requested: u64,
+    /// Whether a threshold at or above the floor keeps that few.
+    pub reached: bool,
+    /// The threshold applied: the highest that keeps at most `requested` rows, or the
+    /// floor when none does.
+    #[serde(serialize_with = "short_f32")]
+    pub chosen_threshold: f32,
+    /// Rows kept at `chosen_threshold` (when reached).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept: Option<u64>,
+    /// Why the target was not reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
+}
+
+/// A removed row and the row it duplicates, as [`Deduplication::least_similar`] lists them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RemovedRow {
+    /// The removed row.
+    pub row: u64,
+    /// The row it duplicates (a reference row against a reference).
+    pub duplicate_of: u64,
+    /// Their cosine similarity (1.0 for exact copies).
+    pub score: f32,
+    /// Whether it is an exact copy.
+    pub exact: bool,
+}
+
+/// The result of a deduplication.
+pub struct Deduplication {
+    /// What happens to each row, in input order.
+    pub decisions: Vec<Decision>,
+    /// The threshold applied (chosen by `target_rows` when given).
+    pub threshold: f32,
+    /// What `target_rows` chose, when given.
+    pub target: Option<TargetOutcome>,
+    /// Kept counts at each sweep threshold, lowest first.
+    pub sweep: Vec<SweepPoint>,
+    /// The index and what the search found, for summaries.
+    pub index: Value,
+    /// Seconds per stage (`index`, `search`, `select`).
+    pub timings: Map<String, Value>,
+    /// The lowest threshold the search covered.
+    pub floor: f32,
+    state: State,
+}
+
+/// What a deduplication keeps to decide again at another threshold.
+enum State {
+    SelfSearch {
+        /// One vector per group of identical vectors.
+        distinct: Vectors,
+        identical: IdenticalVectors,
+        pairs: EarlierPairs,
+        dim: usize,
+    },
+    Against {
+        matches: Vec<Option<RefMatch>>,
+        ref_first_row: Vec<u64>,
+    },
+}
+
+impl std::fmt::Debug for Deduplication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deduplication")
+            .field("rows", &self.decisions.len())
+            .field("kept", &self.kept())
+            .field("threshold", &self.threshold)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deduplication {
+    /// Rows kept.
+    pub fn kept(&self) -> u64 {
+        self.decisions.iter().filter(|d| d.is_kept()).count() as u64
+    }
+
+    /// Rows removed, exact copies included.
+    pub fn removed(&self) -> u64 {
+        self.decisions.len() as u64 - self.kept()
+    }
+
+    /// Rows removed as exact copies.
+    pub fn exact_removed(&self) -> u64 {
+        self.decisions
+            .iter()
+            .filter(|d| matches!(d, Decision::Remove { exact: true, .. }))
+            .count() as u64
+    }
+
+    /// The kept rows, increasing.
+    pub fn kept_rows(&self) -> Vec<u64> {
+        (0..self.decisions.len() as u64)
+            .filter(|&i| self.decisions[i as usize].is_kept())
+            .collect()
+    }
+
+    /// The `n` removed rows least similar to the row they duplicate (ties: the earlier
+    /// row first): where the threshold is most likely too low.
+    pub fn least_similar(&self, n: usize) -> Vec<RemovedRow> {
+        let mut removed: Vec<RemovedRow> = self
+            .decisions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| match *d {
+                Decision::Remove {
+                    duplicate_of,
+                    score,
+                    exact,
+                } => Some(RemovedRow {
+                    row: i as u64,
+                    duplicate_of,
+                    score,
+                    exact,
+                }),
+                Decision::Keep => None,
+            })
+            .collect();
+        removed.sort_by(|a, b| a.score.total_cmp(&b.score).then(a.row.cmp(&b.row)));
+        removed.truncate(n);
+        removed
+    }
+
+    /// The similar pairs the search found between unique rows, `(later, earlier, score)`,
+    /// at or above [`floor`](Self::floor) (a self-deduplication only).
+    pub fn pairs(&self) -> Option<&EarlierPairs> {
+        match &self.state {
+            State::SelfSearch { pairs, .. } => Some(pairs),
+            State::Against { .. } => None,
+        }
+    }
+
+    /// The decisions at another threshold, from the pairs already found: `None` when
+    /// `threshold` is below [`floor`](Self::floor) (a new search is needed) or outside
+    /// `(0, 1]`. `groups` are the rows' exact-copy groups, as given to the job.
+    pub fn rethreshold(&self, groups: &ExactGroups, threshold: f32) -> Option<Vec<Decision>> {
+        if threshold < self.floor || check_threshold("threshold", threshold).is_err() {
+            return None;
+        }
+        Some(match &self.state {
+            State::SelfSearch {
+                distinct,
+                identical,
+                pairs,
+                dim,
+            } => {
+                let rows = VectorRows::mapped(distinct.as_slice(), *dim, identical.group_of());
+                decide_self(groups, &select(pairs, rows, threshold))
+            }
+            State::Against {
+                matches,
+                ref_first_row,
+            } => decide_cross(groups, matches, ref_first_row, threshold),
+        })
+    }
+}
+
+/// Deduplicates rows against each other (SemHash's `self_deduplicate`): `groups` are
+/// their exact-copy groups, `vectors` one unit vector per group (per unique row), `dim`
+/// wide. A row is removed when an earlier kept row is at least `params.threshold`
+/// similar; see [`select`].
+pub fn dedup_self(
+    groups: &ExactGroups,
+    mut vectors: Vectors,
+    dim: usize,
+    params: &DedupParams,
+    progress: &dyn Progress,
+) -> Result<Deduplication, Error> {
+    params.check()?;
+    check_vectors(vectors.as_slice(), groups.groups(), dim)?;
+    let mut watch = Stopwatch::start();
+    // One vector per group of bit-identical vectors: the others are dropped here, and
+    // rows are mapped to their group's vector from then on.
+    let identical = IdenticalVectors::group(vectors.as_slice(), dim);
+    if identical.groups() < groups.groups() {
+        vectors.retain_rows(identical.reps(), dim);
+    }
+    let floor = params.floor();
+    let distinct = vectors.as_slice();
+    let index = build_index(params, distinct, dim, true, progress)?;
+    watch.lap("index");
+    let found = index.stream_above_at_most(distinct, floor - RESCORE_MARGIN, MAX_HITS, progress)?;
+    let mut summary = index.describe();
+    drop(index);
+    let rows = VectorRows::mapped(distinct, dim, identical.group_of());
+    let budget = spill_budget(params.memory_limit);
+    let pairs = EarlierPairs::from_group_search(found, &identical, rows, floor, budget)
+        .map_err(index::IndexError::Spill)?;
+    watch.lap("search");
+    let kept_at = |t: f32| kept_count(&select(&pairs, rows, t)) as u64;
+    let (threshold, target) =
+        choose_threshold(params, || pairs.iter().map(|p| p.2).collect(), kept_at);
+    let decisions = decide_self(groups, &select(&pairs, rows, threshold));
+    let sweep = sweep(params, groups.rows() as u64, kept_at);
+    watch.lap("select");
+    summary["pairs_found"] = json!(pairs.pairs());
+    summary["pairs_on_disk"] = json!(pairs.is_on_disk());
+    summary["distinct_vectors"] = json!(identical.groups());
+    summary["max_hits"] = json!(MAX_HITS);
+    summary["rows_at_max_hits"] = json!(pairs.cut_count());
+    summary["search_floor"] = short(floor);
+    Ok(Deduplication {
+        decisions,
+        threshold,
+        target,
+        sweep,
+        index: summary,
+        timings: watch.laps(),
+        floor,
+        state: State::SelfSearch {
+            distinct: vectors,
+            identical,
+            pairs,
+            dim,
+        },
+    })
+}
+
+/// Deduplicates rows against a reference set (SemHash's `deduplicate`, a contamination
+/// check): a row is removed when the reference holds an exact copy of it (the same key)
+/// or a row at least `params.threshold` similar. `groups`/`keys`/`vectors` describe the
+/// rows (keys and vectors one per unique row), `reference`/`ref_vectors` the reference;
+/// rows are not compared with each other. `duplicate_of` is a reference row.
+#[allow(clippy::too_many_arguments)]
+pub fn dedup_against(
+    groups: &ExactGroups,
+    keys: &[u128],
+    vectors: &[f32],
+    reference: &ExactGroups,
+    ref_vectors: &[f32],
+    dim: usize,
+    params: &DedupParams,
+    progress: &dyn Progress,
+) -> Result<Deduplication, Error> {
+    params.check()?;
+    check_vectors(vectors, groups.groups(), dim)?;
+    check_vectors(ref_vectors, reference.groups(), dim)?;
+    if keys.len() != groups.groups() {
+        return Err(Error::InvalidOption {
+            name: "keys",
+            reason: format!(
+                "{} keys for {} unique rows: one per unique row",
+                keys.len(),
+                groups.groups()
+            ),
+        });
+    }
+    let mut watch = Stopwatch::start();
+    let floor = params.floor();
+    let index = build_index(params, ref_vectors, dim, false, progress)?;
+    watch.lap("index");
+    let found = index.above_at_most(vectors, floor - RESCORE_MARGIN, MAX_HITS, progress)?;
+    let mut matches = best_matches(&found, vectors, ref_vectors, dim, floor);
+    drop(found);
+    for (u, m) in matches.iter_mut().enumerate() {
+        if let Some(g) = reference.find(keys[u]) {
+            *m = Some(RefMatch {
+                of: g,
+                score: 1.0,
+                exact: true,
+            });
+        }
+    }
+    watch.lap("search");
+    let mut group_size = vec![0u64; matches.len()];
+    for &g in groups.group_of_row() {
+        group_size[g as usize] += 1;
+    }
+    let total: u64 = group_size.iter().sum();
+    let kept_at = |t: f32| {
+        total
+            - matches
+                .iter()
+                .zip(&group_size)
+                .filter(|(m, _)| m.is_some_and(|m| m.exact || m.score >= t))
+                .map(|(_, n)| n)
+                .sum::<u64>()
+    };
+    let scores = || matches.iter().flatten().map(|m| m.score).collect();
+    let (threshold, target) = choose_threshold(params, scores, kept_at);
+    let ref_first_row = reference.first_row().to_vec();
+    let decisions = decide_cross(groups, &matches, &ref_first_row, threshold);
+    let sweep = sweep(params, groups.rows() as u64, kept_at);
+    watch.lap("select");
+    let mut summary = index.describe();
+    summary["search_floor"] = short(floor);
+    Ok(Deduplication {
+        decisions,
+        threshold,
+        target,
+        sweep,
+        index: summary,
+        timings: watch.laps(),
+        floor,
+        state: State::Against {
+            matches,
+            ref_first_row,
+        },
+    })
+}
+
+/// Vectors must be whole rows, one per unique row.
+fn check_vectors(vectors: &[f32], unique: usize, dim: usize) -> Result<(), Error> {
+    if dim == 0 || vectors.len() != unique * dim {
+        return Err(Error::InvalidOption {
+            name: "vectors",
+            reason: format!(
+                "{} values for {unique} unique rows of {dim} dimensions (expected {})",
+                vectors.len(),
+                unique * dim
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Builds the index over `vectors`; `self_search` says they will also be the queries.
+fn build_index<'v>(
+    params: &DedupParams,
+    vectors: &'v [f32],
+    dim: usize,
+    self_search: bool,
+    progress: &dyn Progress,
+) -> Result<Box<dyn VectorIndex + 'v>, Error> {
+    let ivf = IvfParams {
+        self_threshold: self_search.then_some(params.floor() - RESCORE_MARGIN),
+        spill_budget: spill_budget(params.memory_limit),
+        ..params.ivf
+    };
+    Ok(index::build(
+        params.index,
+        params.hnsw,
+        ivf,
+        vectors,
+        dim,
+        progress,
+    )?)
+}
+
+/// The threshold to apply: the given one, or the one `target_rows` picks among the
+/// `scores` of the pairs found (gathered only then).
+fn choose_threshold(
+    params: &DedupParams,
+    scores: impl FnOnce() -> Vec<f32>,
+    kept_at: impl FnMut(f32) -> u64,
+) -> (f32, Option<TargetOutcome>) {
+    let Some(requested) = params.target_rows else {
+        return (params.threshold, None);
+    };
+    let scores: Vec<f32> = scores()
+        .into_iter()
+        .filter(|&s| s >= params.threshold)
+        .collect();
+    match highest_threshold_keeping(scores, requested, kept_at) {
+        Some((t, kept)) => (
+            t,
+            Some(TargetOutcome {
+                requested,
+                reached: true,
+                chosen_threshold: t,
+                kept: Some(kept),
+                note: None,
+            }),
+        ),
+        None => {
+            tracing::warn!(
+                target = requested,
+                floor = params.threshold,
+                "no threshold at or above the floor keeps at most the target rows; using the floor"
+            );
+            (
+                params.threshold,
+                Some(TargetOutcome {
+                    requested,
+                    reached: false,
+                    chosen_threshold: params.threshold,
+                    kept: None,
+                    note: Some("no threshold at or above --threshold keeps this few rows; lower --threshold to search further"),
+                }),
+            )
+        }
+    }
+}
+
+/// Kept counts at each distinct sweep threshold, lowest first.
+fn sweep(params: &DedupParams, rows: u64, mut kept_at: impl FnMut(f32) -> u64) -> Vec<SweepPoint> {
+    let mut ts = params.sweep.clone();
+    ts.sort_by(f32::total_cmp);
+    ts.dedup();
+    ts.into_iter()
+        .map(|threshold| {
+            let kept = kept_at(threshold);
+            SweepPoint {
+                threshold,
+                kept,
+                removed: rows - kept,
+            }
+        })
+        .collect()
+}
+
+/// An `f32` as the JSON number with the shortest decimal form that reads back as the
+/// same `f32` (`0.9`, not `0.8999999761581421`); `null` when not finite.
+pub fn short(x: f32) -> Value {
+    x.to_string()
+        .parse::<serde_json::Number>()
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
+}
+
+/// [`short`] for serde fields.
+pub fn short_f32<S: Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
+    short(*x).serialize(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::row_key;
+    use crate::index::testutil::clustered;
+    use crate::progress::Silent;
+
+    fn groups_of(n: usize) -> ExactGroups {
+        let mut g = ExactGroups::new();
+        for i in 0..n {
+            g.push(row_key(&[i.to_string()]));
+        }
+        g
+    }
+
+    #[test]
+    fn rethreshold_matches_a_fresh_run_at_that_threshold() {
+        let dim = 16;
+        let v = clustered(600, dim, 20, 0.15, 3);
+        let groups = groups_of(600);
+        let params = DedupParams {
+            threshold: 0.8,
+            index: IndexKind::Exact,
+            ..Default::default()
+        };
+        let low = dedup_self(&groups, v.clone().into(), dim, &params, &Silent).unwrap();
+        assert!(low.removed() > 0, "the data has near duplicates");
+        for t in [0.8, 0.85, 0.9, 0.97] {
+            let fresh = dedup_self(
+                &groups,
+                v.clone().into(),
+                dim,
+                &DedupParams {
+                    threshold: t,
+                    ..params.clone()
+                },
+                &Silent,
+            )
+            .unwrap();
+            assert_eq!(low.rethreshold(&groups, t).unwrap(), fresh.decisions, "{t}");
+        }
+        assert!(low.rethreshold(&groups, 0.79).is_none(), "below the floor");
+    }
+
+    #[test]
+    fn least_similar_lists_removed_rows_lowest_score_first() {
+        let dim = 16;
+        let v = clustered(300, dim, 10, 0.2, 5);
+        let groups = groups_of(300);
+        let params = DedupParams {
+            threshold: 0.8,
+            index: IndexKind::Exact,
+            ..Default::default()
+        };
+        let d = dedup_self(&groups, v.into(), dim, &params, &Silent).unwrap();
+        let least = d.least_similar(usize::MAX);
+        assert_eq!(least.len() as u64, d.removed());
+        assert!(least.windows(2).all(|w| w[0].score <= w[1].score));
+        assert!(least
+            .iter()
+            .all(|r| r.score >= 0.8 && r.duplicate_of < r.row));
+        assert_eq!(d.kept_rows().len() as u64, d.kept());
+    }
+
+    #[test]
+    fn wrong_vector_counts_are_errors() {
+        let groups = groups_of(3);
+        let err = dedup_self(
+            &groups,
+            vec![0.0; 8].into(),
+            4,
+            &Default::default(),
+            &Silent,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("3 unique rows"), "{err}");
+    }
+}

@@ -1,0 +1,130 @@
+//! The summary of a deduplication, typed: `summary.json` of `semsift dedup`, and the
+//! `summary` of the Python package's results (which leave the file fields empty).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::job::{short_f32, Deduplication, SweepPoint, TargetOutcome};
+
+/// Everything `summary.json` says, in its order.
+#[derive(Debug, Clone, Serialize)]
+pub struct DedupSummary {
+    /// Always `"dedup"`.
+    pub command: &'static str,
+    /// The semsift version that wrote it.
+    pub semsift_version: &'static str,
+    /// The input file (`None` in memory).
+    pub input: Option<String>,
+    /// The input's format (`None` in memory).
+    pub format: Option<String>,
+    /// The columns that identify a row.
+    pub columns: Vec<String>,
+    /// The reference file (against a reference read from a file).
+    pub against: Option<String>,
+    /// What was done with unreadable rows (`fail` or `skip`).
+    pub on_error: String,
+    /// Row counts.
+    pub rows: RowCounts,
+    /// Removed rows over input rows.
+    pub duplicate_ratio: f64,
+    /// Rows removed as exact copies over input rows.
+    pub exact_duplicate_ratio: f64,
+    /// The threshold applied.
+    #[serde(serialize_with = "short_f32")]
+    pub threshold: f32,
+    /// What `target_rows` chose, when given.
+    pub target_rows: Option<TargetOutcome>,
+    /// The model.
+    pub model: ModelInfo,
+    /// The index and what the search found.
+    pub index: Value,
+    /// How the vectors were obtained (store use, reuse), per set.
+    pub embedding: Value,
+    /// Seconds per stage, then `total`.
+    pub timings_s: Map<String, Value>,
+    /// The process's peak resident memory, MiB.
+    pub peak_rss_mib: Option<u64>,
+    /// The memory limit in force, MiB.
+    pub memory_limit_mib: Option<u64>,
+    /// The least similar removed pairs, with their texts.
+    pub least_similar: Vec<LeastSimilar>,
+    /// Kept counts per sweep threshold.
+    pub sweep: Vec<SweepPoint>,
+    /// The output files with their rows, bytes and SHA-256 (empty in memory).
+    pub outputs: Value,
+}
+
+/// Row counts of a deduplication.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RowCounts {
+    /// Input rows (`kept + removed + skipped`).
+    pub input: u64,
+    /// Distinct rows (exact-copy groups).
+    pub unique: u64,
+    /// Rows kept.
+    pub kept: u64,
+    /// Rows removed, exact copies included.
+    pub removed: u64,
+    /// Rows removed as exact copies.
+    pub exact_removed: u64,
+    /// Rows left out as unreadable.
+    pub skipped: u64,
+    /// Reference rows, skipped ones included (against a reference).
+    pub reference: Option<u64>,
+    /// Reference rows left out as unreadable (against a reference).
+    pub reference_skipped: Option<u64>,
+}
+
+impl RowCounts {
+    /// The counts of `result` over `unique` distinct rows, with `skipped` unreadable rows
+    /// besides the ones decided.
+    pub fn of(result: &Deduplication, unique: u64, skipped: u64) -> Self {
+        let removed = result.removed();
+        RowCounts {
+            input: result.decisions.len() as u64 + skipped,
+            unique,
+            kept: result.kept(),
+            removed,
+            exact_removed: result.exact_removed(),
+            skipped,
+            reference: None,
+            reference_skipped: None,
+        }
+    }
+
+    /// `x` over input rows (0 for no rows).
+    pub fn ratio(&self, x: u64) -> f64 {
+        if self.input == 0 {
+            0.0
+        } else {
+            x as f64 / self.input as f64
+        }
+    }
+}
+
+/// The model a summary's vectors came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelInfo {
+    /// Its fingerprint (what the vector store keys on).
+    pub fingerprint: String,
+    /// Width of a row's vector (the model's width × columns).
+    pub dim: usize,
+}
+
+/// A removed row, the row it duplicates, and both texts.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeastSimilar {
+    /// The removed row (the file's own row number).
+    pub row: u64,
+    /// The row it duplicates.
+    pub duplicate_of: u64,
+    /// Their similarity.
+    #[serde(serialize_with = "short_f32")]
+    pub score: f32,
+    /// Whether it is an exact copy.
+    pub exact: bool,
+    /// The removed row's columns.
+    pub text: Map<String, Value>,
+    /// The duplicated row's columns.
+    pub duplicate_text: Map<String, Value>,
+}

@@ -1,0 +1,32 @@
+//! The Python extension module `semsift._native` (feature `python`, built by maturin).
+//!
+//! A thin layer: every class here holds library types and forwards to the library's
+//! in-memory jobs ([`crate::dedup::dedup_self`], [`crate::dedup::dedup_against`],
+//! [`crate::filter`]), with the GIL released while they compute. The Python package in
+//! `src/semsift/` builds the public API (the SemHash-compatible one and the native one)
+//! on these classes:
+//!
+//! - [`model::Model`]: an encoder (the bundled model, or a model folder);
+//! - [`rows::RowSet`]: rows grouped into exact copies, with one vector per unique row;
+//! - [`result::DedupResult`]: a deduplication's decisions, summary and rethreshold;
+//! - [`progress::PyProgress`]: progress callbacks into Python, and Ctrl-C as cancellation.
+
+use pyo3::prelude::*;
+
+mod arrow;
+mod errors;
+mod model;
+mod progress;
+mod result;
+mod rows;
+
+/// The module `semsift._native`.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<model::Model>()?;
+    m.add_class::<rows::RowSet>()?;
+    m.add_class::<result::DedupResult>()?;
+    m.add("SemsiftError", m.py().get_type::<errors::SemsiftError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! `DedupResult`: a deduplication's decisions, as arrays, and its summary.
+
+use numpy::PyArray1;
+use pyo3::prelude::*;
+use serde_json::{json, Map, Value};
+
+use super::rows::RowSet;
+use crate::dedup::{Decision, DedupSummary, Deduplication, LeastSimilar, ModelInfo, RowCounts};
+use crate::pipeline::Texts;
+
+/// The decisions of a deduplication: which rows are kept, and for each removed row the
+/// row it duplicates (a row of the reference, against one), how similar, and whether
+/// it is an exact copy.
+#[pyclass(name = "DedupResult", module = "semsift._native", frozen)]
+pub struct DedupResult {
+    inner: Deduplication,
+    rows: Py<RowSet>,
+    reference: Option<Py<RowSet>>,
+}
+
+impl DedupResult {
+    pub(super) fn new(
+        inner: Deduplication,
+        rows: Py<RowSet>,
+        reference: Option<Py<RowSet>>,
+    ) -> Self {
+        DedupResult {
+            inner,
+            rows,
+            reference,
+        }
+    }
+}
+
+/// `(kept, removed, duplicate_of, score, exact)` as arrays: the kept rows, the removed
+/// rows, and for each removed row its duplicate, score and exactness.
+type Arrays<'py> = (
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<bool>>,
+);
+
+fn arrays<'py>(py: Python<'py>, decisions: &[Decision]) -> Arrays<'py> {
+    let mut kept = Vec::new();
+    let (mut removed, mut dup, mut score, mut exact) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, d) in decisions.iter().enumerate() {
+        match *d {
+            Decision::Keep => kept.push(i as u64),
+            Decision::Remove {
+                duplicate_of,
+                score: s,
+                exact: e,
+            } => {
+                removed.push(i as u64);
+                dup.push(duplicate_of);
+                score.push(s);
+                exact.push(e);
+            }
+        }
+    }
+    (
+        PyArray1::from_vec(py, kept),
+        PyArray1::from_vec(py, removed),
+        PyArray1::from_vec(py, dup),
+        PyArray1::from_vec(py, score),
+        PyArray1::from_vec(py, exact),
+    )
+}
+
+#[pymethods]
+impl DedupResult {
+    /// The decisions as arrays `(kept, removed, duplicate_of, score, exact)`.
+    fn arrays<'py>(&self, py: Python<'py>) -> Arrays<'py> {
+        arrays(py, &self.inner.decisions)
+    }
+
+    /// The decisions at another threshold from the pairs already found, or `None` when
+    /// `threshold` is below the threshold searched (a new search is needed).
+    fn rethreshold<'py>(&self, py: Python<'py>, threshold: f32) -> Option<Arrays<'py>> {
+        let groups = self.rows.borrow(py).groups.clone();
+        let decisions = py.detach(|| self.inner.rethreshold(&groups, threshold))?;
+        Some(arrays(py, &decisions))
+    }
+
+    /// The threshold applied.
+    #[getter]
+    fn threshold(&self) -> f32 {
+        self.inner.threshold
+    }
+
+    /// The lowest threshold the search covered.
+    #[getter]
+    fn floor(&self) -> f32 {
+        self.inner.floor
+    }
+
+    /// The summary as JSON text: what `semsift dedup` writes to `summary.json`, less the
+    /// file fields. `columns` names the columns.
+    fn summary_json(&self, py: Python<'_>, columns: Vec<String>) -> String {
+        let rows = self.rows.borrow(py);
+        let reference = self.reference.as_ref().map(|r| r.borrow(py));
+        let d = &self.inner;
+        let mut counts = RowCounts::of(d, rows.groups.groups() as u64, 0);
+        counts.reference = reference.as_ref().map(|r| r.groups.rows() as u64);
+        counts.reference_skipped = reference.as_ref().map(|_| 0);
+        let texts = |t: &Texts, groups: &crate::dedup::ExactGroups, row: u64| {
+            let g = groups.group_of_row()[row as usize] as usize;
+            let mut m = Map::new();
+            for (c, name) in columns.iter().enumerate() {
+                m.insert(name.clone(), json!(t.get(g, c)));
+            }
+            m
+        };
+        let (dup_texts, dup_groups) = match &reference {
+            Some(r) => (&r.texts, &r.groups),
+            None => (&rows.texts, &rows.groups),
+        };
+        let least_similar = d
+            .least_similar(20)
+            .into_iter()
+            .map(|r| LeastSimilar {
+                row: r.row,
+                duplicate_of: r.duplicate_of,
+                score: r.score,
+                exact: r.exact,
+                text: texts(&rows.texts, &rows.groups, r.row),
+                duplicate_text: texts(dup_texts, dup_groups, r.duplicate_of),
+            })
+            .collect();
+        let summary = DedupSummary {
+            command: "dedup",
+            semsift_version: env!("CARGO_PKG_VERSION"),
+            input: None,
+            format: None,
+            columns,
+            against: None,
+            on_error: "fail".into(),
+            rows: counts,
+            duplicate_ratio: counts.ratio(counts.removed),
+            exact_duplicate_ratio: counts.ratio(counts.exact_removed),
+            threshold: d.threshold,
+            target_rows: d.target.clone(),
+            model: ModelInfo {
+                fingerprint: rows.fingerprint.clone(),
+                dim: rows.dim,
+            },
+            index: d.index.clone(),
+            embedding: Value::Null,
+            timings_s: d.timings.clone(),
+            peak_rss_mib: crate::process::peak_rss_mib(),
+            memory_limit_mib: None,
+            least_similar,
+            sweep: d.sweep.clone(),
+            outputs: json!({}),
+        };
+        serde_json::to_string(&summary).expect("summaries serialise")
+    }
+}

@@ -1,0 +1,400 @@
+//! `RowSet`: rows grouped into exact copies, with one unit vector per unique row.
+
+use std::sync::Arc;
+
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use super::arrow;
+use super::model::Model;
+use super::progress::PyProgress;
+use super::result::DedupResult;
+use crate::dedup::{dedup_against, dedup_self, row_key, DedupParams, ExactGroups};
+use crate::embed::normalize_rows;
+use crate::filter;
+use crate::index::IndexKind;
+use crate::pipeline::{embed_texts, Texts};
+use crate::store::{Dtype, Vectors};
+
+/// Rows (one list of texts per column) grouped into exact copies, and, once embedded,
+/// one unit vector per unique row (a copy of the first row of each group).
+#[pyclass(name = "RowSet", module = "semsift._native")]
+pub struct RowSet {
+    pub(super) groups: Arc<ExactGroups>,
+    keys: Vec<u128>,
+    /// Texts of the unique rows.
+    pub(super) texts: Arc<Texts>,
+    pub(super) vectors: Option<Arc<[f32]>>,
+    pub(super) dim: usize,
+    pub(super) fingerprint: String,
+}
+
+impl RowSet {
+    fn vectors(&self) -> PyResult<Arc<[f32]>> {
+        self.vectors.clone().ok_or_else(|| {
+            PyValueError::new_err(
+                "the rows have no vectors yet: call embed() or set_vectors() first",
+            )
+        })
+    }
+}
+
+#[pymethods]
+impl RowSet {
+    /// Groups rows given as one list of texts per column (all the same length): rows
+    /// whose texts are equal in every column are exact copies of the first of them.
+    #[staticmethod]
+    fn group(py: Python<'_>, columns: Vec<Vec<String>>) -> PyResult<Self> {
+        let Some(first) = columns.first() else {
+            return Err(PyValueError::new_err("at least one column is needed"));
+        };
+        let n = first.len();
+        if let Some((c, col)) = columns.iter().enumerate().find(|(_, c)| c.len() != n) {
+            return Err(PyValueError::new_err(format!(
+                "column {c} has {} rows, column 0 has {n}",
+                col.len()
+            )));
+        }
+        Ok(py.detach(|| {
+            let mut grouper = Grouper::new(columns.len());
+            let mut row: Vec<&str> = Vec::with_capacity(columns.len());
+            for r in 0..n {
+                row.clear();
+                row.extend(columns.iter().map(|c| c[r].as_str()));
+                grouper.push(&row);
+            }
+            grouper.finish()
+        }))
+    }
+
+    /// Groups the rows of a table that exports an Arrow stream (`__arrow_c_stream__`:
+    /// pyarrow, pandas through pyarrow, Polars, ...) by `columns`, read in Rust batch by
+    /// batch. A null is a `MissingColumnError` naming the row and the column.
+    #[staticmethod]
+    fn group_arrow(py: Python<'_>, data: Bound<'_, PyAny>, columns: Vec<String>) -> PyResult<Self> {
+        if columns.is_empty() {
+            return Err(PyValueError::new_err("at least one column is needed"));
+        }
+        let (reader, indices) = arrow::stream(&data, &columns)?;
+        let mut null: Option<(u64, usize)> = None;
+        let grouped = py.detach(|| {
+            let mut grouper = Grouper::new(columns.len());
+            let mut spans: Vec<Vec<(usize, usize)>> = vec![Vec::new(); columns.len()];
+            let mut buf = String::new();
+            let mut base = 0u64;
+            arrow::for_each_batch(reader, |batch| {
+                // Each column's texts of this batch, as spans of one buffer.
+                buf.clear();
+                for (c, &i) in indices.iter().enumerate() {
+                    let spans = &mut spans[c];
+                    spans.clear();
+                    arrow::for_each_text(batch, i, |_, s| {
+                        let start = buf.len();
+                        buf.push_str(s);
+                        spans.push((start, buf.len()));
+                    })
+                    .map_err(|row| {
+                        null = Some((base + row as u64, c));
+                        PyValueError::new_err("null")
+                    })?;
+                }
+                let mut row: Vec<&str> = Vec::with_capacity(indices.len());
+                for r in 0..batch.num_rows() {
+                    row.clear();
+                    row.extend(spans.iter().map(|s| &buf[s[r].0..s[r].1]));
+                    grouper.push(&row);
+                }
+                base += batch.num_rows() as u64;
+                Ok(())
+            })
+            .map(|()| grouper.finish())
+        });
+        match (grouped, null) {
+            (_, Some((row, c))) => Err(missing(py, row, &columns[c], "is null")),
+            (result, None) => result,
+        }
+    }
+
+    /// The texts of column `column` of the unique rows, in order.
+    fn unique_texts(&self, column: usize) -> PyResult<Vec<String>> {
+        if column >= self.texts.columns() {
+            return Err(PyValueError::new_err(format!(
+                "column {column} of {}",
+                self.texts.columns()
+            )));
+        }
+        Ok((0..self.texts.len())
+            .map(|u| self.texts.get(u, column).to_string())
+            .collect())
+    }
+
+    /// Rows.
+    #[getter]
+    fn rows(&self) -> usize {
+        self.groups.rows()
+    }
+
+    /// Unique rows (exact-copy groups).
+    #[getter]
+    fn unique(&self) -> usize {
+        self.groups.groups()
+    }
+
+    /// Width of a vector (0 before embedding).
+    #[getter]
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The first row of each group (the unique rows), increasing.
+    #[getter]
+    fn first_rows<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u64>> {
+        PyArray1::from_slice(py, self.groups.first_row())
+    }
+
+    /// The group (unique row) of each row.
+    #[getter]
+    fn group_of_row<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u32>> {
+        PyArray1::from_slice(py, self.groups.group_of_row())
+    }
+
+    /// Embeds the unique rows with `model` (columns embedded separately, concatenated,
+    /// normalised), with the GIL released.
+    #[pyo3(signature = (model, progress = None))]
+    fn embed(
+        &mut self,
+        py: Python<'_>,
+        model: &Model,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        let progress = PyProgress::new(progress);
+        let encoder = &*model.encoder;
+        let texts = &self.texts;
+        let key = self.groups.content_key();
+        let result = py.detach(|| embed_texts(texts, key, encoder, None, Dtype::F32, &progress));
+        let (vectors, _) = progress.finish(result)?;
+        self.dim = encoder.dim() * texts.columns();
+        self.vectors = Some(Arc::from(vectors.as_slice()));
+        self.fingerprint = format!("{}|columns={}", encoder.fingerprint(), texts.columns());
+        Ok(())
+    }
+
+    /// Sets the vectors of the unique rows from a `(unique, dim)` float32 array (an
+    /// outside encoder's output; copied and normalised to unit length).
+    #[pyo3(signature = (vectors, fingerprint = String::from("python encoder")))]
+    fn set_vectors(
+        &mut self,
+        py: Python<'_>,
+        vectors: PyReadonlyArray2<'_, f32>,
+        fingerprint: String,
+    ) -> PyResult<()> {
+        let shape = vectors.shape();
+        if shape[0] != self.groups.groups() || shape[1] == 0 {
+            return Err(PyValueError::new_err(format!(
+                "expected vectors of shape ({}, dim > 0), one per unique row, got ({}, {})",
+                self.groups.groups(),
+                shape[0],
+                shape[1]
+            )));
+        }
+        let dim = shape[1];
+        let mut v: Vec<f32> = match vectors.as_slice() {
+            Ok(s) => s.to_vec(),
+            Err(_) => vectors.as_array().iter().copied().collect(),
+        };
+        if let Some(bad) = v.iter().position(|x| !x.is_finite()) {
+            return Err(PyValueError::new_err(format!(
+                "vector of unique row {} has a value that is not finite ({})",
+                bad / dim,
+                v[bad]
+            )));
+        }
+        py.detach(|| normalize_rows(&mut v, dim));
+        self.dim = dim;
+        self.vectors = Some(Arc::from(v));
+        self.fingerprint = fingerprint;
+        Ok(())
+    }
+
+    /// The unit vectors of the unique rows, `(unique, dim)` float32 (a copy).
+    #[getter]
+    fn vectors_array<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let v = self.vectors()?;
+        PyArray1::from_slice(py, &v).reshape([self.groups.groups(), self.dim])
+    }
+
+    /// Deduplicates the rows against each other, or against `against`'s rows.
+    #[pyo3(signature = (threshold = 0.9, against = None, sweep = vec![], target_rows = None, index = "ivf", progress = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn dedup(
+        slf: Bound<'_, Self>,
+        py: Python<'_>,
+        threshold: f32,
+        against: Option<Bound<'_, RowSet>>,
+        sweep: Vec<f32>,
+        target_rows: Option<u64>,
+        index: &str,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<DedupResult> {
+        let params = DedupParams {
+            threshold,
+            sweep,
+            target_rows,
+            index: parse_index(index)?,
+            ..Default::default()
+        };
+        let this = slf.borrow();
+        let vectors = this.vectors()?;
+        let (dim, groups) = (this.dim, this.groups.clone());
+        let progress = PyProgress::new(progress);
+        let result = match &against {
+            None => {
+                py.detach(|| dedup_self(&groups, Vectors::Shared(vectors), dim, &params, &progress))
+            }
+            Some(reference) => {
+                let reference = reference.borrow();
+                let ref_vectors = reference.vectors()?;
+                if reference.dim != dim {
+                    return Err(PyValueError::new_err(format!(
+                        "the reference's vectors are {} wide, these rows' {dim}: embed both with the same model",
+                        reference.dim
+                    )));
+                }
+                let ref_groups = reference.groups.clone();
+                let keys = &this.keys;
+                py.detach(|| {
+                    dedup_against(
+                        &groups,
+                        keys,
+                        &vectors,
+                        &ref_groups,
+                        &ref_vectors,
+                        dim,
+                        &params,
+                        &progress,
+                    )
+                })
+            }
+        };
+        let result = progress.finish(result)?;
+        drop(this);
+        Ok(DedupResult::new(
+            result,
+            slf.unbind(),
+            against.map(Bound::unbind),
+        ))
+    }
+
+    /// Each unique row's mean similarity to its `k` nearest other rows (or, with
+    /// `against`, to its `k` nearest rows of `against`): SemHash's density score.
+    #[pyo3(signature = (k = 100, against = None, index = "ivf", progress = None))]
+    fn density<'py>(
+        &self,
+        py: Python<'py>,
+        k: usize,
+        against: Option<PyRef<'_, RowSet>>,
+        index: &str,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        let kind = parse_index(index)?;
+        let vectors = self.vectors()?;
+        let (base, self_ids) = match &against {
+            Some(r) => (r.vectors()?, false),
+            None => (vectors.clone(), true),
+        };
+        let dim = self.dim;
+        let progress = PyProgress::new(progress);
+        let result = py.detach(|| {
+            filter::density(&vectors, &base, dim, k, self_ids, kind, &progress).map_err(Into::into)
+        });
+        let scores = progress.finish(result)?;
+        Ok(PyArray1::from_vec(py, scores))
+    }
+
+    /// Maximal-marginal-relevance picks among the unique rows `candidates` (best
+    /// first) with relevance `scores`: the picked positions in `candidates` and their gains.
+    #[pyo3(signature = (candidates, scores, count, diversity))]
+    fn mmr<'py>(
+        &self,
+        py: Python<'py>,
+        candidates: Vec<u32>,
+        scores: Vec<f32>,
+        count: usize,
+        diversity: f32,
+    ) -> PyResult<(Bound<'py, PyArray1<u32>>, Bound<'py, PyArray1<f32>>)> {
+        let vectors = self.vectors()?;
+        if candidates.len() != scores.len() {
+            return Err(PyValueError::new_err("one score per candidate"));
+        }
+        let dim = self.dim;
+        let unique = self.groups.groups();
+        if let Some(&c) = candidates.iter().find(|&&c| c as usize >= unique) {
+            return Err(PyValueError::new_err(format!(
+                "candidate {c} is not a unique row (there are {unique})"
+            )));
+        }
+        let picks = py.detach(|| {
+            let mut cv = Vec::with_capacity(candidates.len() * dim);
+            for &g in &candidates {
+                cv.extend_from_slice(&vectors[g as usize * dim..][..dim]);
+            }
+            filter::mmr(&cv, dim, &scores, count, diversity)
+        });
+        let (idx, gains): (Vec<u32>, Vec<f32>) = picks.into_iter().unzip();
+        Ok((PyArray1::from_vec(py, idx), PyArray1::from_vec(py, gains)))
+    }
+}
+
+fn parse_index(name: &str) -> PyResult<IndexKind> {
+    name.parse::<IndexKind>().map_err(PyValueError::new_err)
+}
+
+/// Builds a [`RowSet`] row by row.
+struct Grouper {
+    groups: ExactGroups,
+    keys: Vec<u128>,
+    texts: Texts,
+}
+
+impl Grouper {
+    fn new(columns: usize) -> Self {
+        Grouper {
+            groups: ExactGroups::new(),
+            keys: Vec::new(),
+            texts: Texts::new(columns),
+        }
+    }
+
+    fn push(&mut self, row: &[&str]) {
+        let key = row_key(row);
+        if self.groups.push(key).1 {
+            self.keys.push(key);
+            self.texts.push(row);
+        }
+    }
+
+    fn finish(self) -> RowSet {
+        RowSet {
+            groups: Arc::new(self.groups),
+            keys: self.keys,
+            texts: Arc::new(self.texts),
+            vectors: None,
+            dim: 0,
+            fingerprint: String::new(),
+        }
+    }
+}
+
+/// `semsift.errors.MissingColumnError` for row `row`'s `column`.
+fn missing(py: Python<'_>, row: u64, column: &str, what: &str) -> PyErr {
+    let message = format!("row {row}: column {column:?} {what}");
+    match py
+        .import("semsift.errors")
+        .and_then(|m| m.getattr("MissingColumnError"))
+        .and_then(|cls| cls.call1((row, column, &message)))
+    {
+        Ok(e) => PyErr::from_value(e),
+        Err(e) => e,
+    }
+}
