@@ -209,27 +209,7 @@ impl Deduplication {
     /// The `n` removed rows least similar to the row they duplicate (ties: the earlier
     /// row first): where the threshold is most likely too low.
     pub fn least_similar(&self, n: usize) -> Vec<RemovedRow> {
-        let mut removed: Vec<RemovedRow> = self
-            .decisions
-            .iter()
-            .enumerate()
-            .filter_map(|(i, d)| match *d {
-                Decision::Remove {
-                    duplicate_of,
-                    score,
-                    exact,
-                } => Some(RemovedRow {
-                    row: i as u64,
-                    duplicate_of,
-                    score,
-                    exact,
-                }),
-                Decision::Keep => None,
-            })
-            .collect();
-        removed.sort_by(|a, b| a.score.total_cmp(&b.score).then(a.row.cmp(&b.row)));
-        removed.truncate(n);
-        removed
+        least_similar(&self.decisions, n)
     }
 
     /// The similar pairs the search found between unique rows, `(later, earlier, score)`,
@@ -264,6 +244,31 @@ impl Deduplication {
             } => decide_cross(groups, matches, ref_first_row, threshold),
         })
     }
+}
+
+/// The `n` removed rows of `decisions` least similar to the row they duplicate (ties:
+/// the earlier row first).
+pub fn least_similar(decisions: &[Decision], n: usize) -> Vec<RemovedRow> {
+    let mut removed: Vec<RemovedRow> = decisions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| match *d {
+            Decision::Remove {
+                duplicate_of,
+                score,
+                exact,
+            } => Some(RemovedRow {
+                row: i as u64,
+                duplicate_of,
+                score,
+                exact,
+            }),
+            Decision::Keep => None,
+        })
+        .collect();
+    removed.sort_by(|a, b| a.score.total_cmp(&b.score).then(a.row.cmp(&b.row)));
+    removed.truncate(n);
+    removed
 }
 
 /// Deduplicates rows against each other (SemHash's `self_deduplicate`): `groups` are

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::job::{short_f32, Deduplication, SweepPoint, TargetOutcome};
+use super::Decision;
 
 /// Everything `summary.json` says, in its order.
 #[derive(Debug, Clone, Serialize)]
@@ -79,13 +80,23 @@ impl RowCounts {
     /// The counts of `result` over `unique` distinct rows, with `skipped` unreadable rows
     /// besides the ones decided.
     pub fn of(result: &Deduplication, unique: u64, skipped: u64) -> Self {
-        let removed = result.removed();
+        Self::of_decisions(&result.decisions, unique, skipped)
+    }
+
+    /// The counts of `decisions` (one per row read) over `unique` distinct rows, with
+    /// `skipped` unreadable rows besides.
+    pub fn of_decisions(decisions: &[Decision], unique: u64, skipped: u64) -> Self {
+        let kept = decisions.iter().filter(|d| d.is_kept()).count() as u64;
+        let exact_removed = decisions
+            .iter()
+            .filter(|d| matches!(d, Decision::Remove { exact: true, .. }))
+            .count() as u64;
         RowCounts {
-            input: result.decisions.len() as u64 + skipped,
+            input: decisions.len() as u64 + skipped,
             unique,
-            kept: result.kept(),
-            removed,
-            exact_removed: result.exact_removed(),
+            kept,
+            removed: decisions.len() as u64 - kept,
+            exact_removed,
             skipped,
             reference: None,
             reference_skipped: None,

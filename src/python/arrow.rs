@@ -41,14 +41,14 @@ pub fn stream(
         let Ok(i) = schema.index_of(name) else {
             let have: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
             return Err(PyKeyError::new_err(format!(
-                "column {name:?} is not in the table (its columns: {})",
+                "column '{name}' is not in the table (its columns: {})",
                 have.join(", ")
             )));
         };
         let t = schema.field(i).data_type();
         if !is_text(t) {
             return Err(PyTypeError::new_err(format!(
-                "column {name:?} holds {t}, not text: semsift embeds string columns (convert it to strings first)"
+                "column '{name}' holds {t}, not text: semsift embeds string columns (convert it to strings first)"
             )));
         }
         indices.push(i);

@@ -5,6 +5,9 @@ use pyo3::prelude::*;
 use serde_json::{json, Map, Value};
 
 use super::rows::RowSet;
+use std::sync::Arc;
+
+use crate::dedup::job::least_similar;
 use crate::dedup::{Decision, DedupSummary, Deduplication, LeastSimilar, ModelInfo, RowCounts};
 use crate::pipeline::Texts;
 
@@ -13,7 +16,11 @@ use crate::pipeline::Texts;
 /// it is an exact copy.
 #[pyclass(name = "DedupResult", module = "semsift._native", frozen)]
 pub struct DedupResult {
-    inner: Deduplication,
+    /// The search and its decisions at the threshold searched.
+    inner: Arc<Deduplication>,
+    /// The decisions at `threshold` (the search's, or a rethreshold's).
+    decisions: Vec<Decision>,
+    threshold: f32,
     rows: Py<RowSet>,
     reference: Option<Py<RowSet>>,
 }
@@ -25,7 +32,9 @@ impl DedupResult {
         reference: Option<Py<RowSet>>,
     ) -> Self {
         DedupResult {
-            inner,
+            decisions: inner.decisions.clone(),
+            threshold: inner.threshold,
+            inner: Arc::new(inner),
             rows,
             reference,
         }
@@ -74,21 +83,28 @@ fn arrays<'py>(py: Python<'py>, decisions: &[Decision]) -> Arrays<'py> {
 impl DedupResult {
     /// The decisions as arrays `(kept, removed, duplicate_of, score, exact)`.
     fn arrays<'py>(&self, py: Python<'py>) -> Arrays<'py> {
-        arrays(py, &self.inner.decisions)
+        arrays(py, &self.decisions)
     }
 
-    /// The decisions at another threshold from the pairs already found, or `None` when
+    /// The result at another threshold, from the pairs already found, or `None` when
     /// `threshold` is below the threshold searched (a new search is needed).
-    fn rethreshold<'py>(&self, py: Python<'py>, threshold: f32) -> Option<Arrays<'py>> {
+    fn rethreshold(&self, py: Python<'_>, threshold: f32) -> Option<DedupResult> {
         let groups = self.rows.borrow(py).groups.clone();
-        let decisions = py.detach(|| self.inner.rethreshold(&groups, threshold))?;
-        Some(arrays(py, &decisions))
+        let inner = &self.inner;
+        let decisions = py.detach(|| inner.rethreshold(&groups, threshold))?;
+        Some(DedupResult {
+            inner: self.inner.clone(),
+            decisions,
+            threshold,
+            rows: self.rows.clone_ref(py),
+            reference: self.reference.as_ref().map(|r| r.clone_ref(py)),
+        })
     }
 
     /// The threshold applied.
     #[getter]
     fn threshold(&self) -> f32 {
-        self.inner.threshold
+        self.threshold
     }
 
     /// The lowest threshold the search covered.
@@ -103,7 +119,7 @@ impl DedupResult {
         let rows = self.rows.borrow(py);
         let reference = self.reference.as_ref().map(|r| r.borrow(py));
         let d = &self.inner;
-        let mut counts = RowCounts::of(d, rows.groups.groups() as u64, 0);
+        let mut counts = RowCounts::of_decisions(&self.decisions, rows.groups.groups() as u64, 0);
         counts.reference = reference.as_ref().map(|r| r.groups.rows() as u64);
         counts.reference_skipped = reference.as_ref().map(|_| 0);
         let texts = |t: &Texts, groups: &crate::dedup::ExactGroups, row: u64| {
@@ -118,8 +134,7 @@ impl DedupResult {
             Some(r) => (&r.texts, &r.groups),
             None => (&rows.texts, &rows.groups),
         };
-        let least_similar = d
-            .least_similar(20)
+        let least_similar = least_similar(&self.decisions, 20)
             .into_iter()
             .map(|r| LeastSimilar {
                 row: r.row,
@@ -141,7 +156,7 @@ impl DedupResult {
             rows: counts,
             duplicate_ratio: counts.ratio(counts.removed),
             exact_duplicate_ratio: counts.ratio(counts.exact_removed),
-            threshold: d.threshold,
+            threshold: self.threshold,
             target_rows: d.target.clone(),
             model: ModelInfo {
                 fingerprint: rows.fingerprint.clone(),

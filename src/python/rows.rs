@@ -388,7 +388,7 @@ impl Grouper {
 
 /// `semsift.errors.MissingColumnError` for row `row`'s `column`.
 fn missing(py: Python<'_>, row: u64, column: &str, what: &str) -> PyErr {
-    let message = format!("row {row}: column {column:?} {what}");
+    let message = format!("row {row}: column '{column}' {what}");
     match py
         .import("semsift.errors")
         .and_then(|m| m.getattr("MissingColumnError"))

@@ -1,0 +1,148 @@
+"""semsift's native Python API: deduplicate data you already hold, get row indices back.
+
+>>> import semsift
+>>> result = semsift.dedup(["a cat sat", "a cat sat", "the dog ran"])
+>>> result.kept_indices
+array([0, 2], dtype=uint64)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from semsift import _data, _native, _progress, models
+
+
+class DedupResult:
+    """What :func:`dedup` decided, by row number.
+
+    Attributes:
+        kept_indices: the kept rows, increasing (``uint64``).
+        removed_indices: the removed rows, increasing.
+        duplicate_of: for each removed row, the row it duplicates (a row of ``against``
+            when given).
+        score: for each removed row, its cosine similarity to that row (1.0 for exact copies).
+        exact: for each removed row, whether it is an exact copy.
+        threshold: the threshold applied.
+        summary: what ``semsift dedup`` writes to ``summary.json`` (counts, ratios, index,
+            timings, the least similar removed pairs), less the file fields.
+    """
+
+    def __init__(self, native: Any, columns: Sequence[str], rerun: Any, threshold: float) -> None:
+        self._columns = list(columns)
+        self._rerun = rerun
+        self._set(native, threshold)
+
+    def _set(self, native: Any, threshold: float) -> None:
+        self._native = native
+        self._threshold = float(threshold)
+        self.kept_indices, self.removed_indices, self.duplicate_of, self.score, self.exact = native.arrays()
+        self._summary: Optional[dict[str, Any]] = None
+
+    @property
+    def threshold(self) -> float:
+        """The threshold applied."""
+        return self._threshold
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        if self._summary is None:
+            self._summary = json.loads(self._native.summary_json(self._columns))
+        return self._summary
+
+    @property
+    def removed(self) -> dict[str, np.ndarray]:
+        """The removed rows as columns: ``row``, ``duplicate_of``, ``score``, ``exact``."""
+        return {"row": self.removed_indices, "duplicate_of": self.duplicate_of, "score": self.score, "exact": self.exact}
+
+    @property
+    def duplicate_ratio(self) -> float:
+        n = len(self.kept_indices) + len(self.removed_indices)
+        return len(self.removed_indices) / n if n else 0.0
+
+    @property
+    def exact_duplicate_ratio(self) -> float:
+        n = len(self.kept_indices) + len(self.removed_indices)
+        return int(np.count_nonzero(self.exact)) / n if n else 0.0
+
+    def kept(self, data: Any) -> Any:
+        """The kept rows of ``data`` (the object deduplicated), as the same kind of object:
+        a list, a pandas DataFrame (``iloc``), a pyarrow Table (``take``) or a ``datasets.Dataset``
+        (``select``)."""
+        idx = self.kept_indices
+        if hasattr(data, "iloc"):
+            return data.iloc[idx]
+        if type(data).__module__.startswith("datasets") and hasattr(data, "select"):
+            return data.select(idx)
+        if hasattr(data, "take") and not isinstance(data, np.ndarray):
+            return data.take(idx)
+        return [data[int(i)] for i in idx]
+
+    def to_pandas(self) -> Any:
+        """The removed rows as a pandas DataFrame."""
+        import pandas as pd  # noqa: PLC0415 (optional dependency)
+
+        return pd.DataFrame(self.removed)
+
+    def rethreshold(self, threshold: float) -> DedupResult:
+        """The decisions at another threshold, in place: from the pairs already found when
+        ``threshold`` is not below the one searched, by a new search otherwise."""
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold {threshold} is outside (0, 1]")
+        self._set(self._native.rethreshold(threshold) or self._rerun(threshold), threshold)
+        return self
+
+    def __repr__(self) -> str:
+        return f"DedupResult(kept={len(self.kept_indices)}, removed={len(self.removed_indices)}, threshold={self.threshold})"
+
+
+def _prepare(data: Any, columns: Any, encoder: Any, progress: Any) -> tuple[_native.RowSet, list[str]]:
+    rows, columns, _ = _data.group(data, columns)
+    models.embed(rows, encoder, columns, progress)
+    return rows, columns
+
+
+def dedup(
+    data: Any,
+    columns: Sequence[str] | str | None = None,
+    threshold: float = 0.9,
+    against: Any = None,
+    model: Any = None,
+    index: str = "ivf",
+    sweep: Sequence[float] = (),
+    target_rows: Optional[int] = None,
+    progress: Any = False,
+) -> DedupResult:
+    """Semantic deduplication of ``data`` (SemHash semantics, as ``semsift dedup``).
+
+    Args:
+        data: a list of strings or dicts, a pandas DataFrame, a pyarrow Table (or anything
+            exporting an Arrow stream) or a Hugging Face ``datasets.Dataset``. Tables are
+            read through Arrow in Rust.
+        columns: the columns that identify a row (embedded separately, concatenated);
+            not needed for a list of strings.
+        threshold: rows at least this similar (cosine) to a kept row are removed.
+        against: a reference set of the same kind and columns: remove rows of ``data`` that
+            appear in it (a contamination check) instead of deduplicating ``data`` itself.
+        model: ``None`` (the bundled model), a model folder, a :class:`~semsift.models.Model`,
+            or any object with ``encode(list[str]) -> array``.
+        index: ``"ivf"`` (default), ``"hnsw"`` or ``"exact"``.
+        sweep: extra thresholds to count kept rows at (in ``summary["sweep"]``).
+        target_rows: choose the highest threshold (not below ``threshold``) keeping at
+            most this many rows.
+        progress: ``True`` for a progress bar, or a callable ``(event, stage, n)``.
+    """
+    cb = _progress.callback(progress)
+    encoder = models.resolve(model)
+    rows, columns = _prepare(data, columns, encoder, cb)
+    ref = _prepare(against, columns, encoder, cb)[0] if against is not None else None
+
+    def run(t: float) -> Any:
+        return rows.dedup(threshold=t, against=ref, sweep=list(sweep), target_rows=target_rows, index=index, progress=cb)
+
+    native = run(threshold)
+    # With target_rows, the engine chose the threshold.
+    return DedupResult(native, columns, run, threshold if target_rows is None else native.threshold)
