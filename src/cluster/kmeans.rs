@@ -2,7 +2,8 @@
 
 use super::lloyd::{assign, reseed_empty, update, Assignment};
 use super::seed::kmeans_plus_plus;
-use super::{ClusterError, Rng};
+use super::ClusterError;
+use crate::linalg::Rng;
 use crate::progress::Progress;
 
 /// How to fit k-means. Check with [`KMeansParams::validate`] (done by [`KMeans::fit`]).

@@ -10,7 +10,7 @@ use candle_core::{Device, Tensor};
 use rayon::prelude::*;
 
 use super::ClusterError;
-use crate::index::with_scores;
+use crate::linalg::with_scores;
 use crate::progress::Progress;
 
 /// Rows scored per matrix product: bounds the score matrix to `ASSIGN_BLOCK × k` floats.
@@ -428,7 +428,7 @@ mod tests {
             let mut all: Vec<(f32, u32)> = (0..40)
                 .map(|j| {
                     (
-                        crate::index::dot(row, &centroids[j * dim..][..dim]),
+                        crate::linalg::dot(row, &centroids[j * dim..][..dim]),
                         j as u32,
                     )
                 })
@@ -438,7 +438,7 @@ mod tests {
             assert_eq!(ids.len(), p);
             // Same scores in the same order (ids may differ only on float ties).
             for (r, &j) in ids.iter().enumerate() {
-                let s = crate::index::dot(row, &centroids[j as usize * dim..][..dim]);
+                let s = crate::linalg::dot(row, &centroids[j as usize * dim..][..dim]);
                 assert!((s - all[r].0).abs() < 1e-5, "row {i} rank {r}");
             }
         }
@@ -454,7 +454,7 @@ mod tests {
             let row = &v[i * dim..][..dim];
             let ids = wide.of(i);
             assert_eq!(&ids[..p], got.of(i));
-            let score = |j: u32| crate::index::dot(row, &centroids[j as usize * dim..][..dim]);
+            let score = |j: u32| crate::linalg::dot(row, &centroids[j as usize * dim..][..dim]);
             assert!(ids[p..].iter().all(|&j| score(j) >= floor - 1e-6));
             assert!(ids.windows(2).all(|w| score(w[0]) >= score(w[1]) - 1e-6));
             let above = (0..40u32).filter(|&j| score(j) >= floor + 1e-5).count();
@@ -473,7 +473,7 @@ mod tests {
     }
 
     fn unit(v: &mut [f32], dim: usize) {
-        crate::embed::normalize_rows(v, dim);
+        crate::linalg::normalize_rows(v, dim);
     }
 
     #[test]
@@ -500,7 +500,7 @@ mod tests {
     fn assign_matches_a_scalar_loop_across_blocks() {
         let dim = 8;
         let n = ASSIGN_BLOCK + 777;
-        let mut rng = super::super::Rng::new(5);
+        let mut rng = crate::linalg::Rng::new(5);
         let mut v: Vec<f32> = (0..n * dim).map(|_| rng.next_f64() as f32 - 0.5).collect();
         unit(&mut v, dim);
         let mut c: Vec<f32> = (0..13 * dim).map(|_| rng.next_f64() as f32 - 0.5).collect();
@@ -508,7 +508,7 @@ mod tests {
         let a = assign(&v, dim, &c, None).unwrap();
         for i in (0..n).step_by(97) {
             let row = &v[i * dim..][..dim];
-            let sims: Vec<f32> = c.chunks(dim).map(|c| crate::index::dot(row, c)).collect();
+            let sims: Vec<f32> = c.chunks(dim).map(|c| crate::linalg::dot(row, c)).collect();
             let best = sims.iter().cloned().fold(f32::MIN, f32::max);
             assert!((a.similarity[i] - best).abs() < 1e-5);
             assert!((sims[a.labels[i] as usize] - best).abs() < 1e-5);

@@ -11,19 +11,20 @@
 //! updates serially — some 20× slower here — so it is kept only as the reference the
 //! tests compare our objective with on small data.
 //!
-//! All randomness comes from [`Rng`], seeded by [`KMeansParams::seed`]: a seed fixes the
-//! result, whatever the number of threads.
+//! All randomness comes from [`Rng`] (defined in [`crate::linalg`], re-exported here),
+//! seeded by [`KMeansParams::seed`]: a seed fixes the result, whatever the number of
+//! threads. Scores come from [`crate::linalg`] too, never from the `index` module, which
+//! builds on this one.
 
 mod error;
 mod kmeans;
 pub mod lloyd;
-mod rng;
 mod seed;
 mod synthetic;
 
+pub use crate::linalg::Rng;
 pub use error::ClusterError;
 pub use kmeans::{auto_k, Init, KMeans, KMeansParams};
 pub use lloyd::Assignment;
-pub use rng::Rng;
 pub use seed::kmeans_plus_plus;
 pub use synthetic::synthetic;

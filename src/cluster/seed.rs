@@ -12,8 +12,8 @@
 use rayon::prelude::*;
 
 use super::lloyd::weight;
-use super::{ClusterError, Rng};
-use crate::index::dot;
+use super::ClusterError;
+use crate::linalg::{dot, Rng};
 use crate::progress::Progress;
 
 /// Picks `k` rows of `vectors` as initial centroids; returns them (`k × dim`).

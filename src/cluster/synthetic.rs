@@ -1,6 +1,6 @@
 //! Seeded synthetic unit vectors for tests and benchmarks.
 
-use super::Rng;
+use crate::linalg::{normalize_rows, Rng};
 
 /// `n` unit vectors, `dim` wide, in groups of `per_group` consecutive rows around a
 /// random centre each, with Gaussian-like noise of scale `noise` (relative to the
@@ -19,6 +19,6 @@ pub fn synthetic(n: usize, dim: usize, per_group: usize, noise: f32, seed: u64) 
         let c = &centres[(i / per_group.max(1)) * dim..][..dim];
         out.extend(c.iter().map(|&x| x + noise * normal()));
     }
-    crate::embed::normalize_rows(&mut out, dim);
+    normalize_rows(&mut out, dim);
     out
 }

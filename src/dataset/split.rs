@@ -8,7 +8,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow_array::{BooleanArray, RecordBatch};
 use arrow_select::filter::filter_record_batch;
@@ -23,6 +23,7 @@ use super::csv::CsvRows;
 use super::json_array::{self, Elements};
 use super::lines::Lines;
 use super::{compress, jsonl, Compression, DatasetError, Format, READ_BUFFER};
+use crate::atomic::{partial_path, AtomicFile};
 use crate::progress::Progress;
 
 /// Parquet rows decoded per record batch.
@@ -216,7 +217,9 @@ pub fn split_with(
         "splitting dataset"
     );
 
-    let (guard, out) = Partial::create(partial, kept_path)?;
+    let output_error = |e| DatasetError::output(kept_path, e);
+    let mut kept = AtomicFile::create(kept_path).map_err(output_error)?;
+    let out = kept.take_file().map_err(output_error)?;
     let mut job = Job {
         input,
         kept: kept_path,
@@ -263,7 +266,7 @@ pub fn split_with(
             path: input.to_path_buf(),
         });
     }
-    guard.commit(out)?;
+    kept.commit_file(out).map_err(output_error)?;
     progress.end();
     tracing::info!(
         input = %input.display(),
@@ -643,13 +646,6 @@ fn csv_line(record: &csv::ByteRecord, tsv: bool) -> Vec<u8> {
     line
 }
 
-/// `<path>.partial`.
-fn partial_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".partial");
-    PathBuf::from(name)
-}
-
 /// Whether `a` and `b` both exist and are the same file (same canonical path or, on Unix,
 /// same device and inode, which also catches hard links).
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -663,50 +659,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
         }
     }
     matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
-}
-
-/// The kept file while it is written: `<dest>.partial`, deleted on drop unless committed.
-struct Partial {
-    partial: PathBuf,
-    dest: PathBuf,
-    committed: bool,
-}
-
-impl Partial {
-    /// Creates (or truncates) `partial`, the file to write `dest` into.
-    fn create(partial: PathBuf, dest: &Path) -> Result<(Self, File), DatasetError> {
-        let file = File::create(&partial).map_err(|e| DatasetError::output(dest, e))?;
-        let guard = Partial {
-            partial,
-            dest: dest.to_path_buf(),
-            committed: false,
-        };
-        Ok((guard, file))
-    }
-
-    /// Syncs the written file and renames it into place.
-    fn commit(mut self, written: File) -> Result<(), DatasetError> {
-        written
-            .sync_all()
-            .map_err(|e| DatasetError::output(&self.dest, e))?;
-        drop(written);
-        fs::rename(&self.partial, &self.dest).map_err(|e| DatasetError::output(&self.dest, e))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        if !self.committed {
-            if let Err(e) = fs::remove_file(&self.partial) {
-                tracing::warn!(
-                    path = %self.partial.display(),
-                    "cannot remove the partial output: {e}"
-                );
-            }
-        }
-    }
 }
 
 /// A UTF-8 byte-order mark, which the readers drop from the start of a file.
@@ -879,6 +831,7 @@ impl Write for Stream {
 #[cfg(test)]
 mod tests {
     use std::io::{Read as _, Write as _};
+    use std::path::PathBuf;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
 

@@ -2,7 +2,8 @@
 
 use rayon::prelude::*;
 
-use crate::index::{dot, Neighbors};
+use crate::index::Neighbors;
+use crate::linalg::dot;
 
 /// A query row's best match in the reference set.
 #[derive(Debug, Clone, Copy, PartialEq)]

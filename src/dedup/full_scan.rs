@@ -12,8 +12,7 @@ use rayon::prelude::*;
 use super::pairs::RESCORE_MARGIN;
 use super::select::Canonical;
 use super::VectorRows;
-use crate::index::dot;
-use crate::index::gemm::scores_into;
+use crate::linalg::{dot, scores_into};
 
 /// Kept vectors gathered and scored per block.
 const BLOCK: usize = 2048;

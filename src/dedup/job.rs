@@ -38,7 +38,7 @@ pub struct DedupParams {
     /// Clustered-index parameters (when `index` is IVF).
     pub ivf: IvfParams,
     /// Bytes of memory the search should stay within: its candidate buffers are held to
-    /// half of what is left below it ([`spill_budget`]) and the rest spills to temporary
+    /// half of what is left below it (`process::spill_budget`) and the rest spills to temporary
     /// files. `None`: never spill.
     pub memory_limit: Option<u64>,
 }
@@ -276,7 +276,7 @@ pub fn least_similar(decisions: &[Decision], n: usize) -> Vec<RemovedRow> {
 /// Deduplicates rows against each other (SemHash's `self_deduplicate`): `groups` are
 /// their exact-copy groups, `vectors` one unit vector per group (per unique row), `dim`
 /// wide. A row is removed when an earlier kept row is at least `params.threshold`
-/// similar; see [`select`].
+/// similar; see [`select()`].
 pub fn dedup_self(
     groups: &ExactGroups,
     mut vectors: Vectors,

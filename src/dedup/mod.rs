@@ -5,7 +5,7 @@
 //! 1. [`exact`]: rows are grouped by a hash of their chosen columns; only the first row of
 //!    each group (a *unique* row) is embedded and searched.
 //! 2. [`pairs`]: an index search over the unique rows gives every similar pair, rescored
-//!    exactly ([`crate::index::dot`]).
+//!    exactly ([`crate::linalg::dot`]).
 //! 3. [`select()`]: SemHash's greedy selection in input order decides which unique rows are
 //!    kept; [`decide_self`] spreads that to every input row.
 //! 4. With a reference set ([`cross`]), a row is removed when the reference holds an exact

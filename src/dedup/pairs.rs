@@ -4,7 +4,8 @@ use rayon::prelude::*;
 
 use super::{IdenticalVectors, VectorRows};
 use crate::index::spill::{self, DiskNeighborsBuilder, Merge, Triple};
-use crate::index::{dot, HitStream, Neighbors, NeighborsBuilder};
+use crate::index::{HitStream, Neighbors, NeighborsBuilder};
+use crate::linalg::dot;
 
 /// Candidates from an index are accepted down to this far below the threshold, then
 /// rescored with [`dot`]; so a pair's fate never depends on which backend found it or on

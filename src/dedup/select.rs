@@ -3,7 +3,7 @@
 use super::full_scan::first_match;
 use super::pairs::EarlierPairs;
 use super::VectorRows;
-use crate::index::dot;
+use crate::linalg::dot;
 
 /// The outcome for one unique row.
 #[derive(Debug, Clone, Copy, PartialEq)]

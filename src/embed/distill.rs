@@ -13,7 +13,7 @@
 //! The result loads in Python model2vec (`StaticModel.from_pretrained`) and in
 //! [`super::StaticModel`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use half::f16;
 use safetensors::tensor::TensorView;
@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use super::pca::pca;
 use super::tensors::read_json;
 use super::{EmbedError, Encoder, TransformerModel};
+use crate::atomic::{partial_path, AtomicDir};
 use crate::progress::Progress;
 
 /// Settings for [`distill`].
@@ -244,17 +245,14 @@ fn rewrite_tokenizer(mut tokenizer: Value, kept: &[(String, u32)]) -> Value {
 impl Distilled {
     /// Writes the model2vec folder (`model.safetensors`, `tokenizer.json`,
     /// `config.json`, `modules.json`, `README.md`) to `dir`, atomically: files
-    /// go to a sibling `*.partial` folder that is renamed into place.
+    /// go to a sibling `*.partial` folder (removed on an error) that is synced
+    /// and renamed into place.
     pub fn save(&self, dir: &Path) -> Result<(), EmbedError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| EmbedError::Io { path, source }
         };
-        let partial = PathBuf::from(format!("{}.partial", dir.display()));
-        if partial.exists() {
-            std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
-        }
-        std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+        let out = AtomicDir::create(dir).map_err(io(&partial_path(dir)))?;
 
         let rows = self.embeddings.len() / self.dim;
         let bytes: Vec<u8> = self
@@ -266,10 +264,8 @@ impl Distilled {
             .map_err(|e| EmbedError::InvalidArgument(e.to_string()))?;
         let st = safetensors::serialize([("embeddings", view)], None)
             .map_err(|e| EmbedError::InvalidArgument(e.to_string()))?;
-        let write = |name: &str, data: &[u8]| {
-            let p = partial.join(name);
-            std::fs::write(&p, data).map_err(io(&p))
-        };
+        let write =
+            |name: &str, data: &[u8]| out.write(name, data).map_err(io(&out.partial().join(name)));
         write("model.safetensors", &st)?;
         write("tokenizer.json", self.tokenizer.to_string().as_bytes())?;
         write("config.json", pretty(&self.config).as_bytes())?;
@@ -279,10 +275,7 @@ impl Distilled {
         ]);
         write("modules.json", pretty(&modules).as_bytes())?;
         write("README.md", self.model_card().as_bytes())?;
-        if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(io(dir))?;
-        }
-        std::fs::rename(&partial, dir).map_err(io(dir))
+        out.commit().map_err(io(dir))
     }
 
     fn model_card(&self) -> String {

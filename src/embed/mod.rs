@@ -25,6 +25,7 @@ mod wordpiece;
 
 use std::path::Path;
 
+pub use crate::linalg::{cosine, normalize_rows};
 pub use device::Device;
 pub use error::EmbedError;
 pub(crate) use static_model::truncate_chars;
@@ -130,30 +131,4 @@ pub fn load(dir: Option<&Path>, options: &LoadOptions) -> Result<Box<dyn Encoder
             options.batch_size,
         )?)),
     }
-}
-
-/// L2-normalises each `dim`-long row of `data` in place; zero rows stay zero.
-pub fn normalize_rows(data: &mut [f32], dim: usize) {
-    for row in data.chunks_exact_mut(dim) {
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            let inv = 1.0 / norm;
-            row.iter_mut().for_each(|x| *x *= inv);
-        }
-    }
-}
-
-/// Cosine similarity of two equal-length vectors, computed in f64.
-pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let (mut dot, mut na, mut nb) = (0f64, 0f64, 0f64);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (x as f64, y as f64);
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-    }
-    if na == 0.0 || nb == 0.0 {
-        return 0.0;
-    }
-    dot / (na.sqrt() * nb.sqrt())
 }

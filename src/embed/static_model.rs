@@ -9,7 +9,8 @@ use tokenizers::Tokenizer;
 use super::tensors::{digest, read_json, tensor_f32, tensor_indices};
 use super::tokenizer::{load_plain, tokens_by_id, unk_token_id};
 use super::wordpiece::FastWordPiece;
-use super::{normalize_rows, EmbedError, Encoder};
+use super::{EmbedError, Encoder};
+use crate::linalg::normalize_rows;
 
 /// Token cap model2vec applies by default (`max_length=512`).
 const DEFAULT_MAX_TOKENS: usize = 512;

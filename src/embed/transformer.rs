@@ -9,7 +9,8 @@ use tokenizers::{Tokenizer, TruncationParams};
 
 use super::tensors::{digest, read_json};
 use super::tokenizer::load_plain;
-use super::{normalize_rows, Device, EmbedError, Encoder};
+use super::{Device, EmbedError, Encoder};
+use crate::linalg::normalize_rows;
 
 /// How token states become one sentence vector (`1_Pooling/config.json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

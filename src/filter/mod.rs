@@ -5,7 +5,8 @@
 //! lowest-scored rows; representatives are drawn from the highest-scored candidates and
 //! diversified with maximal marginal relevance ([`mmr`]).
 
-use crate::index::{self, dot, IndexError, IndexKind, Neighbors, VectorIndex};
+use crate::index::{self, IndexError, IndexKind, Neighbors, VectorIndex};
+use crate::linalg::dot;
 use crate::progress::Progress;
 
 /// Each query's density score against `base` (row-major unit vectors, `dim` wide): its

@@ -1,9 +1,10 @@
 //! Exact neighbour search as blocked matrix products.
 
-use candle_core::{Device, Storage, Tensor};
+use candle_core::{Device, Tensor};
 use rayon::prelude::*;
 
 use super::{check_queries, search_in_chunks, IndexError, Neighbors, VectorIndex};
+use crate::linalg::with_scores;
 use crate::progress::Progress;
 
 /// Indexed vectors are scored against a query chunk this many at a time, bounding the
@@ -202,21 +203,6 @@ impl VectorIndex for ExactIndex {
     fn describe(&self) -> serde_json::Value {
         serde_json::json!({ "backend": "exact" })
     }
-}
-
-/// Calls `f` with the values of an f32 score matrix, row-major: in place for a
-/// contiguous CPU tensor (copying a block of scores out costs about a third of the matrix
-/// product that made it), copied otherwise.
-pub(crate) fn with_scores<R>(
-    scores: &Tensor,
-    f: impl FnOnce(&[f32]) -> R,
-) -> candle_core::Result<R> {
-    let (storage, layout) = scores.storage_and_layout();
-    if let (Storage::Cpu(cpu), Some((from, to))) = (&*storage, layout.contiguous_offsets()) {
-        return Ok(f(&cpu.as_slice::<f32>()?[from..to]));
-    }
-    drop(storage);
-    Ok(f(&scores.flatten_all()?.to_vec1::<f32>()?))
 }
 
 /// Most similar first; ties by id so results do not depend on scan order.

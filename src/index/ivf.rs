@@ -34,13 +34,13 @@
 use rayon::prelude::*;
 
 use super::exact::{hit_order, sort_hits};
-use super::gemm::scores_into;
 use super::spill;
 use super::{
-    check_queries, dot, row, search_in_chunks, HitStream, IndexError, Neighbors, NeighborsBuilder,
+    check_queries, row, search_in_chunks, HitStream, IndexError, Neighbors, NeighborsBuilder,
     VectorIndex,
 };
 use crate::cluster::{lloyd, ClusterError, Init, KMeans, KMeansParams};
+use crate::linalg::{dot, scores_into};
 use crate::progress::Progress;
 
 /// Clustered-index parameters.

@@ -19,15 +19,14 @@
 
 mod error;
 mod exact;
-pub(crate) mod gemm;
 mod hits;
 mod hnsw;
 mod ivf;
 mod neighbors;
 pub(crate) mod spill;
 
+pub use crate::linalg::dot;
 pub use error::IndexError;
-pub(crate) use exact::with_scores;
 pub use exact::ExactIndex;
 pub use hits::HitStream;
 pub use hnsw::{HnswIndex, HnswParams};
@@ -169,26 +168,6 @@ pub(crate) fn check_queries(queries: &[f32], dim: usize) -> Result<usize, IndexE
     Ok(queries.len() / dim)
 }
 
-/// Dot product summed in a fixed order (eight interleaved partial sums), so the same
-/// pair of vectors always gets the same score whatever found it. For unit vectors this is
-/// the cosine similarity.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    debug_assert_eq!(a.len(), b.len());
-    let mut acc = [0f32; 8];
-    let (ac, ar) = a.split_at(a.len() / 8 * 8);
-    let (bc, br) = b.split_at(ac.len());
-    for (x, y) in ac.chunks_exact(8).zip(bc.chunks_exact(8)) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    let mut tail = 0f32;
-    for (x, y) in ar.iter().zip(br) {
-        tail += x * y;
-    }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
-}
-
 /// Rows of a row-major matrix, `dim` wide.
 pub(crate) fn row(data: &[f32], dim: usize, i: usize) -> &[f32] {
     &data[i * dim..(i + 1) * dim]
@@ -265,7 +244,7 @@ pub(crate) mod testutil {
             let c = &centres[(i / per_cluster) * dim..][..dim];
             out.extend(c.iter().map(|&x| x + noise * next()));
         }
-        crate::embed::normalize_rows(&mut out, dim);
+        crate::linalg::normalize_rows(&mut out, dim);
         out
     }
 }
@@ -273,31 +252,6 @@ pub(crate) mod testutil {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dot_matches_f64_reference() {
-        let v = testutil::clustered(10, 37, 2, 0.5, 1);
-        for i in 0..10 {
-            for j in 0..10 {
-                let (a, b) = (row(&v, 37, i), row(&v, 37, j));
-                let want = crate::embed::cosine(a, b);
-                assert!((dot(a, b) as f64 - want).abs() < 1e-5, "{i} {j}");
-            }
-        }
-    }
-
-    #[test]
-    fn dot_is_symmetric_bitwise() {
-        let v = testutil::clustered(20, 256, 4, 0.3, 2);
-        for i in 0..20 {
-            for j in 0..20 {
-                assert_eq!(
-                    dot(row(&v, 256, i), row(&v, 256, j)).to_bits(),
-                    dot(row(&v, 256, j), row(&v, 256, i)).to_bits()
-                );
-            }
-        }
-    }
 
     #[test]
     fn index_kind_parses() {

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::output::AtomicFile;
 use super::rows::SkippedRow;
+use crate::atomic::partial_path;
 use crate::dataset::{self, OnError, ReadOptions, Reader, Record};
 use crate::embed::{EmbedError, Encoder};
 use crate::progress::Progress;
@@ -201,7 +202,7 @@ pub fn embed_to_npy(
     let skip = on_error == OnError::Skip;
     let input_path = input.canonicalize().ok();
     let is_input = |path: &Path| {
-        let partial = PathBuf::from(format!("{}.partial", path.display()));
+        let partial = partial_path(path);
         [path, &partial]
             .iter()
             .any(|p| p.canonicalize().ok().is_some_and(|p| Some(p) == input_path))

@@ -2,13 +2,14 @@
 //! complete, none of them allowed to land on an input.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::rows::LoadedRows;
+use crate::atomic::{self, partial_path};
 use crate::dataset::{self, DatasetError, OnError, Route, SplitOptions};
 use crate::progress::Progress;
 use crate::store::StoreError;
@@ -53,7 +54,7 @@ impl OutputDir {
     /// The path of output `name`, refused if it (or its temporary name) is an input.
     pub fn file(&self, name: &str) -> Result<PathBuf, Error> {
         let path = self.dir.join(name);
-        let partial = self.dir.join(format!("{name}.partial"));
+        let partial = partial_path(&path);
         for candidate in [&path, &partial] {
             let resolved = candidate
                 .canonicalize()
@@ -277,71 +278,57 @@ pub fn write_split(
 }
 
 /// A file written to `<path>.partial` and renamed to `path` by [`AtomicFile::commit`];
-/// dropped uncommitted, the partial file is removed.
+/// dropped uncommitted, the partial file is removed. Errors name the file.
 pub struct AtomicFile {
-    path: PathBuf,
-    partial: PathBuf,
-    out: Option<BufWriter<File>>,
+    inner: atomic::AtomicFile,
 }
 
 impl AtomicFile {
     /// Creates `<path>.partial`.
     pub fn create(path: PathBuf) -> Result<Self, Error> {
-        let mut name = path.as_os_str().to_owned();
-        name.push(".partial");
-        let partial = PathBuf::from(name);
-        let file = File::create(&partial).map_err(|source| Error::Output {
-            path: partial.clone(),
+        let partial = partial_path(&path);
+        let inner = atomic::AtomicFile::create(path).map_err(|source| Error::Output {
+            path: partial,
             source,
         })?;
-        Ok(AtomicFile {
-            path,
-            partial,
-            out: Some(BufWriter::with_capacity(1 << 20, file)),
-        })
+        Ok(AtomicFile { inner })
     }
 
     /// Wraps an I/O error with this file's name.
     pub fn error(&self, source: std::io::Error) -> Error {
         Error::Output {
-            path: self.path.clone(),
+            path: self.inner.dest().to_path_buf(),
             source,
         }
     }
 
     /// Writes `value` as one line of JSON.
     pub fn write_json_line(&mut self, value: &Value) -> std::io::Result<()> {
-        let out = self.out.as_mut().expect("not committed");
-        serde_json::to_writer(&mut *out, value)?;
-        out.write_all(b"\n")
+        serde_json::to_writer(&mut self.inner, value)?;
+        self.inner.write_all(b"\n")
     }
 
-    /// Flushes, syncs and renames into place; returns the final path.
-    pub fn commit(mut self) -> Result<PathBuf, Error> {
-        let out = self.out.take().expect("committed once");
-        let file = out.into_inner().map_err(|e| self.error(e.into_error()))?;
-        file.sync_all().map_err(|e| self.error(e))?;
-        drop(file);
-        fs::rename(&self.partial, &self.path).map_err(|e| self.error(e))?;
-        Ok(self.path.clone())
+    /// Flushes, syncs and renames into place (syncing the directory); returns the final
+    /// path.
+    pub fn commit(self) -> Result<PathBuf, Error> {
+        let path = self.inner.dest().to_path_buf();
+        self.inner
+            .commit()
+            .map_err(|source| Error::Output { path, source })
     }
 }
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.out.as_mut().expect("not committed").write(buf)
+        self.inner.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.inner.write_all(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.out.as_mut().expect("not committed").flush()
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.out.take().is_some() {
-            let _ = fs::remove_file(&self.partial);
-        }
+        self.inner.flush()
     }
 }
 

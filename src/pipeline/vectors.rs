@@ -4,7 +4,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::rows::Texts;
-use crate::embed::{normalize_rows, EmbedError, Encoder};
+use crate::embed::{EmbedError, Encoder};
+use crate::linalg::normalize_rows;
 use crate::progress::Progress;
 use crate::store::{Dtype, Lookup, StoreKey, VectorStore, Vectors};
 use crate::Error;

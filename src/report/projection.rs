@@ -6,7 +6,7 @@
 //! on the axes says how much of the picture the map shows. Computed by block power
 //! iteration on the centred rows (no `d × d` covariance, so wide vectors cost little).
 
-use crate::cluster::Rng;
+use crate::linalg::Rng;
 
 /// Power-iteration rounds; plenty for two components of a few thousand rows.
 const ROUNDS: usize = 100;

@@ -120,7 +120,7 @@ fn flag_topic(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::dot;
+    use crate::linalg::dot;
     use crate::progress::Silent;
 
     #[test]

@@ -6,11 +6,12 @@
 //! after an error) removes its partial file.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::StoreError;
+use crate::atomic::{partial_path, AtomicFile};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 /// Total header size (magic + version + length + dict), a multiple of 64.
@@ -41,10 +42,8 @@ impl Element for u64 {
 /// Streams little-endian rows into an `.npy` file: `[rows, cols]` float32 rows
 /// ([`NpyWriter::create`]) or a 1-D `[rows]` uint64 array ([`NpyWriter::create_u64`]).
 pub struct NpyWriter<T: Element = f32> {
-    /// `None` once finished.
-    out: Option<BufWriter<File>>,
-    partial: PathBuf,
-    dest: PathBuf,
+    /// `<dest>.partial`, removed if the writer is dropped unfinished.
+    out: AtomicFile,
     /// Row width; `None` for a 1-D array (one element per row).
     cols: Option<usize>,
     rows: u64,
@@ -92,15 +91,12 @@ impl NpyWriter<u64> {
 
 impl<T: Element> NpyWriter<T> {
     fn start(dest: &Path, cols: Option<usize>) -> Result<Self, StoreError> {
-        let partial = PathBuf::from(format!("{}.partial", dest.display()));
-        let file = File::create(&partial).map_err(io(&partial))?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let partial = partial_path(dest);
+        let mut out = AtomicFile::create(dest).map_err(io(&partial))?;
         out.write_all(&header(T::DESCR, 0, cols))
             .map_err(io(&partial))?;
         Ok(Self {
-            out: Some(out),
-            partial,
-            dest: dest.to_path_buf(),
+            out,
             cols,
             rows: 0,
             bytes: Vec::new(),
@@ -123,10 +119,8 @@ impl<T: Element> NpyWriter<T> {
             x.put(&mut self.bytes);
         }
         self.out
-            .as_mut()
-            .expect("not finished")
             .write_all(&self.bytes)
-            .map_err(io(&self.partial))?;
+            .map_err(io(self.out.partial()))?;
         self.rows += (data.len() / cols) as u64;
         Ok(())
     }
@@ -136,35 +130,23 @@ impl<T: Element> NpyWriter<T> {
         self.rows
     }
 
-    /// Writes the final header, syncs, and renames into place. Returns the row count.
-    /// On an error the partial file is removed.
-    pub fn finish(mut self) -> Result<u64, StoreError> {
-        let out = self.out.take().expect("finished once");
-        let (partial, dest) = (&self.partial, &self.dest);
-        let done = (|| {
-            let mut file = out.into_inner().map_err(|e| StoreError::Io {
-                path: partial.clone(),
-                source: e.into_error(),
-            })?;
-            file.seek(SeekFrom::Start(0)).map_err(io(partial))?;
-            file.write_all(&header(T::DESCR, self.rows, self.cols))
-                .map_err(io(partial))?;
-            file.sync_all().map_err(io(partial))?;
-            drop(file);
-            std::fs::rename(partial, dest).map_err(io(dest))
-        })();
-        if done.is_err() {
-            let _ = std::fs::remove_file(partial);
-        }
-        done.map(|()| self.rows)
-    }
-}
-
-impl<T: Element> Drop for NpyWriter<T> {
-    fn drop(&mut self) {
-        if self.out.take().is_some() {
-            let _ = std::fs::remove_file(&self.partial);
-        }
+    /// Writes the final header, syncs, and renames into place (syncing the directory).
+    /// Returns the row count. On an error the partial file is removed.
+    pub fn finish(self) -> Result<u64, StoreError> {
+        let Self {
+            mut out,
+            cols,
+            rows,
+            ..
+        } = self;
+        let partial = out.partial().to_path_buf();
+        let file = out.file_mut().map_err(io(&partial))?;
+        file.seek(SeekFrom::Start(0)).map_err(io(&partial))?;
+        file.write_all(&header(T::DESCR, rows, cols))
+            .map_err(io(&partial))?;
+        let dest = out.dest().to_path_buf();
+        out.commit().map_err(io(&dest))?;
+        Ok(rows)
     }
 }
 

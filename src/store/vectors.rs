@@ -15,6 +15,7 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 use super::header::{Dtype, Header, FORMAT_VERSION, HEADER_LEN};
 use super::mmap::{slice_of, MappedFile};
 use super::{Corruption, StoreError};
+use crate::atomic::{self, partial_path};
 
 /// The writer checkpoints on its own after this many bytes of new data.
 const CHECKPOINT_BYTES: u64 = 64 << 20;
@@ -28,13 +29,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// `<path>.partial`: the name appended to, not replaced.
-fn partial_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_os_string();
-    name.push(".partial");
-    PathBuf::from(name)
 }
 
 /// Decodes little-endian elements of `dtype` from `bytes` into `out`
@@ -525,18 +519,10 @@ fn encode(dtype: Dtype, src: &[f32], halves: &mut Vec<f16>, out: &mut Vec<u8>) {
     }
 }
 
-#[cfg(unix)]
+/// Syncs the directory `path` is in (on unix), so a rename into it is on disk.
 fn sync_parent_dir(path: &Path) -> Result<(), StoreError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
-}
-
-#[cfg(not(unix))]
-fn sync_parent_dir(_path: &Path) -> Result<(), StoreError> {
-    Ok(())
+    let dir = atomic::parent_dir(path);
+    atomic::sync_dir(dir).map_err(io(dir))
 }
 
 /// Opens `partial` for appending if it holds a valid prefix written for

@@ -1,8 +1,9 @@
 //! Small dense score matrices on the calling thread, through candle's CPU gemm kernels.
 //!
 //! The clustered index computes thousands of small products (a cell's probing queries ×
-//! its members) in parallel, one per rayon task; each must run single-threaded and
-//! without candle's tensor set-up. This is the only `unsafe` in `index`.
+//! its members) in parallel, one per rayon task, and the full-scan dedup check does the
+//! same; each must run single-threaded and without candle's tensor set-up. This is the
+//! only `unsafe` in `linalg`.
 
 /// Writes `out[i × b_rows + j] = a_i · b_j` for the rows of `a` and `b` (row-major,
 /// `dim` wide): `a × bᵀ`, computed on the calling thread.
@@ -49,19 +50,19 @@ pub(crate) fn scores_into(a: &[f32], b: &[f32], dim: usize, out: &mut [f32]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{dot, row, testutil::clustered};
+    use super::super::{dot, testutil::unit_rows};
     use super::*;
 
     #[test]
     fn matches_row_dot_products() {
         let dim = 37;
-        let a = clustered(13, dim, 3, 0.5, 1);
-        let b = clustered(29, dim, 4, 0.5, 2);
+        let a = unit_rows(13, dim, 1);
+        let b = unit_rows(29, dim, 2);
         let mut out = vec![f32::NAN; 13 * 29];
         scores_into(&a, &b, dim, &mut out);
         for i in 0..13 {
             for j in 0..29 {
-                let want = dot(row(&a, dim, i), row(&b, dim, j));
+                let want = dot(&a[i * dim..][..dim], &b[j * dim..][..dim]);
                 assert!((out[i * 29 + j] - want).abs() < 1e-5, "{i} {j}");
             }
         }
