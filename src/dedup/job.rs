@@ -353,6 +353,43 @@ pub fn dedup_against(
     params.check()?;
     check_vectors(vectors, groups.groups(), dim)?;
     check_vectors(ref_vectors, reference.groups(), dim)?;
+    let mut watch = Stopwatch::start();
+    let index = build_index(params, ref_vectors, dim, false, progress)?;
+    watch.lap("index");
+    let mut result = dedup_against_index(
+        groups,
+        keys,
+        vectors,
+        reference,
+        ref_vectors,
+        &*index,
+        params,
+        progress,
+    )?;
+    let mut timings = watch.laps();
+    timings.append(&mut result.timings);
+    result.timings = timings;
+    Ok(result)
+}
+
+/// [`dedup_against`] with an index already built over `ref_vectors` (one a caller keeps
+/// to check batch after batch against the same reference). Its parameters are the
+/// index's own; `params.index`, `hnsw` and `ivf` are not used.
+#[allow(clippy::too_many_arguments)]
+pub fn dedup_against_index(
+    groups: &ExactGroups,
+    keys: &[u128],
+    vectors: &[f32],
+    reference: &ExactGroups,
+    ref_vectors: &[f32],
+    index: &dyn VectorIndex,
+    params: &DedupParams,
+    progress: &dyn Progress,
+) -> Result<Deduplication, Error> {
+    let dim = index.dim();
+    params.check()?;
+    check_vectors(vectors, groups.groups(), dim)?;
+    check_vectors(ref_vectors, reference.groups(), dim)?;
     if keys.len() != groups.groups() {
         return Err(Error::InvalidOption {
             name: "keys",
@@ -363,10 +400,18 @@ pub fn dedup_against(
             ),
         });
     }
+    if index.len() != reference.groups() {
+        return Err(Error::InvalidOption {
+            name: "index",
+            reason: format!(
+                "it holds {} vectors, the reference {} unique rows",
+                index.len(),
+                reference.groups()
+            ),
+        });
+    }
     let mut watch = Stopwatch::start();
     let floor = params.floor();
-    let index = build_index(params, ref_vectors, dim, false, progress)?;
-    watch.lap("index");
     let found = index.above_at_most(vectors, floor - RESCORE_MARGIN, MAX_HITS, progress)?;
     let mut matches = best_matches(&found, vectors, ref_vectors, dim, floor);
     drop(found);

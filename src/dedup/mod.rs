@@ -28,8 +28,8 @@ pub use cross::{best_matches, RefMatch};
 pub use exact::{row_key, ExactGroups};
 pub use identical::IdenticalVectors;
 pub use job::{
-    check_threshold, dedup_against, dedup_self, DedupParams, Deduplication, RemovedRow, SweepPoint,
-    TargetOutcome,
+    check_threshold, dedup_against, dedup_against_index, dedup_self, DedupParams, Deduplication,
+    RemovedRow, SweepPoint, TargetOutcome,
 };
 pub use pairs::{EarlierPairs, RESCORE_MARGIN};
 pub use rows::VectorRows;

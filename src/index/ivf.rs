@@ -33,6 +33,8 @@
 
 use rayon::prelude::*;
 
+use std::sync::Arc;
+
 use super::exact::{hit_order, sort_hits};
 use super::spill;
 use super::{
@@ -115,7 +117,7 @@ const COMPACT_HITS: usize = 1 << 25;
 
 /// A clustered index over borrowed unit vectors (dot-product similarity).
 pub struct IvfIndex<'a> {
-    base: &'a [f32],
+    base: Base<'a>,
     dim: usize,
     len: usize,
     params: IvfParams,
@@ -138,6 +140,38 @@ struct Task {
     m: std::ops::Range<usize>,
 }
 
+/// The vectors an index scores against: borrowed from the caller, or shared with it (an
+/// index a long-lived owner keeps, such as a Python object queried again and again).
+#[derive(Clone)]
+enum Base<'a> {
+    Borrowed(&'a [f32]),
+    Shared(Arc<[f32]>),
+}
+
+impl std::ops::Deref for Base<'_> {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        match self {
+            Base::Borrowed(v) => v,
+            Base::Shared(v) => v,
+        }
+    }
+}
+
+impl IvfIndex<'static> {
+    /// [`build`](IvfIndex::build) over vectors the index shares with its caller, so it
+    /// can outlive the call that built it.
+    pub fn build_shared(
+        vectors: Arc<[f32]>,
+        dim: usize,
+        params: IvfParams,
+        progress: &dyn Progress,
+    ) -> Result<Self, IndexError> {
+        Self::fit(Base::Shared(vectors), dim, params, progress)
+    }
+}
+
 impl<'a> IvfIndex<'a> {
     /// Fits the cells over `vectors` (row-major, `dim` wide, unit length), which the index
     /// borrows. Progress stages: `fit` (k-means iterations), `partition` (every vector to
@@ -148,6 +182,17 @@ impl<'a> IvfIndex<'a> {
         params: IvfParams,
         progress: &dyn Progress,
     ) -> Result<Self, IndexError> {
+        Self::fit(Base::Borrowed(vectors), dim, params, progress)
+    }
+
+    fn fit(
+        base: Base<'a>,
+        dim: usize,
+        params: IvfParams,
+        progress: &dyn Progress,
+    ) -> Result<Self, IndexError> {
+        let keep = base.clone();
+        let vectors: &[f32] = &keep;
         for (name, value) in [("probes", params.probes), ("iterations", params.iterations)] {
             if value == 0 {
                 return Err(IndexError::InvalidParameter {
@@ -163,7 +208,7 @@ impl<'a> IvfIndex<'a> {
             l => l.min(len),
         };
         let mut index = IvfIndex {
-            base: vectors,
+            base,
             dim,
             len,
             params,
@@ -396,7 +441,7 @@ impl<'a> IvfIndex<'a> {
         let (qbuf, mbuf, scores) = bufs;
         mbuf.clear();
         for &m in members {
-            mbuf.extend_from_slice(row(self.base, dim, m as usize));
+            mbuf.extend_from_slice(row(&self.base, dim, m as usize));
         }
         let probers = &probers[task.q.clone()];
         for block in probers.chunks(BLOCK_QUERIES) {
@@ -457,7 +502,8 @@ impl VectorIndex for IvfIndex<'_> {
             (0..n).for_each(|_| b.push([]));
             return Ok(b.finish().into());
         }
-        let own = std::ptr::eq(queries, self.base) && Some(threshold) == self.params.self_threshold;
+        let own =
+            std::ptr::eq(queries, &*self.base) && Some(threshold) == self.params.self_threshold;
         let computed;
         let cells = match &self.self_probes {
             Some(probes) if own => probes,
@@ -564,7 +610,7 @@ impl VectorIndex for IvfIndex<'_> {
                     let mut list: Vec<(u32, f32)> = Vec::with_capacity(2 * k);
                     for &c in cells.of(i) {
                         for &m in self.cell(c as usize) {
-                            list.push((m, dot(q, row(self.base, self.dim, m as usize))));
+                            list.push((m, dot(q, row(&self.base, self.dim, m as usize))));
                             if list.len() >= 2 * k {
                                 list.select_nth_unstable_by(k - 1, hit_order);
                                 list.truncate(k);

@@ -157,6 +157,23 @@ pub fn build<'a>(
     })
 }
 
+/// [`build`] over vectors shared with the caller: the index owns what it needs and can be
+/// kept (a long-lived object answering many queries against the same set).
+pub fn build_shared(
+    kind: IndexKind,
+    hnsw: HnswParams,
+    ivf: IvfParams,
+    vectors: std::sync::Arc<[f32]>,
+    dim: usize,
+    progress: &dyn Progress,
+) -> Result<Box<dyn VectorIndex>, IndexError> {
+    Ok(match kind {
+        IndexKind::Ivf => Box::new(IvfIndex::build_shared(vectors, dim, ivf, progress)?),
+        IndexKind::Exact => Box::new(ExactIndex::new(&vectors, dim)?),
+        IndexKind::Hnsw => Box::new(HnswIndex::build(&vectors, dim, hnsw, progress)?),
+    })
+}
+
 /// Checks that a query matrix has whole rows of the index's width.
 pub(crate) fn check_queries(queries: &[f32], dim: usize) -> Result<usize, IndexError> {
     if dim == 0 || !queries.len().is_multiple_of(dim) {

@@ -10,11 +10,15 @@ use super::arrow;
 use super::model::Model;
 use super::progress::PyProgress;
 use super::result::DedupResult;
-use crate::dedup::{dedup_against, dedup_self, row_key, DedupParams, ExactGroups};
+use std::sync::Mutex;
+
+use crate::dedup::{dedup_against_index, dedup_self, row_key, DedupParams, ExactGroups};
 use crate::embed::normalize_rows;
 use crate::filter;
 use crate::index::IndexKind;
+use crate::index::{self, VectorIndex};
 use crate::pipeline::{embed_texts, Texts};
+use crate::progress::Progress;
 use crate::store::{Dtype, Vectors};
 
 /// Rows (one list of texts per column) grouped into exact copies, and, once embedded,
@@ -28,9 +32,40 @@ pub struct RowSet {
     pub(super) vectors: Option<Arc<[f32]>>,
     pub(super) dim: usize,
     pub(super) fingerprint: String,
+    /// The index over these rows' vectors when they are the reference of a search (kept:
+    /// a generation loop checks batch after batch against the same set).
+    index: Mutex<Option<(IndexKind, Arc<dyn VectorIndex>)>>,
 }
 
 impl RowSet {
+    /// The index of kind `kind` over the vectors, built on first use and kept.
+    fn shared_index(
+        &self,
+        kind: IndexKind,
+        progress: &dyn Progress,
+    ) -> Result<Arc<dyn VectorIndex>, crate::Error> {
+        let mut slot = self.index.lock().expect("not poisoned");
+        if let Some((k, index)) = &*slot {
+            if *k == kind {
+                return Ok(index.clone());
+            }
+        }
+        let vectors = self.vectors.clone().ok_or(crate::Error::InvalidOption {
+            name: "reference",
+            reason: "it has no vectors yet".into(),
+        })?;
+        let index: Arc<dyn VectorIndex> = Arc::from(index::build_shared(
+            kind,
+            Default::default(),
+            Default::default(),
+            vectors,
+            self.dim,
+            progress,
+        )?);
+        *slot = Some((kind, index.clone()));
+        Ok(index)
+    }
+
     fn vectors(&self) -> PyResult<Arc<[f32]>> {
         self.vectors.clone().ok_or_else(|| {
             PyValueError::new_err(
@@ -185,6 +220,7 @@ impl RowSet {
         let (vectors, _) = progress.finish(result)?;
         self.dim = encoder.dim() * texts.columns();
         self.vectors = Some(Arc::from(vectors.as_slice()));
+        *self.index.get_mut().expect("not poisoned") = None;
         self.fingerprint = format!("{}|columns={}", encoder.fingerprint(), texts.columns());
         Ok(())
     }
@@ -222,6 +258,7 @@ impl RowSet {
         py.detach(|| normalize_rows(&mut v, dim));
         self.dim = dim;
         self.vectors = Some(Arc::from(v));
+        *self.index.get_mut().expect("not poisoned") = None;
         self.fingerprint = fingerprint;
         Ok(())
     }
@@ -272,14 +309,16 @@ impl RowSet {
                 }
                 let ref_groups = reference.groups.clone();
                 let keys = &this.keys;
+                let reference = &*reference;
                 py.detach(|| {
-                    dedup_against(
+                    let index = reference.shared_index(params.index, &progress)?;
+                    dedup_against_index(
                         &groups,
                         keys,
                         &vectors,
                         &ref_groups,
                         &ref_vectors,
-                        dim,
+                        &*index,
                         &params,
                         &progress,
                     )
@@ -308,14 +347,24 @@ impl RowSet {
     ) -> PyResult<Bound<'py, PyArray1<f32>>> {
         let kind = parse_index(index)?;
         let vectors = self.vectors()?;
-        let (base, self_ids) = match &against {
-            Some(r) => (r.vectors()?, false),
-            None => (vectors.clone(), true),
-        };
+        if let Some(r) = &against {
+            if r.dim != self.dim {
+                return Err(PyValueError::new_err(format!(
+                    "the reference's vectors are {} wide, these rows' {}: embed both with the same model",
+                    r.dim, self.dim
+                )));
+            }
+        }
         let dim = self.dim;
         let progress = PyProgress::new(progress);
-        let result = py.detach(|| {
-            filter::density(&vectors, &base, dim, k, self_ids, kind, &progress).map_err(Into::into)
+        let against = against.as_deref();
+        let result = py.detach(|| match against {
+            Some(r) => {
+                let index = r.shared_index(kind, &progress)?;
+                filter::density_in(&*index, &vectors, k, false, &progress).map_err(Into::into)
+            }
+            None => filter::density(&vectors, &vectors, dim, k, true, kind, &progress)
+                .map_err(Into::into),
         });
         let scores = progress.finish(result)?;
         Ok(PyArray1::from_vec(py, scores))
@@ -394,6 +443,7 @@ impl Grouper {
             vectors: None,
             dim: 0,
             fingerprint: String::new(),
+            index: Mutex::new(None),
         }
     }
 }

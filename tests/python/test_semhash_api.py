@@ -195,3 +195,23 @@ def test_same_decisions_as_real_semhash_on_fixtures(near_duplicates, example_row
         np.testing.assert_allclose([d.score for d in ours.filtered], [d.score for d in theirs.filtered], atol=2e-3)
         assert ours.duplicate_ratio == pytest.approx(theirs.duplicate_ratio)
         assert ours.exact_duplicate_ratio == pytest.approx(theirs.exact_duplicate_ratio)
+
+
+def test_repeated_checks_against_a_fitted_set(near_duplicates):
+    """A generation loop checks batch after batch against one fitted set: the fitted set's
+    index is built once and kept, and every batch is decided as a fresh SemHash would."""
+    train = near_duplicates[:450]
+    batches = [near_duplicates[450 + 90 * i : 450 + 90 * (i + 1)] for i in range(3)]
+    kept_index = SemHash.from_records(train)
+    for batch in batches:
+        a = kept_index.deduplicate(batch, threshold=0.88)
+        b = SemHash.from_records(train).deduplicate(batch, threshold=0.88)
+        assert a.selected == b.selected and a.filtered == b.filtered
+    exact = SemHash.from_records(train, index="exact")
+    for batch in batches:
+        a = exact.deduplicate(batch, threshold=0.88)
+        for d in a.filtered:
+            assert d.exact or d.score >= 0.88
+        a.rethreshold(0.8)
+        assert a.threshold == 0.8
+        assert len(a.filtered) >= len(exact.deduplicate(batch, threshold=0.88).filtered)
