@@ -63,6 +63,7 @@ mod json_array;
 mod jsonl;
 mod lines;
 mod parquet;
+mod rows;
 mod split;
 mod text;
 
@@ -74,6 +75,7 @@ use std::path::{Path, PathBuf};
 pub use compress::Compression;
 pub use error::DatasetError;
 pub use format::{Format, ParseFormatError};
+pub use rows::{RowNumbers, Texts};
 pub use split::{output_file_name, split, split_with, Route, SplitOptions, SplitStats};
 
 /// Buffer size for reading decoded text input.

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::rows::Texts;
+use crate::dataset::Texts;
 use crate::embed::{EmbedError, Encoder};
 use crate::linalg::normalize_rows;
 use crate::progress::Progress;

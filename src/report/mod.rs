@@ -7,9 +7,11 @@
 //! - [`projection`]: the 2-D map of the rows.
 //! - [`model`]: the report's data model (the schema of `report.json`).
 //! - [`render_html`]: the self-contained `report.html`.
+//! - [`job`]: the report as one in-memory call ([`build`]) over sets of rows and vectors.
 
 pub mod coverage;
 mod html;
+pub mod job;
 pub mod keywords;
 pub mod model;
 pub mod projection;
@@ -18,4 +20,5 @@ mod svg;
 pub mod topics;
 
 pub use html::render_html;
+pub use job::{build, round6, BuiltReport, Clusters, ReportParams, ReportSet};
 pub use model::Report;
