@@ -18,13 +18,13 @@ mod report;
 mod rows;
 mod vectors;
 
+pub use crate::dataset::{RowNumbers, Texts};
+pub use crate::report::Clusters;
 pub use crate::store::Vectors;
 pub use dedup::{run_dedup, DedupOptions, DedupOutcome};
 pub use embed::{embed_dataset, embed_to_npy, EmbedFiles, EmbedOutcome, EmbedStats};
 pub use filter::{run_filter, FilterMode, FilterOptions, FilterOutcome};
 pub use output::{AtomicFile, OutputDir};
-pub use crate::report::Clusters;
-pub use report::{run_report, ReportOptions, ReportOutcome};
-pub use crate::dataset::{RowNumbers, Texts};
+pub use report::{run_report, write_report, ReportOptions, ReportOutcome};
 pub use rows::{load_rows, LoadedRows, SkippedRow};
 pub use vectors::{embed_texts, EmbedReport};

@@ -156,7 +156,7 @@ pub fn run_report(
     watch.extend(std::mem::take(&mut built.report.timings_s));
 
     let sets: Vec<&Set> = std::iter::once(&input).chain(&reference).collect();
-    let rows: Vec<&LoadedRows> = sets.iter().map(|s| &s.rows).collect();
+    let rows: Vec<ReportSet> = sets.iter().map(|s| s.as_report_set()).collect();
     out.start_set("report.json")?;
     let mut files = write_report_files(&out, &built, &rows, progress)?;
     if opts.on_error == OnError::Skip {
@@ -171,12 +171,12 @@ pub fn run_report(
     Ok(ReportOutcome { report, files })
 }
 
-/// Writes `clusters.jsonl` and `report.html` of `built`, whose sets' rows are `rows` (the
-/// input's, then the reference's).
+/// Writes `clusters.jsonl` and `report.html` of `built`, whose sets are `rows` (the
+/// input, then the reference).
 pub(crate) fn write_report_files(
     out: &OutputDir,
     built: &BuiltReport,
-    rows: &[&LoadedRows],
+    rows: &[ReportSet<'_>],
     progress: &dyn Progress,
 ) -> Result<Vec<PathBuf>, Error> {
     let mut files = vec![write_clusters(out, built, rows, progress)?];
@@ -196,7 +196,7 @@ pub(crate) fn write_report_json(out: &OutputDir, report: &Report) -> Result<Path
 fn write_clusters(
     out: &OutputDir,
     built: &BuiltReport,
-    sets: &[&LoadedRows],
+    sets: &[ReportSet<'_>],
     progress: &dyn Progress,
 ) -> Result<PathBuf, Error> {
     let mut w = out.writer("clusters.jsonl")?;
@@ -206,7 +206,7 @@ fn write_clusters(
         let name = if s == 0 { "input" } else { "reference" };
         for i in 0..set.groups.rows() {
             let row = set.numbers.file_row(i as u64);
-            let line = match built.topic_of(s, &set.groups, i) {
+            let line = match built.topic_of(s, set.groups, i) {
                 Some((cluster, similarity)) => format!(
                     "{{\"set\":\"{name}\",\"row\":{row},\"cluster\":{cluster},\"similarity\":{}}}\n",
                     json!(report::round6(similarity as f64))
@@ -244,4 +244,21 @@ fn write_skipped(out: &OutputDir, sets: &[&Set]) -> Result<PathBuf, Error> {
         }
     }
     w.commit()
+}
+
+/// Writes a report built in memory (the Python package's `report`) to `out_dir`:
+/// `clusters.jsonl`, `report.html`, then `report.json`, as `semsift report` does.
+pub fn write_report(
+    out_dir: &Path,
+    built: &BuiltReport,
+    sets: &[ReportSet<'_>],
+    progress: &dyn Progress,
+) -> Result<Vec<PathBuf>, Error> {
+    let out = OutputDir::create(out_dir, &[])?;
+    out.start_set("report.json")?;
+    let mut files = write_report_files(&out, built, sets, progress)?;
+    let written: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    out.finish_set(OUTPUT_FAMILY, &written)?;
+    files.push(write_report_json(&out, &built.report)?);
+    Ok(files)
 }

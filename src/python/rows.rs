@@ -12,13 +12,15 @@ use super::progress::PyProgress;
 use super::result::DedupResult;
 use std::sync::Mutex;
 
+use crate::dataset::RowNumbers;
 use crate::dedup::{dedup_against_index, dedup_self, row_key, DedupParams, ExactGroups};
 use crate::embed::normalize_rows;
 use crate::filter;
 use crate::index::IndexKind;
 use crate::index::{self, VectorIndex};
-use crate::pipeline::{embed_texts, Texts};
+use crate::pipeline::{embed_texts, write_report, Texts};
 use crate::progress::Progress;
+use crate::report::{self, Clusters, ReportParams, ReportSet};
 use crate::store::{Dtype, Vectors};
 
 /// Rows (one list of texts per column) grouped into exact copies, and, once embedded,
@@ -221,7 +223,7 @@ impl RowSet {
         self.dim = encoder.dim() * texts.columns();
         self.vectors = Some(Arc::from(vectors.as_slice()));
         *self.index.get_mut().expect("not poisoned") = None;
-        self.fingerprint = format!("{}|columns={}", encoder.fingerprint(), texts.columns());
+        self.fingerprint = encoder.fingerprint().to_string();
         Ok(())
     }
 
@@ -368,6 +370,82 @@ impl RowSet {
         });
         let scores = progress.finish(result)?;
         Ok(PyArray1::from_vec(py, scores))
+    }
+
+    /// A topic and coverage report on these rows (and `reference`'s): writes
+    /// `clusters.jsonl`, `report.html` and `report.json` to `out_dir` when given, and
+    /// returns the report as JSON text. `clusters`: a number or `"auto"`.
+    #[pyo3(signature = (columns, out_dir = None, reference = None, clusters = "auto", seed = 0, max_iter = 50, near_duplicate_threshold = 0.9, progress = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        py: Python<'_>,
+        columns: Vec<String>,
+        out_dir: Option<std::path::PathBuf>,
+        reference: Option<PyRef<'_, RowSet>>,
+        clusters: &str,
+        seed: u64,
+        max_iter: usize,
+        near_duplicate_threshold: f32,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<String> {
+        let clusters: Clusters = clusters
+            .parse()
+            .map_err(|e: String| PyValueError::new_err(format!("clusters: {e}")))?;
+        let vectors = self.vectors()?;
+        let ref_vectors = reference.as_ref().map(|r| r.vectors()).transpose()?;
+        if let Some(r) = &reference {
+            if r.dim != self.dim {
+                return Err(PyValueError::new_err(format!(
+                    "the reference's vectors are {} wide, these rows' {}: embed both with the same model",
+                    r.dim, self.dim
+                )));
+            }
+        }
+        if self.texts.len() != self.groups.groups() {
+            return Err(PyValueError::new_err(
+                "the texts were dropped: a report quotes them",
+            ));
+        }
+        let params = ReportParams {
+            clusters,
+            seed,
+            max_iter,
+            near_duplicate_threshold,
+            columns,
+            model: self.fingerprint.clone(),
+        };
+        let numbers = RowNumbers::default();
+        let input = ReportSet {
+            name: "input",
+            groups: &self.groups,
+            texts: &self.texts,
+            vectors: &vectors,
+            numbers: &numbers,
+            skipped_rows: 0,
+        };
+        let reference = reference
+            .as_deref()
+            .zip(ref_vectors.as_deref())
+            .map(|(r, v)| ReportSet {
+                name: "reference",
+                groups: &r.groups,
+                texts: &r.texts,
+                vectors: v,
+                numbers: &numbers,
+                skipped_rows: 0,
+            });
+        let dim = self.dim;
+        let progress = PyProgress::new(progress);
+        let result = py.detach(|| {
+            let built = report::build(input, reference, dim, &params, &progress)?;
+            if let Some(dir) = &out_dir {
+                let sets: Vec<ReportSet> = std::iter::once(input).chain(reference).collect();
+                write_report(dir, &built, &sets, &progress)?;
+            }
+            Ok(serde_json::to_string(&built.report).expect("the report serialises"))
+        });
+        progress.finish(result)
     }
 
     /// Maximal-marginal-relevance picks among the unique rows `candidates` (best

@@ -222,9 +222,7 @@ impl<'a> Points<'a> {
         } else {
             let mut v = Vec::with_capacity(origin.len() * dim);
             for &(s, u) in &origin {
-                v.extend_from_slice(
-                    &sets[s as usize].rows.vectors[u as usize * dim..][..dim],
-                );
+                v.extend_from_slice(&sets[s as usize].rows.vectors[u as usize * dim..][..dim]);
             }
             Cow::Owned(v)
         };
@@ -315,13 +313,12 @@ pub fn build(
         max_iter: params.max_iter,
         ..KMeansParams::with_k(k)
     };
-    let km =
-        KMeans::fit(&points.vectors, dim, Some(&weights), &kparams, progress).map_err(
-            |e| match e {
-                ClusterError::TooFewRows { k, rows } => too_many_clusters(k, rows),
-                e => e.into(),
-            },
-        )?;
+    let km = KMeans::fit(&points.vectors, dim, Some(&weights), &kparams, progress).map_err(
+        |e| match e {
+            ClusterError::TooFewRows { k, rows } => too_many_clusters(k, rows),
+            e => e.into(),
+        },
+    )?;
     let assignment = km.assign(&points.vectors, progress)?;
     watch.lap("cluster");
 
@@ -439,7 +436,14 @@ pub fn build(
         .iter()
         .map(|ids| {
             ids.iter()
-                .map(|p| p.map(|p| (assignment.labels[p as usize], assignment.similarity[p as usize])))
+                .map(|p| {
+                    p.map(|p| {
+                        (
+                            assignment.labels[p as usize],
+                            assignment.similarity[p as usize],
+                        )
+                    })
+                })
                 .collect()
         })
         .collect();

@@ -7,14 +7,15 @@ Two APIs over one engine:
   constructors, methods and result objects.
 - The native API — ``dedup(data, columns=..., threshold=...)`` over lists, pandas
   DataFrames, pyarrow Tables and Hugging Face ``datasets``, returning row indices as
-  NumPy arrays; ``StaticModel`` / ``load_model`` for the encoders.
+  NumPy arrays; ``report(data, ...)`` for topic and coverage reports (the files of
+  ``semsift report``); ``StaticModel`` / ``load_model`` for the encoders.
 
 Compute runs in Rust with the GIL released; Ctrl-C stops a long call with
 ``KeyboardInterrupt``; ``progress=True`` draws a progress bar on stderr.
 """
 
 from semsift._native import SemsiftError, __version__
-from semsift.api import DedupResult, dedup
+from semsift.api import DedupResult, dedup, report
 from semsift.datamodels import DeduplicationResult, DuplicateRecord, FilterResult, SelectedWithDuplicates
 from semsift.errors import EncoderError, MissingColumnError
 from semsift.models import Model, StaticModel, load_model
@@ -36,4 +37,5 @@ __all__ = [
     "__version__",
     "dedup",
     "load_model",
+    "report",
 ]

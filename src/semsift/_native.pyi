@@ -69,6 +69,17 @@ class RowSet:
     def density(
         self, k: int = 100, against: Optional[RowSet] = None, index: str = "ivf", progress: Progress = None
     ) -> npt.NDArray[np.float32]: ...
+    def report(
+        self,
+        columns: Sequence[str],
+        out_dir: Optional[str] = None,
+        reference: Optional[RowSet] = None,
+        clusters: str = "auto",
+        seed: int = 0,
+        max_iter: int = 50,
+        near_duplicate_threshold: float = 0.9,
+        progress: Progress = None,
+    ) -> str: ...
     def mmr(
         self, candidates: Sequence[int], scores: Sequence[float], count: int, diversity: float
     ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float32]]: ...

@@ -146,3 +146,44 @@ def dedup(
     native = run(threshold)
     # With target_rows, the engine chose the threshold.
     return DedupResult(native, columns, run, threshold if target_rows is None else native.threshold)
+
+
+def report(
+    data: Any,
+    columns: Sequence[str] | str | None = None,
+    reference: Any = None,
+    out_dir: Any = None,
+    model: Any = None,
+    clusters: int | str = "auto",
+    seed: int = 0,
+    max_iter: int = 50,
+    near_duplicate_threshold: float = 0.9,
+    progress: Any = False,
+) -> dict[str, Any]:
+    """A topic and coverage report on ``data`` (as ``semsift report``): topics with
+    keywords, examples, cohesion and near duplicates; diversity; and, with a
+    ``reference`` set, each topic's share in both, coverage and the missing and
+    over-represented topics.
+
+    Returns the report (the schema of ``report.json``, ``semsift.report/1``); with
+    ``out_dir``, also writes ``clusters.jsonl`` (every row's topic), ``report.html`` (one
+    self-contained page) and ``report.json`` there. ``data`` and ``reference`` are any
+    kind :func:`dedup` takes; ``clusters`` a number of topics or ``"auto"``.
+    """
+    import os  # noqa: PLC0415
+
+    cb = _progress.callback(progress)
+    encoder = models.resolve(model)
+    rows, columns = _prepare(data, columns, encoder, cb)
+    ref = _prepare(reference, columns, encoder, cb)[0] if reference is not None else None
+    text = rows.report(
+        columns,
+        out_dir=os.fspath(out_dir) if out_dir is not None else None,
+        reference=ref,
+        clusters=str(clusters),
+        seed=seed,
+        max_iter=max_iter,
+        near_duplicate_threshold=near_duplicate_threshold,
+        progress=cb,
+    )
+    return json.loads(text)
