@@ -66,6 +66,77 @@ pub fn density_scores(found: &Neighbors, k: usize, self_ids: bool) -> Vec<f32> {
         .collect()
 }
 
+/// Outliers (SemHash's `self_filter_outliers`): which rows stay when the `fraction` with
+/// the sparsest neighbourhoods go. `scores` are the unique rows' density scores and
+/// `group_of_row` maps each row to its unique row; exact copies share their group's
+/// score and rank right after its first row. The unique rows are ranked by descending
+/// score (stable), expanded to all rows, and the last `ceil(rows × fraction)` are
+/// dropped. Returns one keep flag per row.
+pub fn outliers(group_of_row: &[u32], scores: &[f32], fraction: f64) -> Vec<bool> {
+    let n = group_of_row.len();
+    let mut rows_of_group: Vec<Vec<u32>> = vec![Vec::new(); scores.len()];
+    for (r, &g) in group_of_row.iter().enumerate() {
+        rows_of_group[g as usize].push(r as u32);
+    }
+    let ranked: Vec<u32> = ranking(scores)
+        .into_iter()
+        .flat_map(|g| rows_of_group[g as usize].iter().copied())
+        .collect();
+    let inliers = n - (n as f64 * fraction).ceil() as usize;
+    let mut keep = vec![false; n];
+    ranked[..inliers]
+        .iter()
+        .for_each(|&r| keep[r as usize] = true);
+    keep
+}
+
+/// A representative row, in the order picked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pick {
+    /// The unique row.
+    pub unique: u32,
+    /// Its density score (its relevance).
+    pub score: f32,
+    /// Its marginal gain when picked.
+    pub gain: f32,
+}
+
+/// Representatives (SemHash's `self_find_representative`): the `candidates` densest
+/// unique rows (`None`: [`candidate_limit`]) diversified by [`mmr`] down to `count`.
+/// `vectors` are the unique rows' unit vectors, `scores` their density scores. Returns
+/// the number of candidates considered and the picks in order.
+pub fn representatives(
+    vectors: &[f32],
+    dim: usize,
+    scores: &[f32],
+    count: usize,
+    diversity: f32,
+    candidates: Option<usize>,
+) -> (usize, Vec<Pick>) {
+    let ranked = ranking(scores);
+    let limit = candidates
+        .unwrap_or_else(|| candidate_limit(ranked.len(), count))
+        .min(ranked.len());
+    let cand = &ranked[..limit];
+    let mut cv = Vec::with_capacity(limit * dim);
+    for &g in cand {
+        cv.extend_from_slice(&vectors[g as usize * dim..(g as usize + 1) * dim]);
+    }
+    let relevance: Vec<f32> = cand.iter().map(|&g| scores[g as usize]).collect();
+    let picks = mmr(&cv, dim, &relevance, count, diversity)
+        .into_iter()
+        .map(|(c, gain)| {
+            let unique = cand[c as usize];
+            Pick {
+                unique,
+                score: scores[unique as usize],
+                gain,
+            }
+        })
+        .collect();
+    (limit, picks)
+}
+
 /// Indices sorted by descending score; ties keep index order (a stable sort).
 pub fn ranking(scores: &[f32]) -> Vec<u32> {
     let mut order: Vec<u32> = (0..scores.len() as u32).collect();
@@ -141,6 +212,31 @@ mod tests {
         b.push([(2, 1.0)]);
         let s = density_scores(&b.finish(), 100, true);
         assert!((s[0] - 0.4).abs() < 1e-6 && (s[1] - 0.5).abs() < 1e-6 && s[2] == 0.0);
+    }
+
+    #[test]
+    fn outliers_drop_the_sparsest_groups_with_their_copies() {
+        // Rows 0..6 in groups [0, 1, 0, 2, 3, 1]; group scores 0.9, 0.2, 0.5, 0.7.
+        let keep = outliers(&[0, 1, 0, 2, 3, 1], &[0.9, 0.2, 0.5, 0.7], 0.34);
+        // ceil(6 × 0.34) = 3 rows go: group 1 (rows 1, 5), then group 2 (row 3).
+        assert_eq!(keep, vec![true, false, true, false, true, false]);
+        assert!(outliers(&[0, 1], &[0.1, 0.2], 0.0).iter().all(|&k| k));
+        assert!(outliers(&[0, 1], &[0.1, 0.2], 1.0).iter().all(|&k| !k));
+    }
+
+    #[test]
+    fn representatives_pick_among_the_densest_candidates() {
+        let v = [1.0, 0.0, 0.999, 0.0447, 0.0, 1.0, 0.6, 0.8];
+        let scores = [0.9, 0.89, 0.8, 0.1];
+        let (limit, picks) = representatives(&v, 2, &scores, 2, 0.5, Some(3));
+        assert_eq!(limit, 3);
+        assert_eq!(
+            picks.iter().map(|p| p.unique).collect::<Vec<_>>(),
+            vec![0, 2]
+        );
+        assert_eq!(picks[1].score, 0.8);
+        let (all, _) = representatives(&v, 2, &scores, 2, 0.5, None);
+        assert_eq!(all, 4, "SemHash's rule, capped at the rows there are");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::rows::load_rows;
 use super::vectors::embed_texts;
 use crate::dataset::{self, OnError, ReadOptions, SplitOptions};
 use crate::embed::Encoder;
-use crate::filter::{candidate_limit, density_in, mmr, ranking};
+use crate::filter::{density_in, outliers, representatives};
 use crate::index::{HnswParams, IndexKind, IvfParams};
 use crate::process::round3;
 use crate::progress::Progress;
@@ -128,45 +128,21 @@ pub fn run_filter(
     let mut keep = vec![false; n];
     let mut selection = Value::Null;
     match opts.mode {
-        FilterMode::Outliers { fraction } => {
-            // Expand the ranking of unique rows to all rows, copies after their first row.
-            let mut rows_of_group: Vec<Vec<u32>> = vec![Vec::new(); scores.len()];
-            for (r, &g) in group_of_row.iter().enumerate() {
-                rows_of_group[g as usize].push(r as u32);
-            }
-            let ranked: Vec<u32> = ranking(&scores)
-                .into_iter()
-                .flat_map(|g| rows_of_group[g as usize].iter().copied())
-                .collect();
-            let inliers = n - (n as f64 * fraction).ceil() as usize;
-            ranked[..inliers]
-                .iter()
-                .for_each(|&r| keep[r as usize] = true);
-        }
+        FilterMode::Outliers { fraction } => keep = outliers(group_of_row, &scores, fraction),
         FilterMode::Representatives {
             count,
             diversity,
             candidates,
         } => {
-            let ranked = ranking(&scores);
-            let limit = candidates
-                .unwrap_or_else(|| candidate_limit(ranked.len(), count))
-                .min(ranked.len());
-            let cand = &ranked[..limit];
-            let mut cv = Vec::with_capacity(limit * dim);
-            for &g in cand {
-                cv.extend_from_slice(&v[g as usize * dim..(g as usize + 1) * dim]);
-            }
-            let relevance: Vec<f32> = cand.iter().map(|&g| scores[g as usize]).collect();
-            let picks = mmr(&cv, dim, &relevance, count, diversity);
+            let (limit, picks) = representatives(v, dim, &scores, count, diversity, candidates);
             let first = rows.groups.first_row();
             let mut list = Vec::new();
-            for (rank, &(c, gain)) in picks.iter().enumerate() {
-                let g = cand[c as usize] as usize;
+            for (rank, pick) in picks.iter().enumerate() {
+                let g = pick.unique as usize;
                 keep[first[g] as usize] = true;
                 let row = rows.numbers.file_row(first[g]);
                 list.push(
-                    json!({"rank": rank, "row": row, "score": num(scores[g]), "gain": num(gain)}),
+                    json!({"rank": rank, "row": row, "score": num(pick.score), "gain": num(pick.gain)}),
                 );
             }
             selection = json!({"candidates": limit, "diversity": num(diversity), "selected": list});
