@@ -21,6 +21,8 @@ pub struct DedupResult {
     /// The decisions at `threshold` (the search's, or a rethreshold's).
     decisions: Vec<Decision>,
     threshold: f32,
+    /// The memory limit the search ran under, bytes.
+    memory_limit: Option<u64>,
     rows: Py<RowSet>,
     reference: Option<Py<RowSet>>,
 }
@@ -28,12 +30,14 @@ pub struct DedupResult {
 impl DedupResult {
     pub(super) fn new(
         inner: Deduplication,
+        memory_limit: Option<u64>,
         rows: Py<RowSet>,
         reference: Option<Py<RowSet>>,
     ) -> Self {
         DedupResult {
             decisions: inner.decisions.clone(),
             threshold: inner.threshold,
+            memory_limit,
             inner: Arc::new(inner),
             rows,
             reference,
@@ -96,6 +100,7 @@ impl DedupResult {
             inner: self.inner.clone(),
             decisions,
             threshold,
+            memory_limit: self.memory_limit,
             rows: self.rows.clone_ref(py),
             reference: self.reference.as_ref().map(|r| r.clone_ref(py)),
         })
@@ -169,7 +174,7 @@ impl DedupResult {
             embedding: Value::Null,
             timings_s: d.timings.clone(),
             peak_rss_mib: crate::process::peak_rss_mib(),
-            memory_limit_mib: None,
+            memory_limit_mib: self.memory_limit.map(|b| b >> 20),
             least_similar,
             sweep: d.sweep.clone(),
             outputs: json!({}),

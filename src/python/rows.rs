@@ -273,7 +273,9 @@ impl RowSet {
     }
 
     /// Deduplicates the rows against each other, or against `against`'s rows.
-    #[pyo3(signature = (threshold = 0.9, against = None, sweep = vec![], target_rows = None, index = "ivf", progress = None))]
+    /// `memory_limit`: bytes the search's buffers stay within (spilling to temporary files
+    /// past it), as `semsift dedup --memory-limit`; `None`: the memory available now.
+    #[pyo3(signature = (threshold = 0.9, against = None, sweep = vec![], target_rows = None, index = "ivf", memory_limit = None, progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn dedup(
         slf: Bound<'_, Self>,
@@ -283,6 +285,7 @@ impl RowSet {
         sweep: Vec<f32>,
         target_rows: Option<u64>,
         index: &str,
+        memory_limit: Option<u64>,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<DedupResult> {
         let params = DedupParams {
@@ -290,6 +293,7 @@ impl RowSet {
             sweep,
             target_rows,
             index: parse_index(index)?,
+            memory_limit: memory_limit.or_else(crate::process::available_memory),
             ..Default::default()
         };
         let this = slf.borrow();
@@ -331,6 +335,7 @@ impl RowSet {
         drop(this);
         Ok(DedupResult::new(
             result,
+            params.memory_limit,
             slf.unbind(),
             against.map(Bound::unbind),
         ))

@@ -64,6 +64,7 @@ class RowSet:
         sweep: Sequence[float] = ...,
         target_rows: Optional[int] = None,
         index: str = "ivf",
+        memory_limit: Optional[int] = None,
         progress: Progress = None,
     ) -> DedupResult: ...
     def density(

@@ -114,6 +114,7 @@ def dedup(
     index: str = "ivf",
     sweep: Sequence[float] = (),
     target_rows: Optional[int] = None,
+    memory_limit: Optional[int] = None,
     progress: Any = False,
 ) -> DedupResult:
     """Semantic deduplication of ``data`` (SemHash semantics, as ``semsift dedup``).
@@ -133,6 +134,9 @@ def dedup(
         sweep: extra thresholds to count kept rows at (in ``summary["sweep"]``).
         target_rows: choose the highest threshold (not below ``threshold``) keeping at
             most this many rows.
+        memory_limit: bytes the search's candidate buffers stay within, spilling to
+            sorted temporary files past it (the same decisions either way), as ``semsift
+            dedup --memory-limit``; ``None``: the memory available when the call starts.
         progress: ``True`` for a progress bar, or a callable ``(event, stage, n)``.
     """
     cb = _progress.callback(progress)
@@ -141,7 +145,15 @@ def dedup(
     ref = _prepare(against, columns, encoder, cb)[0] if against is not None else None
 
     def run(t: float) -> Any:
-        return rows.dedup(threshold=t, against=ref, sweep=list(sweep), target_rows=target_rows, index=index, progress=cb)
+        return rows.dedup(
+            threshold=t,
+            against=ref,
+            sweep=list(sweep),
+            target_rows=target_rows,
+            index=index,
+            memory_limit=memory_limit,
+            progress=cb,
+        )
 
     native = run(threshold)
     # With target_rows, the engine chose the threshold.

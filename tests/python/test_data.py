@@ -110,3 +110,22 @@ def test_table_errors_name_the_row_and_column(rows):
         semsift.dedup(pd.DataFrame(rows[:5]), columns=["body"])
     with pytest.raises(ValueError, match="columns must be given"):
         semsift.dedup(pd.DataFrame(rows[:5]))
+
+
+def test_memory_limit_spills_and_decides_the_same():
+    """A search held to a tight memory limit spills its hits to disk and decides every row
+    as an unlimited one does (the CLI's --memory-limit)."""
+    import random
+
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(40)]
+    # Many near copies of few sentences: a dense search with many hits per row.
+    base = [" ".join(rng.choice(words) for _ in range(10)) for _ in range(40)]
+    rows = [b if rng.random() < 0.5 else b + " " + rng.choice(words) for b in base for _ in range(120)]
+    free = semsift.dedup(rows, threshold=0.8)
+    tight = semsift.dedup(rows, threshold=0.8, memory_limit=1)
+    _same(free, tight)
+    assert tight.summary["memory_limit_mib"] == 0
+    assert tight.summary["index"]["pairs_on_disk"] is True
+    assert free.summary["index"]["pairs_on_disk"] is False
+    assert free.summary["memory_limit_mib"] > 0
