@@ -34,7 +34,7 @@ pub use job::{
 pub use pairs::{EarlierPairs, RESCORE_MARGIN};
 pub use rows::VectorRows;
 pub use select::{highest_threshold_keeping, kept_count, select, Canonical};
-pub use summary::{DedupSummary, LeastSimilar, ModelInfo, RowCounts};
+pub use summary::{DedupSummary, LeastSimilar, ModelInfo, QuotedRows, RowCounts, LEAST_SIMILAR};
 
 /// What happens to one input row.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,8 +4,12 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::job::{short_f32, Deduplication, SweepPoint, TargetOutcome};
-use super::Decision;
+use super::job::{least_similar, short_f32, Deduplication, SweepPoint, TargetOutcome};
+use super::{Decision, ExactGroups};
+use crate::dataset::{RowNumbers, Texts};
+
+/// How many least-similar removed pairs a summary lists.
+pub const LEAST_SIMILAR: usize = 20;
 
 /// Everything `summary.json` says, in its order.
 #[derive(Debug, Clone, Serialize)]
@@ -138,4 +142,54 @@ pub struct LeastSimilar {
     pub text: Map<String, Value>,
     /// The duplicated row's columns.
     pub duplicate_text: Map<String, Value>,
+}
+
+/// A set's rows as a summary quotes them: their exact-copy groups, the texts of their
+/// unique rows, and the file's row numbers.
+#[derive(Clone, Copy)]
+pub struct QuotedRows<'a> {
+    /// Exact-copy groups of the rows.
+    pub groups: &'a ExactGroups,
+    /// Texts of the unique rows (empty when they were dropped: quotes are then empty).
+    pub texts: &'a Texts,
+    /// The file's row number of each row read.
+    pub numbers: &'a RowNumbers,
+}
+
+impl QuotedRows<'_> {
+    /// Row `row`'s columns, by name.
+    fn quote(&self, row: u64, columns: &[String]) -> Map<String, Value> {
+        let g = self.groups.group_of_row()[row as usize] as usize;
+        let mut m = Map::new();
+        if g < self.texts.len() {
+            for (c, name) in columns.iter().enumerate() {
+                m.insert(name.clone(), Value::from(self.texts.get(g, c)));
+            }
+        }
+        m
+    }
+}
+
+impl LeastSimilar {
+    /// The [`LEAST_SIMILAR`] removed rows of `decisions` least similar to the row they
+    /// duplicate, with both rows' texts: the removed rows from `rows`, the rows they
+    /// duplicate from `dups` (the reference against one, else `rows` again).
+    pub fn list(
+        decisions: &[Decision],
+        rows: QuotedRows<'_>,
+        dups: QuotedRows<'_>,
+        columns: &[String],
+    ) -> Vec<LeastSimilar> {
+        least_similar(decisions, LEAST_SIMILAR)
+            .into_iter()
+            .map(|r| LeastSimilar {
+                row: rows.numbers.file_row(r.row),
+                duplicate_of: dups.numbers.file_row(r.duplicate_of),
+                score: r.score,
+                exact: r.exact,
+                text: rows.quote(r.row, columns),
+                duplicate_text: dups.quote(r.duplicate_of, columns),
+            })
+            .collect()
+    }
 }

@@ -118,12 +118,8 @@ pub fn representatives(
         .unwrap_or_else(|| candidate_limit(ranked.len(), count))
         .min(ranked.len());
     let cand = &ranked[..limit];
-    let mut cv = Vec::with_capacity(limit * dim);
-    for &g in cand {
-        cv.extend_from_slice(&vectors[g as usize * dim..(g as usize + 1) * dim]);
-    }
     let relevance: Vec<f32> = cand.iter().map(|&g| scores[g as usize]).collect();
-    let picks = mmr(&cv, dim, &relevance, count, diversity)
+    let picks = mmr_among(vectors, dim, cand, &relevance, count, diversity)
         .into_iter()
         .map(|(c, gain)| {
             let unique = cand[c as usize];
@@ -186,6 +182,23 @@ pub fn mmr(
         last = best;
     }
     out
+}
+
+/// [`mmr`] over the rows `candidates` of `vectors` (row-major, `dim` wide) with
+/// `relevance` each: the picks as positions in `candidates`, with their gains.
+pub fn mmr_among(
+    vectors: &[f32],
+    dim: usize,
+    candidates: &[u32],
+    relevance: &[f32],
+    k: usize,
+    diversity: f32,
+) -> Vec<(u32, f32)> {
+    let mut cv = Vec::with_capacity(candidates.len() * dim);
+    for &g in candidates {
+        cv.extend_from_slice(&vectors[g as usize * dim..(g as usize + 1) * dim]);
+    }
+    mmr(&cv, dim, relevance, k, diversity)
 }
 
 /// First index of the largest value (NumPy's `argmax`).

@@ -10,7 +10,7 @@ use super::vectors::{embed_texts, EmbedReport};
 use crate::dataset::{self, OnError, ReadOptions, SplitOptions};
 use crate::dedup::{
     dedup_against, dedup_self, Decision, DedupParams, DedupSummary, Deduplication, LeastSimilar,
-    ModelInfo, RowCounts,
+    ModelInfo, QuotedRows, RowCounts,
 };
 use crate::embed::Encoder;
 use crate::index::{HnswParams, IndexKind, IvfParams};
@@ -115,9 +115,6 @@ pub struct DedupOutcome {
     /// The output files, in the order written.
     pub files: Vec<PathBuf>,
 }
-
-/// How many least-similar removed pairs the summary lists.
-const LEAST_SIMILAR: usize = 20;
 
 /// The files a dedup run may write besides `summary.json`, which is written last and marks
 /// the set complete (see [`OutputDir::finish_set`]).
@@ -253,7 +250,12 @@ pub fn run_dedup(
         timings_s: watch.finish(),
         peak_rss_mib: peak_rss_mib(),
         memory_limit_mib: memory_limit.map(|b| b >> 20),
-        least_similar: least_similar(&result, &rows, reference.as_ref(), &opts.read.columns),
+        least_similar: LeastSimilar::list(
+            &result.decisions,
+            quoted(&rows),
+            quoted(reference.as_ref().unwrap_or(&rows)),
+            &opts.read.columns,
+        ),
         sweep: result.sweep.clone(),
         outputs: describe_outputs(&files)?,
     };
@@ -278,34 +280,13 @@ fn embed_summary(input: &EmbedReport, reference: Option<&EmbedReport>) -> Value 
     json!({ "input": input, "reference": reference })
 }
 
-/// The least similar removed pairs, with the texts of both rows.
-fn least_similar(
-    result: &Deduplication,
-    rows: &LoadedRows,
-    reference: Option<&LoadedRows>,
-    columns: &[String],
-) -> Vec<LeastSimilar> {
-    let texts = |r: &LoadedRows, row: u64| {
-        let g = r.groups.group_of_row()[row as usize] as usize;
-        let mut m = Map::new();
-        for (c, name) in columns.iter().enumerate() {
-            m.insert(name.clone(), json!(r.texts.get(g, c)));
-        }
-        m
-    };
-    let dups = reference.unwrap_or(rows);
-    result
-        .least_similar(LEAST_SIMILAR)
-        .into_iter()
-        .map(|r| LeastSimilar {
-            row: rows.numbers.file_row(r.row),
-            duplicate_of: dups.numbers.file_row(r.duplicate_of),
-            score: r.score,
-            exact: r.exact,
-            text: texts(rows, r.row),
-            duplicate_text: texts(dups, r.duplicate_of),
-        })
-        .collect()
+/// A file's rows as the summary quotes them.
+fn quoted(rows: &LoadedRows) -> QuotedRows<'_> {
+    QuotedRows {
+        groups: &rows.groups,
+        texts: &rows.texts,
+        numbers: &rows.numbers,
+    }
 }
 
 /// Writes every similar pair at or above the applied threshold, by input row numbers.

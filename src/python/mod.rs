@@ -20,12 +20,20 @@ mod progress;
 mod result;
 mod rows;
 
+/// SemHash's automatic number of candidates for representatives
+/// ([`crate::filter::candidate_limit`]).
+#[pyfunction]
+fn candidate_limit(total: usize, selection: usize) -> usize {
+    crate::filter::candidate_limit(total, selection)
+}
+
 /// The module `semsift._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<model::Model>()?;
     m.add_class::<rows::RowSet>()?;
     m.add_class::<result::DedupResult>()?;
+    m.add_function(wrap_pyfunction!(candidate_limit, m)?)?;
     m.add("SemsiftError", m.py().get_type::<errors::SemsiftError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -2,14 +2,15 @@
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::rows::RowSet;
 use std::sync::Arc;
 
-use crate::dedup::job::least_similar;
-use crate::dedup::{Decision, DedupSummary, Deduplication, LeastSimilar, ModelInfo, RowCounts};
-use crate::pipeline::Texts;
+use crate::dataset::RowNumbers;
+use crate::dedup::{
+    Decision, DedupSummary, Deduplication, LeastSimilar, ModelInfo, QuotedRows, RowCounts,
+};
 
 /// The decisions of a deduplication: which rows are kept, and for each removed row the
 /// row it duplicates (a row of the reference, against one), how similar, and whether
@@ -127,32 +128,21 @@ impl DedupResult {
         let mut counts = RowCounts::of_decisions(&self.decisions, rows.groups.groups() as u64, 0);
         counts.reference = reference.as_ref().map(|r| r.groups.rows() as u64);
         counts.reference_skipped = reference.as_ref().map(|_| 0);
-        let texts = |t: &Texts, groups: &crate::dedup::ExactGroups, row: u64| {
-            let g = groups.group_of_row()[row as usize] as usize;
-            let mut m = Map::new();
-            if g >= t.len() {
-                return m; // texts dropped
+        let numbers = RowNumbers::default();
+        fn quoted<'a>(r: &'a RowSet, numbers: &'a RowNumbers) -> QuotedRows<'a> {
+            QuotedRows {
+                groups: &r.groups,
+                texts: &r.texts,
+                numbers,
             }
-            for (c, name) in columns.iter().enumerate() {
-                m.insert(name.clone(), json!(t.get(g, c)));
-            }
-            m
-        };
-        let (dup_texts, dup_groups) = match &reference {
-            Some(r) => (&r.texts, &r.groups),
-            None => (&rows.texts, &rows.groups),
-        };
-        let least_similar = least_similar(&self.decisions, 20)
-            .into_iter()
-            .map(|r| LeastSimilar {
-                row: r.row,
-                duplicate_of: r.duplicate_of,
-                score: r.score,
-                exact: r.exact,
-                text: texts(&rows.texts, &rows.groups, r.row),
-                duplicate_text: texts(dup_texts, dup_groups, r.duplicate_of),
-            })
-            .collect();
+        }
+        let dups = reference.as_deref().unwrap_or(&rows);
+        let least_similar = LeastSimilar::list(
+            &self.decisions,
+            quoted(&rows, &numbers),
+            quoted(dups, &numbers),
+            &columns,
+        );
         let summary = DedupSummary {
             command: "dedup",
             semsift_version: env!("CARGO_PKG_VERSION"),

@@ -475,13 +475,8 @@ impl RowSet {
                 "candidate {c} is not a unique row (there are {unique})"
             )));
         }
-        let picks = py.detach(|| {
-            let mut cv = Vec::with_capacity(candidates.len() * dim);
-            for &g in &candidates {
-                cv.extend_from_slice(&vectors[g as usize * dim..][..dim]);
-            }
-            filter::mmr(&cv, dim, &scores, count, diversity)
-        });
+        let picks =
+            py.detach(|| filter::mmr_among(&vectors, dim, &candidates, &scores, count, diversity));
         let (idx, gains): (Vec<u32>, Vec<f32>) = picks.into_iter().unzip();
         Ok((PyArray1::from_vec(py, idx), PyArray1::from_vec(py, gains)))
     }

@@ -10,6 +10,8 @@ __version__: str
 
 class SemsiftError(Exception): ...
 
+def candidate_limit(total: int, selection: int) -> int: ...
+
 Progress = Optional[Callable[[str, str, Optional[int]], None]]
 
 class Model:

@@ -99,10 +99,22 @@ class DedupResult:
         return f"DedupResult(kept={len(self.kept_indices)}, removed={len(self.removed_indices)}, threshold={self.threshold})"
 
 
-def _prepare(data: Any, columns: Any, encoder: Any, progress: Any) -> tuple[_native.RowSet, list[str]]:
-    rows, columns, _ = _data.group(data, columns)
-    models.embed(rows, encoder, columns, progress)
-    return rows, columns
+def _prepare(
+    data: Any, other: Any, columns: Any, model: Any, progress: Any
+) -> tuple[Any, _native.RowSet, Optional[_native.RowSet], list[str]]:
+    """The progress callback, ``data`` and ``other`` (the reference, or ``None``) grouped
+    and embedded with ``model``, and the columns."""
+    cb = _progress.callback(progress)
+    encoder = models.resolve(model)
+    sets = []
+    for d in (data, other):
+        if d is None:
+            sets.append(None)
+            continue
+        rows, columns, _ = _data.group(d, columns)
+        models.embed(rows, encoder, columns, cb)
+        sets.append(rows)
+    return cb, sets[0], sets[1], columns
 
 
 def dedup(
@@ -139,10 +151,7 @@ def dedup(
             dedup --memory-limit``; ``None``: the memory available when the call starts.
         progress: ``True`` for a progress bar, or a callable ``(event, stage, n)``.
     """
-    cb = _progress.callback(progress)
-    encoder = models.resolve(model)
-    rows, columns = _prepare(data, columns, encoder, cb)
-    ref = _prepare(against, columns, encoder, cb)[0] if against is not None else None
+    cb, rows, ref, columns = _prepare(data, against, columns, model, progress)
 
     def run(t: float) -> Any:
         return rows.dedup(
@@ -184,10 +193,7 @@ def report(
     """
     import os  # noqa: PLC0415
 
-    cb = _progress.callback(progress)
-    encoder = models.resolve(model)
-    rows, columns = _prepare(data, columns, encoder, cb)
-    ref = _prepare(reference, columns, encoder, cb)[0] if reference is not None else None
+    cb, rows, ref, columns = _prepare(data, reference, columns, model, progress)
     text = rows.report(
         columns,
         out_dir=os.fspath(out_dir) if out_dir is not None else None,

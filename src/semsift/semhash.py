@@ -55,10 +55,6 @@ def _index_for(ann_backend: Any, index: str | None) -> str:
     return "exact" if name == "basic" else "ivf"
 
 
-def _compute_candidate_limit(total: int, selection_size: int) -> int:
-    return min(max(int(total * 0.1), selection_size, 100), 1000, total)
-
-
 class SemHash:
     """Semantic deduplication, outlier filtering and representative sampling over a fitted
     set of records (strings, or dicts with ``columns``)."""
@@ -278,7 +274,7 @@ class SemHash:
         ``candidate_limit`` unique records, diversified (maximal marginal relevance by default)."""
         order, scores = self._self_ranking()
         if candidate_limit == "auto":
-            candidate_limit = _compute_candidate_limit(len(order), selection_size)
+            candidate_limit = _native.candidate_limit(len(order), selection_size)
         cand = order[:candidate_limit]
         records = [self.records[int(self._first[g])] for g in cand]
         return self._diversify(self.rows, cand, scores[:candidate_limit], records, selection_size, diversity, strategy)
@@ -299,7 +295,7 @@ class SemHash:
         per_row = scores[group]
         order = np.argsort(-per_row, kind="stable")
         if candidate_limit == "auto":
-            candidate_limit = _compute_candidate_limit(len(order), selection_size)
+            candidate_limit = _native.candidate_limit(len(order), selection_size)
         top = order[:candidate_limit]
         return self._diversify(rows, group[top], per_row[top], [records[int(i)] for i in top], selection_size, diversity, strategy)
 
