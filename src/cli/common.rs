@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use semsift::dataset::{Format, ReadOptions};
+use semsift::dataset::{self, Chat, Format, ReadOptions};
 use semsift::embed::{self, Device, Encoder, LoadOptions};
 use semsift::index::{HnswParams, IndexKind, IvfParams};
 use semsift::store::Dtype;
@@ -18,8 +18,20 @@ pub struct InputArgs {
     pub input: PathBuf,
     /// Column holding the text (repeatable: columns are embedded separately and
     /// concatenated, and a row's identity for exact duplicates is all of them).
-    #[arg(short, long = "column", value_name = "NAME", default_value = "text")]
+    /// In JSON and Parquet files a path into nested values: `a.b`,
+    /// `messages[0].content`, `messages[-1].content`, `messages[*].content` (every
+    /// element, joined with newlines), `messages[role=user].content` (the elements
+    /// whose `role` is `user`). Default: `text`, or with --chat the first of
+    /// messages, conversations, conversation in the first row.
+    #[arg(short, long = "column", value_name = "NAME")]
     pub columns: Vec<String>,
+    /// Embed these turns of a conversation column (OpenAI role/content or ShareGPT
+    /// from/value turns, detected): user (every user turn), assistant (every
+    /// assistant turn), all (every turn, system and tool turns included),
+    /// first-user (the opening prompt), last-assistant (the final answer); turns
+    /// joined with newlines. A column holding plain text is used as it is.
+    #[arg(long, value_name = "TURNS")]
+    pub chat: Option<Chat>,
     /// Input format when the file name does not tell it.
     #[arg(long, value_name = "jsonl|json|csv|tsv|parquet|text")]
     pub format: Option<Format>,
@@ -30,13 +42,22 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    /// The reader options these flags describe.
-    pub fn read_options(&self) -> ReadOptions {
-        ReadOptions {
+    /// The reader options these flags describe. With --chat and no --column, the first
+    /// row of the input says which column holds the conversation.
+    pub fn read_options(&self) -> anyhow::Result<ReadOptions> {
+        let mut opts = ReadOptions {
             format: self.format,
             columns: self.columns.clone(),
+            chat: self.chat,
             no_header: self.no_header,
+        };
+        if opts.columns.is_empty() {
+            opts.columns = match self.chat {
+                Some(_) => vec![dataset::conversation_column(&self.input, &opts)?],
+                None => vec!["text".to_string()],
+            };
         }
+        Ok(opts)
     }
 }
 

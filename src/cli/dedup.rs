@@ -71,7 +71,7 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
         .unwrap_or_else(|| super::embed::default_output(&args.input.input, "-dedup"));
     let opts = DedupOptions {
         input: args.input.input.clone(),
-        read: args.input.read_options(),
+        read: args.input.read_options()?,
         on_error: args.on_error,
         threshold: args.threshold,
         against: args.against.clone(),

@@ -40,7 +40,7 @@ pub fn run(args: EmbedArgs, bars: &Bars) -> anyhow::Result<()> {
     let encoder = args.model.load()?;
     let outcome = embed_to_npy(
         &args.input.input,
-        &args.input.read_options(),
+        &args.input.read_options()?,
         args.on_error,
         encoder.as_ref(),
         &output,

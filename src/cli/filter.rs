@@ -62,7 +62,7 @@ pub fn run(args: FilterArgs, bars: &Bars) -> anyhow::Result<()> {
     let encoder = args.model.load()?;
     let opts = FilterOptions {
         input: args.input.input.clone(),
-        read: args.input.read_options(),
+        read: args.input.read_options()?,
         on_error: args.on_error,
         mode,
         index: args.index.index,

@@ -62,7 +62,7 @@ pub fn run(args: ReportArgs, bars: &Bars) -> anyhow::Result<()> {
         .unwrap_or_else(|| super::embed::default_output(&args.input.input, "-report"));
     let opts = ReportOptions {
         input: args.input.input.clone(),
-        read: args.input.read_options(),
+        read: args.input.read_options()?,
         reference: args.reference.clone(),
         on_error: args.on_error,
         clusters: args.clusters,

@@ -3,7 +3,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::Compression;
+use super::{Compression, Format};
 
 /// Everything that can go wrong while opening, reading or splitting a dataset file.
 ///
@@ -79,6 +79,46 @@ pub enum DatasetError {
         column: String,
     },
 
+    /// A field path or chat preset cannot be followed in a row (see
+    /// [`Field`](super::Field)): `message` names the part of the path that failed.
+    #[error("{}:{line}: field `{}`: {message}", .path.display(), .field.escape_debug())]
+    Field {
+        /// The file being read.
+        path: PathBuf,
+        /// 1-based physical line (Parquet: row + 1).
+        line: u64,
+        /// The field as requested.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// `--chat` was given for a file whose format has no nested values.
+    #[error(
+        "{}: chat presets read conversations from JSON Lines, JSON arrays or Parquet, not {format}",
+        .path.display()
+    )]
+    ChatNeedsNested {
+        /// The file being read.
+        path: PathBuf,
+        /// Its format.
+        format: Format,
+    },
+
+    /// `--chat` named no column and the first row has none of the usual conversation
+    /// columns.
+    #[error(
+        "{}: the first row has no conversation column ({}); name it with --column",
+        .path.display(),
+        list(.tried)
+    )]
+    NoConversation {
+        /// The file being read.
+        path: PathBuf,
+        /// The columns looked for.
+        tried: Vec<String>,
+    },
+
     /// A line (or CSV field) is not valid UTF-8.
     #[error("{}:{line}: invalid UTF-8", .path.display())]
     InvalidUtf8 {
@@ -119,9 +159,9 @@ pub enum DatasetError {
         message: String,
     },
 
-    /// A requested Parquet column is not a string column.
+    /// A requested Parquet column holds bytes, not text or values that render as JSON.
     #[error(
-        "{}: column `{}` has type {found}; expected a string column (Utf8, LargeUtf8 or Utf8View)",
+        "{}: column `{}` has type {found}; expected text, or numbers, lists or structs (read as JSON)",
         .path.display(),
         .column.escape_debug()
     )]
@@ -211,6 +251,9 @@ impl DatasetError {
             | DatasetError::NotAnObject { path, .. }
             | DatasetError::MissingColumn { path, .. }
             | DatasetError::NullValue { path, .. }
+            | DatasetError::Field { path, .. }
+            | DatasetError::ChatNeedsNested { path, .. }
+            | DatasetError::NoConversation { path, .. }
             | DatasetError::InvalidUtf8 { path, .. }
             | DatasetError::Csv { path, .. }
             | DatasetError::Parquet { path, .. }
@@ -233,6 +276,7 @@ impl DatasetError {
             | DatasetError::NotAnObject { line, .. }
             | DatasetError::MissingColumn { line, .. }
             | DatasetError::NullValue { line, .. }
+            | DatasetError::Field { line, .. }
             | DatasetError::InvalidUtf8 { line, .. }
             | DatasetError::Csv { line, .. } => Some(*line),
             DatasetError::InArray { error, .. } => error.line(),
@@ -243,7 +287,7 @@ impl DatasetError {
     /// For an error yielded by [`Reader`](super::Reader): whether reading can go on after it.
     ///
     /// `true` for errors confined to one row (bad JSON, missing or null column, invalid
-    /// UTF-8, malformed CSV record): the next call reads the following row. `false` for
+    /// UTF-8, malformed CSV record, a field path that fails): the next call reads the following row. `false` for
     /// errors that end the iteration (I/O, Parquet decoding).
     pub fn is_row_error(&self) -> bool {
         matches!(
@@ -252,6 +296,7 @@ impl DatasetError {
                 | DatasetError::NotAnObject { .. }
                 | DatasetError::MissingColumn { .. }
                 | DatasetError::NullValue { .. }
+                | DatasetError::Field { .. }
                 | DatasetError::InvalidUtf8 { .. }
                 | DatasetError::Csv { .. }
                 | DatasetError::InArray { .. }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::jsonl::{render, strip_position};
-use super::{DatasetError, Record};
+use super::jsonl::{select, strip_position};
+use super::{DatasetError, Field, Record};
 
 /// Looks at the first non-whitespace byte of `input`: returns whether it is `[`, and a
 /// reader giving the same bytes as `input` did (the ones looked at are put back).
@@ -284,18 +284,18 @@ fn in_array(index: u64, error: DatasetError) -> DatasetError {
 /// Rows of a JSON array file.
 pub(super) struct JsonArrayRows {
     elements: Elements,
-    columns: Vec<String>,
+    fields: Vec<Field>,
 }
 
 impl JsonArrayRows {
     pub(super) fn new(
         path: PathBuf,
         input: Box<dyn Read + Send>,
-        columns: Vec<String>,
+        fields: Vec<Field>,
     ) -> Result<Self, DatasetError> {
         Ok(JsonArrayRows {
             elements: Elements::new(path, input)?,
-            columns,
+            fields,
         })
     }
 }
@@ -311,9 +311,9 @@ impl Iterator for JsonArrayRows {
         let path = self.elements.path();
         let (row, line) = (element.index, element.line);
         let texts = into_object(path, element).and_then(|object| {
-            self.columns
+            self.fields
                 .iter()
-                .map(|column| render(path, line, column, &object).map_err(|e| in_array(row, e)))
+                .map(|field| select(path, line, field, &object).map_err(|e| in_array(row, e)))
                 .collect::<Result<Vec<_>, _>>()
         });
         Some(texts.map(|texts| Record { row, line, texts }))

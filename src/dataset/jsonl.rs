@@ -5,23 +5,23 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::lines::Lines;
-use super::{DatasetError, Record};
+use super::{DatasetError, Field, Record};
 
 /// Rows of a JSON Lines file.
 pub(super) struct JsonlRows {
     path: PathBuf,
     lines: Lines,
-    columns: Vec<String>,
+    fields: Vec<Field>,
     row: u64,
     done: bool,
 }
 
 impl JsonlRows {
-    pub(super) fn new(path: PathBuf, lines: Lines, columns: Vec<String>) -> Self {
+    pub(super) fn new(path: PathBuf, lines: Lines, fields: Vec<Field>) -> Self {
         JsonlRows {
             path,
             lines,
-            columns,
+            fields,
             row: 0,
             done: false,
         }
@@ -59,7 +59,7 @@ impl Iterator for JsonlRows {
                 }));
             };
             return Some(
-                parse_row(&self.path, text, line, &self.columns).map(|texts| Record {
+                parse_row(&self.path, text, line, &self.fields).map(|texts| Record {
                     row,
                     line,
                     texts,
@@ -75,12 +75,12 @@ fn parse_row(
     path: &Path,
     text: &str,
     line: u64,
-    columns: &[String],
+    fields: &[Field],
 ) -> Result<Vec<String>, DatasetError> {
     let object = parse_object(path, text, line)?;
-    columns
+    fields
         .iter()
-        .map(|column| render(path, line, column, &object))
+        .map(|field| select(path, line, field, &object))
         .collect()
 }
 
@@ -181,29 +181,14 @@ fn json_error(path: &Path, text: &str, line: u64, e: &serde_json::Error) -> Data
     }
 }
 
-pub(super) fn render(
+/// The text of `field` in `object`, the row at `line` of `path`.
+pub(super) fn select(
     path: &Path,
     line: u64,
-    column: &str,
+    field: &Field,
     object: &Map<String, Value>,
 ) -> Result<String, DatasetError> {
-    match object.get(column) {
-        None => Err(DatasetError::MissingColumn {
-            path: path.to_path_buf(),
-            line,
-            column: column.to_string(),
-            available: object.keys().cloned().collect(),
-        }),
-        Some(Value::Null) => Err(DatasetError::NullValue {
-            path: path.to_path_buf(),
-            line,
-            column: column.to_string(),
-        }),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Bool(b)) => Ok(b.to_string()),
-        Some(Value::Number(n)) => Ok(n.to_string()),
-        Some(other) => Ok(other.to_string()),
-    }
+    field.select(object).map_err(|p| p.at(path, line, field))
 }
 
 /// Converts serde_json's column (a byte count within the line) to a character count, so it

@@ -26,8 +26,11 @@
 //!   the first.
 //! - **Text**: every line is a row, including empty lines (an empty text); a final newline
 //!   does not add a row. The only column is `text`.
-//! - **Parquet**: the requested columns must be string columns (Arrow `Utf8`, `LargeUtf8` or
-//!   `Utf8View`); only those columns are decoded, 8192 rows at a time.
+//! - **Parquet**: only the requested columns are decoded, 8192 rows at a time. String
+//!   columns (Arrow `Utf8`, `LargeUtf8`, `Utf8View`) are read as they are; other columns
+//!   (numbers, lists, structs, maps) are read as their JSON values, so field paths and
+//!   chat presets work on `list<struct>` conversations as on JSON. Binary columns are
+//!   an error.
 //!
 //! The text formats may be gzip- or zstd-compressed (see [`Compression`]); a UTF-8 byte-order
 //! mark at the start is dropped and CRLF line ends are accepted. Parquet must not be wrapped
@@ -39,6 +42,10 @@
 //! their JSON text (`3`, `2.5`, `true`); arrays and objects as compact JSON
 //! (`[1,2]`, `{"a":1}`). A `null` or missing column is an error
 //! ([`DatasetError::NullValue`], [`DatasetError::MissingColumn`]), as is a Parquet null.
+//!
+//! In JSON and Parquet files a column may be a path into nested values
+//! (`messages[-1].content`), and [`ReadOptions::chat`] picks turns from conversations;
+//! see [`Field`]. A path that cannot be followed in a row is [`DatasetError::Field`].
 //!
 //! # Errors
 //!
@@ -58,6 +65,7 @@
 mod compress;
 mod csv;
 mod error;
+mod field;
 mod format;
 mod json_array;
 mod jsonl;
@@ -65,6 +73,7 @@ mod lines;
 mod parquet;
 mod rows;
 mod split;
+pub mod template;
 mod text;
 
 use std::fmt;
@@ -74,6 +83,7 @@ use std::path::{Path, PathBuf};
 
 pub use compress::Compression;
 pub use error::DatasetError;
+pub use field::{Chat, Field, CONVERSATION_KEYS};
 pub use format::{Format, ParseFormatError};
 pub use rows::{RowNumbers, Texts};
 pub use split::{output_file_name, split, split_with, Route, SplitOptions, SplitStats};
@@ -87,8 +97,12 @@ pub struct ReadOptions {
     /// The file format; `None` guesses it from the file name ([`Format::from_path`]).
     pub format: Option<Format>,
     /// The columns to read, in the order wanted in [`Record::texts`]. Must not be empty.
-    /// For [`Format::Text`] the only valid name is `text`.
+    /// For [`Format::Text`] the only valid name is `text`. In JSON and Parquet files a
+    /// name may be a path into nested values (see [`Field`]).
     pub columns: Vec<String>,
+    /// A chat preset applied to every column whose value is a conversation (JSON and
+    /// Parquet only; see [`Chat`]).
+    pub chat: Option<Chat>,
     /// CSV/TSV only: the file has no header row. Every line is a record and the columns are
     /// named by position: `1`, `2`, ... `n` (1-based). Ignored for the other formats.
     pub no_header: bool,
@@ -104,8 +118,23 @@ impl ReadOptions {
         ReadOptions {
             format: None,
             columns: columns.into_iter().map(Into::into).collect(),
+            chat: None,
             no_header: false,
         }
+    }
+
+    /// Applies a chat preset to the columns (see [`ReadOptions::chat`]).
+    pub fn with_chat(mut self, chat: Chat) -> Self {
+        self.chat = Some(chat);
+        self
+    }
+
+    /// The columns as fields, with the chat preset applied.
+    pub fn fields(&self) -> Vec<Field> {
+        self.columns
+            .iter()
+            .map(|c| Field::new(c, self.chat))
+            .collect()
     }
 
     /// Reads CSV/TSV without a header row (see [`ReadOptions::no_header`]).
@@ -258,6 +287,12 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, DatasetError> {
         .format
         .or_else(|| Format::from_path(path))
         .ok_or_else(|| DatasetError::UnknownFormat { path: owned() })?;
+    if let (Some(_), Format::Csv | Format::Tsv | Format::Text) = (opts.chat, format) {
+        return Err(DatasetError::ChatNeedsNested {
+            path: owned(),
+            format,
+        });
+    }
     if format == Format::Text {
         if let Some(bad) = opts.columns.iter().find(|c| *c != "text") {
             return Err(DatasetError::BadColumnForText {
@@ -269,6 +304,7 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, DatasetError> {
     let mut file = File::open(path).map_err(|e| DatasetError::io(path, e))?;
     let compression = compress::sniff(path, &mut file)?;
     let columns = opts.columns.clone();
+    let fields = opts.fields();
     let mut format = format;
     let rows: Rows = if format == Format::Parquet {
         if compression != Compression::None {
@@ -277,7 +313,7 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, DatasetError> {
                 compression,
             });
         }
-        Box::new(parquet::ParquetRows::new(owned(), file, columns)?)
+        Box::new(parquet::ParquetRows::new(owned(), file, fields)?)
     } else {
         let mut input = compress::open_text(path, file, compression)?;
         if matches!(format, Format::Jsonl | Format::JsonArray) {
@@ -296,12 +332,12 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, DatasetError> {
                 format == Format::Tsv,
                 !opts.no_header,
             )?),
-            Format::JsonArray => Box::new(json_array::JsonArrayRows::new(owned(), input, columns)?),
+            Format::JsonArray => Box::new(json_array::JsonArrayRows::new(owned(), input, fields)?),
             Format::Jsonl | Format::Text => {
                 let buffered = BufReader::with_capacity(READ_BUFFER, input);
                 let lines = lines::Lines::new(Box::new(buffered));
                 if format == Format::Jsonl {
-                    Box::new(jsonl::JsonlRows::new(owned(), lines, columns))
+                    Box::new(jsonl::JsonlRows::new(owned(), lines, fields))
                 } else {
                     Box::new(text::TextRows::new(owned(), lines, columns.len()))
                 }
@@ -325,6 +361,36 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, DatasetError> {
             Ok(reader)
         }
     }
+}
+
+/// The conversation column of `path` for a chat preset that names none: the first of
+/// [`CONVERSATION_KEYS`] the file's first row has (for Parquet: its schema).
+pub fn conversation_column(path: &Path, opts: &ReadOptions) -> Result<String, DatasetError> {
+    for key in CONVERSATION_KEYS {
+        let probe = ReadOptions {
+            columns: vec![key.to_string()],
+            ..opts.clone()
+        };
+        let is_missing = |e: &DatasetError| match e {
+            DatasetError::MissingColumn { .. } => true,
+            DatasetError::InArray { error, .. } => {
+                matches!(**error, DatasetError::MissingColumn { .. })
+            }
+            _ => false,
+        };
+        let missing = match open(path, &probe) {
+            Ok(mut reader) => matches!(reader.next(), Some(Err(e)) if is_missing(&e)),
+            Err(e) if is_missing(&e) => true,
+            Err(e) => return Err(e),
+        };
+        if !missing {
+            return Ok(key.to_string());
+        }
+    }
+    Err(DatasetError::NoConversation {
+        path: path.to_path_buf(),
+        tried: CONVERSATION_KEYS.iter().map(|k| k.to_string()).collect(),
+    })
 }
 
 #[cfg(test)]

@@ -1,15 +1,21 @@
-//! Parquet: streamed in record batches, projected to the requested string columns.
+//! Parquet: streamed in record batches, projected to the requested columns. String
+//! columns are read as they are; list, struct and map columns that a field path or chat
+//! preset reads into are converted to JSON values batch by batch (through `arrow_json`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, LargeStringArray, RecordBatch, StringArray, StringViewArray};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Field as ArrowField, Schema};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 
-use super::{DatasetError, Record};
+use serde_json::Value;
+
+use super::split::json_objects;
+use super::{DatasetError, Field, Record};
 
 /// Rows decoded per record batch.
 const BATCH_SIZE: usize = 8192;
@@ -18,9 +24,11 @@ const BATCH_SIZE: usize = 8192;
 pub(super) struct ParquetRows {
     path: PathBuf,
     batches: ParquetRecordBatchReader,
-    columns: Vec<String>,
-    /// The requested columns of the current batch, in request order.
-    current: Vec<StrColumn>,
+    fields: Vec<Field>,
+    /// The top-level column each field reads.
+    roots: Vec<String>,
+    /// The fields' columns in the current batch, in request order.
+    current: Vec<Column>,
     /// Rows in the current batch, and the next one to return.
     len: usize,
     pos: usize,
@@ -29,40 +37,37 @@ pub(super) struct ParquetRows {
 }
 
 impl ParquetRows {
-    /// Reads the footer, checks that every requested column exists and holds strings, and
-    /// prepares a reader that decodes only those columns.
-    pub(super) fn new(
-        path: PathBuf,
-        file: File,
-        columns: Vec<String>,
-    ) -> Result<Self, DatasetError> {
+    /// Reads the footer, checks that every requested column exists (and does not hold
+    /// bytes), and prepares a reader that decodes
+    /// only those columns.
+    pub(super) fn new(path: PathBuf, file: File, fields: Vec<Field>) -> Result<Self, DatasetError> {
         let builder =
             ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(&path, e))?;
         let schema = builder.schema().clone();
-        let mut roots = Vec::with_capacity(columns.len());
-        for column in &columns {
-            let Ok(index) = schema.index_of(column) else {
+        let mut indices = Vec::with_capacity(fields.len());
+        let mut roots = Vec::with_capacity(fields.len());
+        for field in &fields {
+            let Some(root) = field.root_in(|name| schema.index_of(name).is_ok()) else {
                 return Err(DatasetError::MissingColumn {
                     path,
                     line: 1,
-                    column: column.clone(),
+                    column: field.spec().to_string(),
                     available: schema.fields().iter().map(|f| f.name().clone()).collect(),
                 });
             };
+            let index = schema.index_of(root).expect("found above");
             let data_type = schema.field(index).data_type();
-            if !matches!(
-                data_type,
-                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-            ) {
+            if is_binary(data_type) {
                 return Err(DatasetError::UnsupportedType {
                     path,
-                    column: column.clone(),
+                    column: root.to_string(),
                     found: data_type.to_string(),
                 });
             }
-            roots.push(index);
+            indices.push(index);
+            roots.push(root.to_string());
         }
-        let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
         let batches = builder
             .with_projection(mask)
             .with_batch_size(BATCH_SIZE)
@@ -71,7 +76,8 @@ impl ParquetRows {
         Ok(ParquetRows {
             path,
             batches,
-            columns,
+            fields,
+            roots,
             current: Vec::new(),
             len: 0,
             pos: 0,
@@ -82,42 +88,64 @@ impl ParquetRows {
 
     /// Makes `batch` the current batch.
     fn load(&mut self, batch: RecordBatch) -> Result<(), DatasetError> {
-        self.current = self
-            .columns
-            .iter()
-            .map(|name| {
-                let array = batch
-                    .column_by_name(name)
-                    .ok_or_else(|| DatasetError::Parquet {
-                        path: self.path.clone(),
-                        message: format!("column `{name}` missing from a decoded batch"),
-                    })?;
-                StrColumn::new(array).ok_or_else(|| DatasetError::UnsupportedType {
+        let mut current = Vec::with_capacity(self.fields.len());
+        for (field, root) in self.fields.iter().zip(&self.roots) {
+            let array = batch
+                .column_by_name(root)
+                .ok_or_else(|| DatasetError::Parquet {
                     path: self.path.clone(),
-                    column: name.clone(),
-                    found: array.data_type().to_string(),
-                })
-            })
-            .collect::<Result<_, _>>()?;
+                    message: format!("column `{root}` missing from a decoded batch"),
+                })?;
+            let column = match StrColumn::new(array) {
+                Some(strings) if field.steps_len() == 0 => Column::Str(strings),
+                _ => Column::Json(self.json_values(root, array)?),
+            };
+            current.push(column);
+        }
+        self.current = current;
         self.len = batch.num_rows();
         self.pos = 0;
         Ok(())
+    }
+
+    /// Every value of `array` (the column `root`) as JSON, nulls as `null`.
+    fn json_values(&self, root: &str, array: &ArrayRef) -> Result<Vec<Value>, DatasetError> {
+        let schema = Schema::new(vec![ArrowField::new(root, array.data_type().clone(), true)]);
+        let one = RecordBatch::try_new(Arc::new(schema), vec![array.clone()]).map_err(|e| {
+            DatasetError::Parquet {
+                path: self.path.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        let objects = json_objects(&one).map_err(|message| DatasetError::Parquet {
+            path: self.path.clone(),
+            message: format!("column `{root}`: {message}"),
+        })?;
+        Ok(objects
+            .into_iter()
+            .map(|mut object| object.remove(root).unwrap_or(Value::Null))
+            .collect())
     }
 
     /// The requested texts of row `i` of the current batch.
     fn texts(&self, i: usize, line: u64) -> Result<Vec<String>, DatasetError> {
         self.current
             .iter()
-            .zip(&self.columns)
-            .map(|(array, column)| {
-                array
-                    .get(i)
-                    .map(str::to_string)
-                    .ok_or_else(|| DatasetError::NullValue {
-                        path: self.path.clone(),
-                        line,
-                        column: column.clone(),
-                    })
+            .zip(self.fields.iter().zip(&self.roots))
+            .map(|(column, (field, root))| match column {
+                Column::Str(array) => {
+                    array
+                        .get(i)
+                        .map(str::to_string)
+                        .ok_or_else(|| DatasetError::NullValue {
+                            path: self.path.clone(),
+                            line,
+                            column: root.clone(),
+                        })
+                }
+                Column::Json(values) => field
+                    .select_from(root, &values[i])
+                    .map_err(|p| p.at(&self.path, line, field)),
             })
             .collect()
     }
@@ -155,6 +183,25 @@ impl Iterator for ParquetRows {
         let line = row + 1;
         Some(self.texts(i, line).map(|texts| Record { row, line, texts }))
     }
+}
+
+/// A requested column of the current batch.
+enum Column {
+    /// A string column read as it is.
+    Str(StrColumn),
+    /// A column a path or chat preset reads into, as one JSON value per row.
+    Json(Vec<Value>),
+}
+
+/// Whether a column holds bytes, which have no text to embed.
+fn is_binary(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+            | DataType::FixedSizeBinary(_)
+    )
 }
 
 /// One string column of a batch, whichever of the three Arrow string layouts it uses.
@@ -291,13 +338,98 @@ mod tests {
                 path.display()
             )
         );
-        let err = open(&path, &ReadOptions::new(["text", "num"])).unwrap_err();
+        // Numbers render as their JSON text, as in JSON files.
+        assert_eq!(
+            texts(&path, &ReadOptions::new(["text", "num"])),
+            vec![vec!["text 0", "0"], vec!["text 1", "1"]]
+        );
+        // Bytes have no text.
+        let bytes = arrow_array::BinaryArray::from_iter_values([b"\x00\x01"]);
+        let batch = RecordBatch::try_from_iter([("blob", Arc::new(bytes) as ArrayRef)]).unwrap();
+        let mut buf = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let (_dir, path) = write_file("b.parquet", &buf);
+        let err = open(&path, &ReadOptions::new(["blob"])).unwrap_err();
         match &err {
             DatasetError::UnsupportedType { column, found, .. } => {
-                assert_eq!(column, "num");
-                assert_eq!(found, "Int64");
+                assert_eq!(column, "blob");
+                assert_eq!(found, "Binary");
             }
             other => panic!("unexpected error {other}"),
+        }
+    }
+
+    /// Writes `batch` to a Parquet file in a new temporary directory.
+    fn write_batch(name: &str, batch: &RecordBatch) -> (tempfile::TempDir, std::path::PathBuf) {
+        let mut buf = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+        writer.write(batch).unwrap();
+        writer.close().unwrap();
+        write_file(name, &buf)
+    }
+
+    #[test]
+    fn paths_read_into_lists_and_structs_across_batches() {
+        use arrow_array::builder::{ListBuilder, StringBuilder, StructBuilder};
+        use arrow_schema::{DataType, Field};
+        // 20,000 rows (three record batches): `turns` list<struct<role, content>>, with
+        // a null list at row 9,000 and an empty list at row 9,001.
+        let n = 20_000;
+        let fields = vec![
+            Field::new("role", DataType::Utf8, true),
+            Field::new("content", DataType::Utf8, true),
+        ];
+        let mut turns = ListBuilder::new(StructBuilder::from_fields(fields, n * 2));
+        for i in 0..n {
+            if i == 9_000 {
+                turns.append(false);
+                continue;
+            }
+            if i != 9_001 {
+                for (role, content) in [("user", format!("q{i}")), ("assistant", format!("a{i}"))] {
+                    let s = turns.values();
+                    s.field_builder::<StringBuilder>(0)
+                        .unwrap()
+                        .append_value(role);
+                    s.field_builder::<StringBuilder>(1)
+                        .unwrap()
+                        .append_value(content);
+                    s.append(true);
+                }
+            }
+            turns.append(true);
+        }
+        let batch =
+            RecordBatch::try_from_iter([("turns", Arc::new(turns.finish()) as ArrayRef)]).unwrap();
+        let (_dir, path) = write_batch("t.parquet", &batch);
+        let results: Vec<_> = open(
+            &path,
+            &ReadOptions::new(["turns[-1].content", "turns[role=user].content"]),
+        )
+        .unwrap()
+        .collect();
+        assert_eq!(results.len(), n);
+        for (i, r) in results.iter().enumerate() {
+            match (i, r) {
+                (9_000, Err(e)) => assert_eq!(
+                    e.to_string(),
+                    format!("{}:9001: column `turns` is null", path.display())
+                ),
+                (9_001, Err(e)) => assert_eq!(
+                    e.to_string(),
+                    format!(
+                        "{}:9002: field `turns[-1].content`: `turns` has 0 elements; index -1 is out of range",
+                        path.display()
+                    )
+                ),
+                (_, Ok(r)) => {
+                    assert_eq!((r.row, r.line), (i as u64, i as u64 + 1));
+                    assert_eq!(r.texts, vec![format!("a{i}"), format!("q{i}")]);
+                }
+                (_, other) => panic!("row {i}: {other:?}"),
+            }
         }
     }
 

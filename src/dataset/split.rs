@@ -578,7 +578,7 @@ fn output_codec(metadata: &ParquetMetaData) -> Codec {
 }
 
 /// Every row of `batch` as a JSON object (through `arrow_json`, nulls written as `null`).
-fn json_objects(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, String> {
+pub(super) fn json_objects(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, String> {
     let mut buf = Vec::new();
     let mut writer = arrow_json::WriterBuilder::new()
         .with_explicit_nulls(true)

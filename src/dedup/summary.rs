@@ -24,6 +24,9 @@ pub struct DedupSummary {
     pub format: Option<String>,
     /// The columns that identify a row.
     pub columns: Vec<String>,
+    /// The chat preset applied to the columns, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<String>,
     /// The reference file (against a reference read from a file).
     pub against: Option<String>,
     /// What was done with unreadable rows (`fail` or `skip`).

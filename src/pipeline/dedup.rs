@@ -146,6 +146,7 @@ pub fn run_dedup(
             let read = ReadOptions {
                 format: None,
                 columns: opts.read.columns.clone(),
+                chat: opts.read.chat,
                 no_header: opts.read.no_header,
             };
             Some(load_rows(path, &read, opts.on_error, progress)?)
@@ -234,6 +235,7 @@ pub fn run_dedup(
         input: Some(opts.input.display().to_string()),
         format: Some(rows.format.to_string()),
         columns: opts.read.columns.clone(),
+        chat: opts.read.chat.map(|c| c.to_string()),
         against: opts.against.as_ref().map(|p| p.display().to_string()),
         on_error: opts.on_error.to_string(),
         rows: counts,

@@ -188,6 +188,7 @@ pub fn run_filter(
         "parameters": params,
         "input": opts.input.display().to_string(),
         "columns": opts.read.columns,
+        "chat": opts.read.chat.map(|c| c.to_string()),
         "on_error": opts.on_error.to_string(),
         "rows": {"input": n as u64 + skipped, "unique": scores.len(), "kept": kept, "removed": removed, "skipped": skipped},
         "neighbours": DENSITY_NEIGHBOURS,

@@ -128,6 +128,7 @@ pub fn run_report(
             let read = ReadOptions {
                 format: None,
                 columns: opts.read.columns.clone(),
+                chat: opts.read.chat,
                 no_header: opts.read.no_header,
             };
             Some(Set::load(path, &read, opts, encoder, progress)?)

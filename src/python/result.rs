@@ -149,6 +149,7 @@ impl DedupResult {
             input: None,
             format: None,
             columns,
+            chat: None,
             against: None,
             on_error: "fail".into(),
             rows: counts,
