@@ -141,9 +141,9 @@ pub struct Field {
     chat: Option<Chat>,
 }
 
-/// Why a field could not be read from a record. The reader adds the file and line.
+/// Why a field could not be read from a record (readers add the file and line).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Problem {
+pub enum FieldError {
     /// The record has no top-level key for the field.
     Missing {
         /// The key looked for.
@@ -160,19 +160,33 @@ pub(super) enum Problem {
     Path(String),
 }
 
-impl Problem {
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldError::Missing { column, .. } => {
+                write!(f, "column `{}` not found", column.escape_debug())
+            }
+            FieldError::Null { column } => write!(f, "column `{}` is null", column.escape_debug()),
+            FieldError::Path(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+impl FieldError {
     /// The error for `field` at `line` of `path`.
     pub(super) fn at(self, path: &Path, line: u64, field: &Field) -> DatasetError {
         let path = path.to_path_buf();
         match self {
-            Problem::Missing { column, available } => DatasetError::MissingColumn {
+            FieldError::Missing { column, available } => DatasetError::MissingColumn {
                 path,
                 line,
                 column,
                 available,
             },
-            Problem::Null { column } => DatasetError::NullValue { path, line, column },
-            Problem::Path(message) => DatasetError::Field {
+            FieldError::Null { column } => DatasetError::NullValue { path, line, column },
+            FieldError::Path(message) => DatasetError::Field {
                 path,
                 line,
                 field: field.spec.clone(),
@@ -221,14 +235,14 @@ impl Field {
     }
 
     /// How many steps the path has after its first key.
-    pub(super) fn steps_len(&self) -> usize {
+    pub fn steps_len(&self) -> usize {
         self.steps.len()
     }
 
     /// The top-level key the field starts from in a record whose keys are tested by `has`:
     /// the whole spec when it is a key, else the path's first key. `None` when the record
     /// has neither.
-    pub(super) fn root_in(&self, has: impl Fn(&str) -> bool) -> Option<&str> {
+    pub fn root_in(&self, has: impl Fn(&str) -> bool) -> Option<&str> {
         if has(&self.spec) {
             Some(&self.spec)
         } else if has(&self.root) {
@@ -239,7 +253,7 @@ impl Field {
     }
 
     /// The field's text in `object`.
-    pub(super) fn select(&self, object: &Map<String, Value>) -> Result<String, Problem> {
+    pub fn select(&self, object: &Map<String, Value>) -> Result<String, FieldError> {
         let Some(root) = self.root_in(|k| object.contains_key(k)) else {
             return Err(self.missing(object.keys().cloned().collect()));
         };
@@ -247,8 +261,8 @@ impl Field {
     }
 
     /// The error for a record without the field's top-level key.
-    pub(super) fn missing(&self, available: Vec<String>) -> Problem {
-        Problem::Missing {
+    pub fn missing(&self, available: Vec<String>) -> FieldError {
+        FieldError::Missing {
             column: self.root.clone(),
             available,
         }
@@ -256,14 +270,14 @@ impl Field {
 
     /// The field's text, given the value of its top-level key `root` (from
     /// [`root_in`](Self::root_in)).
-    pub(super) fn select_from(&self, root: &str, value: &Value) -> Result<String, Problem> {
+    pub fn select_from(&self, root: &str, value: &Value) -> Result<String, FieldError> {
         let steps: &[Step] = if root == self.root && root != self.spec {
             &self.steps
         } else {
             &[]
         };
         if value.is_null() {
-            return Err(Problem::Null {
+            return Err(FieldError::Null {
                 column: root.to_string(),
             });
         }
@@ -283,7 +297,7 @@ impl Field {
                 }
                 (Some(_), Value::String(_)) | (None, _) => texts.push(render(value)),
                 (Some(_), other) => {
-                    return Err(Problem::Path(format!(
+                    return Err(FieldError::Path(format!(
                         "`{}` is {}, not a conversation (a list of turns) or text",
                         walk.at,
                         kind(other)
@@ -297,7 +311,11 @@ impl Field {
 
 impl Walk {
     /// Applies one step to every value selected so far.
-    fn step<'v>(&mut self, step: &Step, values: Vec<&'v Value>) -> Result<Vec<&'v Value>, Problem> {
+    fn step<'v>(
+        &mut self,
+        step: &Step,
+        values: Vec<&'v Value>,
+    ) -> Result<Vec<&'v Value>, FieldError> {
         let mut next = Vec::with_capacity(values.len());
         let here = format!("{}{step}", self.at);
         let before = std::mem::replace(&mut self.at, here);
@@ -306,7 +324,7 @@ impl Walk {
                 Step::Key(key) => match value {
                     Value::Object(object) => match object.get(key) {
                         Some(Value::Null) if !self.fanned => {
-                            return Err(Problem::Null {
+                            return Err(FieldError::Null {
                                 column: self.at.clone(),
                             })
                         }
@@ -314,7 +332,7 @@ impl Walk {
                         Some(v) => next.push(v),
                         None if self.fanned => {}
                         None => {
-                            return Err(Problem::Path(format!(
+                            return Err(FieldError::Path(format!(
                                 "`{before}` has no key `{key}` (keys: {})",
                                 keys(object)
                             )))
@@ -329,7 +347,7 @@ impl Walk {
                         let at = if *i < 0 { len + i } else { *i };
                         match items.get(usize::try_from(at).unwrap_or(usize::MAX)) {
                             Some(Value::Null) if !self.fanned => {
-                                return Err(Problem::Null {
+                                return Err(FieldError::Null {
                                     column: self.at.clone(),
                                 })
                             }
@@ -337,7 +355,7 @@ impl Walk {
                             Some(v) => next.push(v),
                             None if self.fanned => {}
                             None => {
-                                return Err(Problem::Path(format!(
+                                return Err(FieldError::Path(format!(
                                     "`{before}` has {len} element{}; index {i} is out of range",
                                     if len == 1 { "" } else { "s" }
                                 )))
@@ -376,18 +394,18 @@ impl Walk {
                     step.to_string().trim_start_matches('.')
                 ),
             };
-            return Err(Problem::Path(what));
+            return Err(FieldError::Path(what));
         }
         Ok(next)
     }
 }
 
 /// The text of the turns of `turns` that `chat` picks, joined with `\n`.
-fn conversation(chat: Chat, turns: &[Value], at: &str) -> Result<String, Problem> {
+fn conversation(chat: Chat, turns: &[Value], at: &str) -> Result<String, FieldError> {
     let mut picked: Vec<String> = Vec::new();
     for (i, turn) in turns.iter().enumerate() {
         let Some((role, content)) = chat_turn(turn) else {
-            return Err(Problem::Path(format!(
+            return Err(FieldError::Path(format!(
                 "element {i} of `{at}` is not a chat turn (expected role/content or from/value keys)"
             )));
         };
@@ -408,7 +426,7 @@ fn conversation(chat: Chat, turns: &[Value], at: &str) -> Result<String, Problem
         }
     }
     if picked.is_empty() {
-        return Err(Problem::Path(format!(
+        return Err(FieldError::Path(format!(
             "the conversation in `{at}` has no {}",
             chat.wanted()
         )));
@@ -467,8 +485,8 @@ pub(super) fn render(value: &Value) -> String {
     }
 }
 
-fn not_a(at: &str, value: &Value, wanted: &str) -> Problem {
-    Problem::Path(format!("`{at}` is {}, not {wanted}", kind(value)))
+fn not_a(at: &str, value: &Value, wanted: &str) -> FieldError {
+    FieldError::Path(format!("`{at}` is {}, not {wanted}", kind(value)))
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -570,7 +588,7 @@ mod tests {
         }
     }
 
-    fn pick(spec: &str, chat: Option<Chat>, v: Value) -> Result<String, Problem> {
+    fn pick(spec: &str, chat: Option<Chat>, v: Value) -> Result<String, FieldError> {
         Field::new(spec, chat).select(&object(v))
     }
 
@@ -616,7 +634,7 @@ mod tests {
     fn path_errors_name_the_part_that_failed() {
         let r = chat_record;
         let err = |spec: &str| match pick(spec, None, r()).unwrap_err() {
-            Problem::Path(m) => m,
+            FieldError::Path(m) => m,
             other => panic!("{other:?}"),
         };
         assert_eq!(
@@ -639,13 +657,13 @@ mod tests {
         );
         assert_eq!(
             pick("messages[3].content", None, r()).unwrap_err(),
-            Problem::Null {
+            FieldError::Null {
                 column: "messages[3].content".into()
             }
         );
         assert_eq!(
             pick("nope.x", None, r()).unwrap_err(),
-            Problem::Missing {
+            FieldError::Missing {
                 column: "nope".into(),
                 available: vec!["messages".into(), "meta".into(), "a.b".into()]
             }
@@ -708,12 +726,12 @@ mod tests {
         let none = json!({"messages": [{"role": "user", "content": "only"}]});
         assert_eq!(
             pick("messages", Some(Chat::Assistant), none).unwrap_err(),
-            Problem::Path("the conversation in `messages` has no assistant turn".into())
+            FieldError::Path("the conversation in `messages` has no assistant turn".into())
         );
         let odd = json!({"messages": [{"speaker": "x", "text": "y"}]});
         assert_eq!(
             pick("messages", Some(Chat::All), odd).unwrap_err(),
-            Problem::Path(
+            FieldError::Path(
                 "element 0 of `messages` is not a chat turn (expected role/content or from/value keys)"
                     .into()
             )
@@ -721,7 +739,7 @@ mod tests {
         let num = json!({"messages": 3});
         assert_eq!(
             pick("messages", Some(Chat::All), num).unwrap_err(),
-            Problem::Path(
+            FieldError::Path(
                 "`messages` is a number, not a conversation (a list of turns) or text".into()
             )
         );

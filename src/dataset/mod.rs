@@ -62,6 +62,7 @@
 //! hands each removed row to a callback as a JSON object, with the same row numbers as
 //! [`Record::row`]. [`output_file_name`] names such a file.
 
+mod arrow_field;
 mod compress;
 mod csv;
 mod error;
@@ -81,9 +82,10 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+pub use arrow_field::FieldColumn;
 pub use compress::Compression;
 pub use error::DatasetError;
-pub use field::{Chat, Field, CONVERSATION_KEYS};
+pub use field::{Chat, Field, FieldError, CONVERSATION_KEYS};
 pub use format::{Format, ParseFormatError};
 pub use rows::{RowNumbers, Texts};
 pub use split::{output_file_name, split, split_with, Route, SplitOptions, SplitStats};

@@ -4,17 +4,13 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, LargeStringArray, RecordBatch, StringArray, StringViewArray};
-use arrow_schema::{DataType, Field as ArrowField, Schema};
+use arrow_array::RecordBatch;
+use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 
-use serde_json::Value;
-
-use super::split::json_objects;
+use super::arrow_field::FieldColumn;
 use super::{DatasetError, Field, Record};
 
 /// Rows decoded per record batch.
@@ -28,7 +24,7 @@ pub(super) struct ParquetRows {
     /// The top-level column each field reads.
     roots: Vec<String>,
     /// The fields' columns in the current batch, in request order.
-    current: Vec<Column>,
+    current: Vec<FieldColumn>,
     /// Rows in the current batch, and the next one to return.
     len: usize,
     pos: usize,
@@ -96,10 +92,11 @@ impl ParquetRows {
                     path: self.path.clone(),
                     message: format!("column `{root}` missing from a decoded batch"),
                 })?;
-            let column = match StrColumn::new(array) {
-                Some(strings) if field.steps_len() == 0 => Column::Str(strings),
-                _ => Column::Json(self.json_values(root, array)?),
-            };
+            let column =
+                FieldColumn::new(field, root, array).map_err(|message| DatasetError::Parquet {
+                    path: self.path.clone(),
+                    message,
+                })?;
             current.push(column);
         }
         self.current = current;
@@ -108,44 +105,16 @@ impl ParquetRows {
         Ok(())
     }
 
-    /// Every value of `array` (the column `root`) as JSON, nulls as `null`.
-    fn json_values(&self, root: &str, array: &ArrayRef) -> Result<Vec<Value>, DatasetError> {
-        let schema = Schema::new(vec![ArrowField::new(root, array.data_type().clone(), true)]);
-        let one = RecordBatch::try_new(Arc::new(schema), vec![array.clone()]).map_err(|e| {
-            DatasetError::Parquet {
-                path: self.path.clone(),
-                message: e.to_string(),
-            }
-        })?;
-        let objects = json_objects(&one).map_err(|message| DatasetError::Parquet {
-            path: self.path.clone(),
-            message: format!("column `{root}`: {message}"),
-        })?;
-        Ok(objects
-            .into_iter()
-            .map(|mut object| object.remove(root).unwrap_or(Value::Null))
-            .collect())
-    }
-
     /// The requested texts of row `i` of the current batch.
     fn texts(&self, i: usize, line: u64) -> Result<Vec<String>, DatasetError> {
         self.current
             .iter()
-            .zip(self.fields.iter().zip(&self.roots))
-            .map(|(column, (field, root))| match column {
-                Column::Str(array) => {
-                    array
-                        .get(i)
-                        .map(str::to_string)
-                        .ok_or_else(|| DatasetError::NullValue {
-                            path: self.path.clone(),
-                            line,
-                            column: root.clone(),
-                        })
-                }
-                Column::Json(values) => field
-                    .select_from(root, &values[i])
-                    .map_err(|p| p.at(&self.path, line, field)),
+            .zip(&self.fields)
+            .map(|(column, field)| {
+                column
+                    .text(i)
+                    .map(String::from)
+                    .map_err(|p| p.at(&self.path, line, field))
             })
             .collect()
     }
@@ -185,14 +154,6 @@ impl Iterator for ParquetRows {
     }
 }
 
-/// A requested column of the current batch.
-enum Column {
-    /// A string column read as it is.
-    Str(StrColumn),
-    /// A column a path or chat preset reads into, as one JSON value per row.
-    Json(Vec<Value>),
-}
-
 /// Whether a column holds bytes, which have no text to embed.
 fn is_binary(data_type: &DataType) -> bool {
     matches!(
@@ -202,33 +163,6 @@ fn is_binary(data_type: &DataType) -> bool {
             | DataType::BinaryView
             | DataType::FixedSizeBinary(_)
     )
-}
-
-/// One string column of a batch, whichever of the three Arrow string layouts it uses.
-enum StrColumn {
-    Utf8(StringArray),
-    LargeUtf8(LargeStringArray),
-    Utf8View(StringViewArray),
-}
-
-impl StrColumn {
-    fn new(array: &ArrayRef) -> Option<Self> {
-        match array.data_type() {
-            DataType::Utf8 => Some(StrColumn::Utf8(array.as_string::<i32>().clone())),
-            DataType::LargeUtf8 => Some(StrColumn::LargeUtf8(array.as_string::<i64>().clone())),
-            DataType::Utf8View => Some(StrColumn::Utf8View(array.as_string_view().clone())),
-            _ => None,
-        }
-    }
-
-    /// The value at `i`, or `None` for a null.
-    fn get(&self, i: usize) -> Option<&str> {
-        match self {
-            StrColumn::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
-            StrColumn::LargeUtf8(a) => a.is_valid(i).then(|| a.value(i)),
-            StrColumn::Utf8View(a) => a.is_valid(i).then(|| a.value(i)),
-        }
-    }
 }
 
 fn parquet_error(path: &Path, e: parquet::errors::ParquetError) -> DatasetError {

@@ -12,15 +12,17 @@ use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyCapsuleMethods};
 
+use crate::dataset::Field;
+
 const STREAM: &CStr = c"arrow_array_stream";
 
-/// The Arrow stream `data` exports, with the indices of `columns` in its schema. A
-/// column that is not there is a `KeyError` naming it and the columns that are; a column
-/// that is not text (string, large string, string view, or dictionary of strings) is a
-/// `TypeError` naming its type.
+/// The Arrow stream `data` exports, with the index in its schema of the top-level column
+/// each field reads. A column that is not there is a `KeyError` naming it and the columns
+/// that are; a column read as it is (no path, no chat preset) that is not text (string,
+/// large string, string view, or dictionary of strings) is a `TypeError` naming its type.
 pub fn stream(
     data: &Bound<'_, PyAny>,
-    columns: &[String],
+    fields: &[Field],
 ) -> PyResult<(RecordBatchStreamReader, Vec<usize>)> {
     let capsule = data.call_method0("__arrow_c_stream__")?;
     let capsule = capsule.cast::<PyCapsule>()?;
@@ -36,9 +38,13 @@ pub fn stream(
     }
     .map_err(|e| PyValueError::new_err(format!("cannot read the Arrow stream: {e}")))?;
     let schema = reader.schema();
-    let mut indices = Vec::with_capacity(columns.len());
-    for name in columns {
-        let Ok(i) = schema.index_of(name) else {
+    let mut indices = Vec::with_capacity(fields.len());
+    for field in fields {
+        let name = field.spec();
+        let Some(i) = field
+            .root_in(|k| schema.index_of(k).is_ok())
+            .and_then(|root| schema.index_of(root).ok())
+        else {
             let have: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
             return Err(PyKeyError::new_err(format!(
                 "column '{name}' is not in the table (its columns: {})",
@@ -46,9 +52,9 @@ pub fn stream(
             )));
         };
         let t = schema.field(i).data_type();
-        if !is_text(t) {
+        if !field.is_nested() && !is_text(t) {
             return Err(PyTypeError::new_err(format!(
-                "column '{name}' holds {t}, not text: semsift embeds string columns (convert it to strings first)"
+                "column '{name}' holds {t}, not text: semsift embeds string columns (convert it to strings first, or name a path into it, or pass chat=)"
             )));
         }
         indices.push(i);

@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 
 mod arrow;
 mod errors;
+mod fields;
 mod model;
 mod progress;
 mod result;
@@ -34,6 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<rows::RowSet>()?;
     m.add_class::<result::DedupResult>()?;
     m.add_function(wrap_pyfunction!(candidate_limit, m)?)?;
+    m.add_function(wrap_pyfunction!(fields::select_texts, m)?)?;
     m.add("SemsiftError", m.py().get_type::<errors::SemsiftError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -7,12 +7,13 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::arrow;
+use super::fields;
 use super::model::Model;
 use super::progress::PyProgress;
 use super::result::DedupResult;
 use std::sync::Mutex;
 
-use crate::dataset::RowNumbers;
+use crate::dataset::{Field, FieldColumn, FieldError, RowNumbers};
 use crate::dedup::{dedup_against_index, dedup_self, row_key, DedupParams, ExactGroups};
 use crate::embed::normalize_rows;
 use crate::filter;
@@ -106,15 +107,30 @@ impl RowSet {
     }
 
     /// Groups the rows of a table that exports an Arrow stream (`__arrow_c_stream__`:
-    /// pyarrow, pandas through pyarrow, Polars, ...) by `columns`, read in Rust batch by
-    /// batch. A null is a `MissingColumnError` naming the row and the column.
+    /// pyarrow, pandas through pyarrow, Polars, ...) by `columns` (names or field paths,
+    /// with the chat preset `chat`), read in Rust batch by batch. A null is a
+    /// `MissingColumnError` naming the row and the column; a path that fails in a row, a
+    /// `FieldPathError`.
     #[staticmethod]
-    fn group_arrow(py: Python<'_>, data: Bound<'_, PyAny>, columns: Vec<String>) -> PyResult<Self> {
+    #[pyo3(signature = (data, columns, chat=None))]
+    fn group_arrow(
+        py: Python<'_>,
+        data: Bound<'_, PyAny>,
+        columns: Vec<String>,
+        chat: Option<&str>,
+    ) -> PyResult<Self> {
         if columns.is_empty() {
             return Err(PyValueError::new_err("at least one column is needed"));
         }
-        let (reader, indices) = arrow::stream(&data, &columns)?;
-        let mut null: Option<(u64, usize)> = None;
+        let chat = fields::chat(chat)?;
+        let fields: Vec<Field> = columns.iter().map(|c| Field::new(c, chat)).collect();
+        let (reader, indices) = arrow::stream(&data, &fields)?;
+        let schema = arrow_array::RecordBatchReader::schema(&reader);
+        let roots: Vec<String> = indices
+            .iter()
+            .map(|&i| schema.field(i).name().clone())
+            .collect();
+        let mut failed: Option<(u64, usize, FieldError)> = None;
         let grouped = py.detach(|| {
             let mut grouper = Grouper::new(columns.len());
             let mut spans: Vec<Vec<(usize, usize)>> = vec![Vec::new(); columns.len()];
@@ -126,15 +142,30 @@ impl RowSet {
                 for (c, &i) in indices.iter().enumerate() {
                     let spans = &mut spans[c];
                     spans.clear();
-                    arrow::for_each_text(batch, i, |_, s| {
-                        let start = buf.len();
-                        buf.push_str(s);
-                        spans.push((start, buf.len()));
-                    })
-                    .map_err(|row| {
-                        null = Some((base + row as u64, c));
-                        PyValueError::new_err("null")
-                    })?;
+                    let mut fail = |row: usize, e: FieldError| {
+                        failed = Some((base + row as u64, c, e));
+                        PyValueError::new_err("failed")
+                    };
+                    if fields[c].is_nested() {
+                        let column = FieldColumn::new(&fields[c], &roots[c], batch.column(i))
+                            .map_err(PyValueError::new_err)?;
+                        for r in 0..batch.num_rows() {
+                            let text = column.text(r).map_err(|e| fail(r, e))?;
+                            let start = buf.len();
+                            buf.push_str(&text);
+                            spans.push((start, buf.len()));
+                        }
+                    } else {
+                        arrow::for_each_text(batch, i, |_, s| {
+                            let start = buf.len();
+                            buf.push_str(s);
+                            spans.push((start, buf.len()));
+                        })
+                        .map_err(|row| {
+                            let column = roots[c].clone();
+                            fail(row, FieldError::Null { column })
+                        })?;
+                    }
                 }
                 let mut row: Vec<&str> = Vec::with_capacity(indices.len());
                 for r in 0..batch.num_rows() {
@@ -147,8 +178,8 @@ impl RowSet {
             })
             .map(|()| grouper.finish())
         });
-        match (grouped, null) {
-            (_, Some((row, c))) => Err(missing(py, row, &columns[c], "is null")),
+        match (grouped, failed) {
+            (_, Some((row, c, e))) => Err(fields::field_error(py, "row", row, &columns[c], &e)),
             (result, None) => result,
         }
     }
@@ -523,18 +554,5 @@ impl Grouper {
             fingerprint: String::new(),
             index: Mutex::new(None),
         }
-    }
-}
-
-/// `semsift.errors.MissingColumnError` for row `row`'s `column`.
-fn missing(py: Python<'_>, row: u64, column: &str, what: &str) -> PyErr {
-    let message = format!("row {row}: column '{column}' {what}");
-    match py
-        .import("semsift.errors")
-        .and_then(|m| m.getattr("MissingColumnError"))
-        .and_then(|cls| cls.call1((row, column, &message)))
-    {
-        Ok(e) => PyErr::from_value(e),
-        Err(e) => e,
     }
 }
