@@ -334,7 +334,7 @@ fn the_conversation_column_is_found_by_itself() {
 }
 
 /// The lines of a JSONL file, as bytes.
-fn lines(path: &Path) -> Vec<Vec<u8>> {
+fn lines_of(path: &Path) -> Vec<Vec<u8>> {
     std::fs::read(path)
         .unwrap()
         .split(|&b| b == b'\n')
@@ -367,7 +367,7 @@ fn dedup_by_turn_writes_whole_rows_unchanged() {
         .collect();
     assert!(pairs.contains(&(3, 0)), "{pairs:?}");
     // Removed rows keep the whole record; kept rows are the input's lines, byte for byte.
-    let input_lines = lines(&input);
+    let input_lines = lines_of(&input);
     for r in &removed {
         let row = r["row"].as_u64().unwrap() as usize;
         let original: Value = serde_json::from_slice(&input_lines[row]).unwrap();
@@ -378,7 +378,7 @@ fn dedup_by_turn_writes_whole_rows_unchanged() {
         .filter(|i| !gone.contains(i))
         .map(|i| input_lines[i].clone())
         .collect();
-    assert_eq!(lines(&out.join("kept.jsonl")), want);
+    assert_eq!(lines_of(&out.join("kept.jsonl")), want);
 }
 
 #[test]
@@ -459,4 +459,304 @@ fn row_numbers_survive_path_errors() {
         .collect();
     assert_eq!(ok, [2, 7], "only rows 2 and 7 have a fourth turn");
     let _ = OnError::Skip;
+}
+
+/// `tests/data/example.jsonl` with every text wrapped in one of three tool headers
+/// (four lines each, as in the GPTeacher toolformer set), written to `path`. Returns the
+/// original texts.
+fn write_templated(path: &Path) -> Vec<String> {
+    let tools = [
+        ("wikipedia", "A wrapper around Wikipedia. Useful for when you need to display general information about people, places, companies, historical events, or other subjects found in an encyclopedia."),
+        ("weather", "Useful for when you want to get weather information from the OpenMeteo API. The input should be a question in natural language that this API can answer."),
+        ("python", "A Python shell. Use this to execute python commands. Input should be a valid python command or script, and the output will be what it prints."),
+    ];
+    let texts = common::jsonl_texts(&common::root().join("tests/data/example.jsonl"));
+    let body: String = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            // Copies of a text get the same header, so they stay exact copies.
+            let first = texts.iter().position(|x| x == t).unwrap();
+            let (tool, about) = tools[first % 3];
+            let instruction = format!(
+                "toolformer: enabled\ntoolformer access: {tool}\n{about}\n{tool}(query)\n{t}"
+            );
+            format!(
+                "{}\n",
+                serde_json::json!({"instruction": instruction, "n": i})
+            )
+        })
+        .collect();
+    std::fs::write(path, body).unwrap();
+    texts
+}
+
+fn summary(dir: &Path, name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+}
+
+#[test]
+fn common_template_lines_are_reported_and_stripped_from_what_is_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    let wrapped = dir.path().join("wrapped.jsonl");
+    let texts = write_templated(&wrapped);
+
+    // Without stripping: the headers are found, reported and warned about; they dominate
+    // the vectors, so far more rows look alike than in the plain texts.
+    let out = dir.path().join("plain-run");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_semsift"))
+        .args([
+            "dedup",
+            wrapped.to_str().unwrap(),
+            "-c",
+            "instruction",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(
+        err.contains("column `instruction`") && err.contains("--strip-common"),
+        "a warning names the column and the flag: {err}"
+    );
+    let s = summary(&out, "summary.json");
+    let found = &s["templates"][0];
+    assert_eq!(found["column"], "instruction");
+    let unique = texts.iter().collect::<BTreeSet<_>>().len();
+    assert_eq!(found["rows"], unique, "unique rows");
+    let spans = found["spans"].as_array().unwrap();
+    assert_eq!(spans[0]["text"], "toolformer: enabled");
+    assert_eq!(spans[0]["share"], 1.0);
+    assert_eq!(spans[0]["kind"], "line");
+    let lines: BTreeSet<&str> = spans
+        .iter()
+        .filter(|s| s["kind"] == "line")
+        .map(|s| s["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1 + 3 * 3,
+        "the shared line and each tool's three"
+    );
+    assert!(found["template_fraction"].as_f64().unwrap() > 0.5);
+    let kept_wrapped = s["rows"]["kept"].as_u64().unwrap();
+
+    // The same texts without headers, and the wrapped ones with the headers stripped:
+    // the same text is embedded, so the decisions are the same, row for row.
+    let plain = dir.path().join("plain.jsonl");
+    std::fs::copy(common::root().join("tests/data/example.jsonl"), &plain).unwrap();
+    let base = dir.path().join("base");
+    assert!(semsift_on("dedup", &plain, &base, &[]).status.success());
+    let stripped = dir.path().join("stripped");
+    let run = semsift_on(
+        "dedup",
+        &wrapped,
+        &stripped,
+        &["-c", "instruction", "--strip-common", "0.2"],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let decisions = |d: &Path| -> Vec<(Value, Value, Value)> {
+        read_jsonl(&d.join("removed.jsonl"))
+            .into_iter()
+            .map(|r| {
+                (
+                    r["row"].clone(),
+                    r["duplicate_of"].clone(),
+                    r["score"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(decisions(&stripped), decisions(&base));
+    let s = summary(&stripped, "summary.json");
+    assert_eq!(s["strip_common"], 0.2);
+    assert_eq!(s["templates"][0]["stripped_rows"], unique);
+    assert!(
+        s["rows"]["kept"].as_u64().unwrap() > kept_wrapped,
+        "headers made rows look alike: {} kept unstripped",
+        kept_wrapped
+    );
+    // Kept rows are the input's lines, headers and all.
+    let removed: BTreeSet<u64> = read_jsonl(&stripped.join("removed.jsonl"))
+        .iter()
+        .map(|r| r["row"].as_u64().unwrap())
+        .collect();
+    let want: Vec<Vec<u8>> = lines_of(&wrapped)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !removed.contains(&(*i as u64)))
+        .map(|(_, l)| l)
+        .collect();
+    assert_eq!(lines_of(&stripped.join("kept.jsonl")), want);
+
+    // The report and the filter report the same and strip the same.
+    let report = dir.path().join("report");
+    let run = semsift_on(
+        "report",
+        &wrapped,
+        &report,
+        &["-c", "instruction", "--strip-common", "0.2", "-k", "5"],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let r = summary(&report, "report.json");
+    assert_eq!(r["strip_common"], 0.2);
+    assert_eq!(r["templates"][0]["spans"][0]["text"], "toolformer: enabled");
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Common text</h2>") && html.contains("wikipedia(query)"));
+    let filter = dir.path().join("filter");
+    let run = semsift_on(
+        "filter",
+        &wrapped,
+        &filter,
+        &[
+            "-c",
+            "instruction",
+            "--strip-common",
+            "0.2",
+            "--outliers",
+            "0.1",
+        ],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let f = summary(&filter, "summary.json");
+    assert_eq!(f["templates"][0]["stripped_rows"], unique);
+}
+
+#[test]
+fn a_bad_strip_share_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = semsift_on(
+        "dedup",
+        &layout("openai.jsonl"),
+        &dir.path().join("out"),
+        &["--chat", "user", "--strip-common", "1.5"],
+    );
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("strip-common"), "{}", stderr(&run));
+}
+
+/// A file of the team's shared datasets (absent on a user's clone: these tests are
+/// `#[ignore]`d there, and `.ci/run` runs them with `--ignored` when `../shared/data`
+/// exists).
+fn shared(rel: &str) -> PathBuf {
+    let path = common::root().join("../shared/data").join(rel);
+    assert!(path.exists(), "{} is missing", path.display());
+    path
+}
+
+/// A gzipped JSON array, parsed.
+fn json_gz(path: &Path) -> Vec<Value> {
+    let file = std::fs::File::open(path).unwrap();
+    serde_json::from_reader(flate2::read::GzDecoder::new(file)).unwrap()
+}
+
+#[test]
+#[ignore = "needs ../shared/data; run with --ignored"]
+fn real_sharegpt_file_reads_by_turn() {
+    let path = shared("fastchat_dummy_conversation/dummy_conversation.json.gz");
+    let rows = json_gz(&path);
+    assert_eq!(rows.len(), 500);
+    let human = |r: &Value| turns_of(r, "conversations", &is_user);
+    let gpt = |r: &Value| turns_of(r, "conversations", &is_assistant);
+    let want = |f: &dyn Fn(&Value) -> String| rows.iter().map(f).collect::<Vec<_>>();
+    assert_eq!(
+        column(&path, "conversations", Some(Chat::FirstUser)),
+        want(&|r| human(r)[0].clone())
+    );
+    assert_eq!(
+        column(&path, "conversations", Some(Chat::User)),
+        want(&|r| human(r).join("\n"))
+    );
+    assert_eq!(
+        column(&path, "conversations", Some(Chat::LastAssistant)),
+        want(&|r| gpt(r).last().unwrap().clone())
+    );
+    assert_eq!(
+        column(&path, "conversations[from=gpt].value", None),
+        want(&|r| gpt(r).join("\n"))
+    );
+    assert_eq!(
+        dataset::conversation_column(&path, &opts(&[], Some(Chat::User))).unwrap(),
+        "conversations"
+    );
+
+    // The first human turns are a handful of questions asked many times: exact copies
+    // are grouped, and paraphrases removed on top of them.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = semsift_on("dedup", &path, &out, &["--chat", "first-user"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let s = summary(&out, "summary.json");
+    let distinct: BTreeSet<String> = rows.iter().map(|r| human(r)[0].clone()).collect();
+    assert_eq!(s["rows"]["unique"], distinct.len());
+    assert_eq!(s["rows"]["input"], 500);
+    let kept = s["rows"]["kept"].as_u64().unwrap() as usize;
+    assert!(
+        kept < distinct.len(),
+        "{kept} kept of {} distinct",
+        distinct.len()
+    );
+    // Kept rows are whole conversations, in the input's format (a JSON array).
+    let kept_rows = json_gz(&out.join("kept.json.gz"));
+    assert_eq!(kept_rows.len(), kept);
+    assert!(kept_rows.iter().all(|r| rows.contains(r)));
+}
+
+#[test]
+#[ignore = "needs ../shared/data; run with --ignored"]
+fn real_toolformer_header_is_found_and_stripped() {
+    let path = shared("gpteacher_toolformer/toolformer-dedupe-only-dataset.json.gz");
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    let run = semsift_on("dedup", &path, &plain, &["-c", "instruction"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let s = summary(&plain, "summary.json");
+    let found = &s["templates"][0];
+    assert_eq!(found["rows"], 7673);
+    assert_eq!(found["spans"][0]["text"], "toolformer: enabled");
+    assert_eq!(found["spans"][0]["share"], 1.0);
+    let texts: Vec<&str> = found["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().unwrap())
+        .collect();
+    for tool in [
+        "wikipedia(query)",
+        "toolformer access: weather",
+        "python(codetoexecute)",
+    ] {
+        assert!(texts.contains(&tool), "{tool} in {texts:?}");
+    }
+    assert!(found["template_fraction"].as_f64().unwrap() > 0.7);
+    let kept_plain = s["rows"]["kept"].as_u64().unwrap();
+    assert!(
+        kept_plain < 200,
+        "the header makes every row alike: {kept_plain}"
+    );
+
+    let stripped = dir.path().join("stripped");
+    let run = semsift_on(
+        "dedup",
+        &path,
+        &stripped,
+        &["-c", "instruction", "--strip-common", "0.05"],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let s = summary(&stripped, "summary.json");
+    assert_eq!(s["templates"][0]["stripped_rows"], 7673);
+    let kept = s["rows"]["kept"].as_u64().unwrap();
+    // The tasks themselves repeat a lot (the same request with another input), so about
+    // half the rows remain; the published 0.9-similarity variant, measured on whole rows
+    // with inputs and answers, keeps 5,959.
+    assert!((3000..6000).contains(&kept), "{kept}");
+    // The rows written are whole, header included.
+    let kept_rows = json_gz(&stripped.join("kept.json.gz"));
+    assert_eq!(kept_rows.len() as u64, kept);
+    assert!(kept_rows[0]["instruction"]
+        .as_str()
+        .unwrap()
+        .starts_with("toolformer: enabled\n"));
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
+use semsift::dataset::template::{ColumnTemplates, CommonSpan, SpanKind, Templates};
 use semsift::report::model::{
     ClusteringInfo, Coverage, Diversity, Example, Gap, Keyword, Map, MapPoint, Report,
     SetDiversity, SetInfo, Share, Topic, SCHEMA,
@@ -136,6 +137,31 @@ fn hostile_report() -> Report {
         input: set(&format!("data/{SCRIPT}{IMG}.jsonl"), 1002),
         reference: Some(set(&format!("ref/{BREAKOUT}{QUOTES}.jsonl"), 502)),
         columns: vec![JS_URL.into(), QUOTES.into()],
+        chat: Some(QUOTES.into()),
+        strip_common: Some(0.05),
+        templates: vec![ColumnTemplates {
+            column: SCRIPT.into(),
+            found: Templates {
+                rows: 1002,
+                spans: vec![
+                    CommonSpan {
+                        kind: SpanKind::Line,
+                        text: format!("{SCRIPT}{IMG}"),
+                        rows: 900,
+                        share: 0.898,
+                    },
+                    CommonSpan {
+                        kind: SpanKind::Prefix,
+                        text: format!("{BREAKOUT} {JS_URL}"),
+                        rows: 500,
+                        share: 0.499,
+                    },
+                ],
+                template_fraction: 0.7,
+            },
+            stripped_rows: 12,
+        }],
+        reference_templates: Some(vec![]),
         model: BREAKOUT.into(),
         clustering: ClusteringInfo {
             k: 6,

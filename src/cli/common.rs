@@ -61,6 +61,18 @@ impl InputArgs {
     }
 }
 
+/// What is embedded of templated rows.
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// Leave out of the text that is embedded (never out of the rows written) the
+    /// lines, and the leading and trailing spans, that at least SHARE of the rows
+    /// have in common: a system prompt, a tool description, an instruction header
+    /// (e.g. 0.05). Rows that are nothing but such text are embedded whole. What
+    /// is common is listed under `templates` in the summary either way.
+    #[arg(long, value_name = "SHARE")]
+    pub strip_common: Option<f64>,
+}
+
 /// Which model embeds the rows.
 #[derive(Debug, Args)]
 pub struct ModelArgs {

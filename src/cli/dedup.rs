@@ -6,7 +6,7 @@ use clap::Args;
 use semsift::dataset::OnError;
 use semsift::pipeline::{run_dedup, DedupOptions};
 
-use super::common::{IndexArgs, InputArgs, ModelArgs, StoreArgs};
+use super::common::{IndexArgs, InputArgs, ModelArgs, StoreArgs, TemplateArgs};
 use super::progress::Bars;
 
 /// Flags of `semsift dedup`.
@@ -50,6 +50,8 @@ pub struct DedupArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
     #[command(flatten)]
+    pub templates: TemplateArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub index: IndexArgs,
@@ -72,6 +74,7 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
     let opts = DedupOptions {
         input: args.input.input.clone(),
         read: args.input.read_options()?,
+        strip_common: args.templates.strip_common,
         on_error: args.on_error,
         threshold: args.threshold,
         against: args.against.clone(),

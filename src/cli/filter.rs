@@ -6,7 +6,7 @@ use clap::Args;
 use semsift::dataset::OnError;
 use semsift::pipeline::{run_filter, FilterMode, FilterOptions};
 
-use super::common::{IndexArgs, InputArgs, ModelArgs, StoreArgs};
+use super::common::{IndexArgs, InputArgs, ModelArgs, StoreArgs, TemplateArgs};
 use super::progress::Bars;
 
 /// Flags of `semsift filter`.
@@ -38,6 +38,8 @@ pub struct FilterArgs {
     #[arg(long, value_name = "N")]
     pub candidates: Option<usize>,
     #[command(flatten)]
+    pub templates: TemplateArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub index: IndexArgs,
@@ -63,6 +65,7 @@ pub fn run(args: FilterArgs, bars: &Bars) -> anyhow::Result<()> {
     let opts = FilterOptions {
         input: args.input.input.clone(),
         read: args.input.read_options()?,
+        strip_common: args.templates.strip_common,
         on_error: args.on_error,
         mode,
         index: args.index.index,

@@ -6,7 +6,7 @@ use clap::Args;
 use semsift::dataset::OnError;
 use semsift::pipeline::{run_report, Clusters, ReportOptions};
 
-use super::common::{InputArgs, ModelArgs, StoreArgs};
+use super::common::{InputArgs, ModelArgs, StoreArgs, TemplateArgs};
 use super::progress::Bars;
 
 /// Flags of `semsift report`.
@@ -43,6 +43,8 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = 0.9, value_name = "T")]
     pub near_duplicate_threshold: f32,
     #[command(flatten)]
+    pub templates: TemplateArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub store: StoreArgs,
@@ -63,6 +65,7 @@ pub fn run(args: ReportArgs, bars: &Bars) -> anyhow::Result<()> {
     let opts = ReportOptions {
         input: args.input.input.clone(),
         read: args.input.read_options()?,
+        strip_common: args.templates.strip_common,
         reference: args.reference.clone(),
         on_error: args.on_error,
         clusters: args.clusters,

@@ -53,10 +53,10 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What kind of common text a [`CommonSpan`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SpanKind {
     /// A whole line, wherever it is in the row.
@@ -68,7 +68,7 @@ pub enum SpanKind {
 }
 
 /// A piece of text that many rows of a column have in common.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommonSpan {
     /// Whether it is a whole line, a prefix or a suffix.
     pub kind: SpanKind,
@@ -118,7 +118,7 @@ impl Default for TemplateParams {
 }
 
 /// Common text found in one column.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Templates {
     /// Rows examined (all rows given, not just the sample).
     pub rows: u64,
@@ -127,6 +127,18 @@ pub struct Templates {
     /// Mean over rows of (chars of the row inside reported spans / chars of the row); 0 for
     /// empty rows. Measures how much of the embedded text is template.
     pub template_fraction: f64,
+}
+
+/// The common text found in one column of a set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ColumnTemplates {
+    /// The column (as requested).
+    pub column: String,
+    /// What was found.
+    #[serde(flatten)]
+    pub found: Templates,
+    /// Unique rows whose embedded text had common text removed (0 unless stripping).
+    pub stripped_rows: u64,
 }
 
 /// Rows per block when summing [`Templates::template_fraction`], so that the floating-point

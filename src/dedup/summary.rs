@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::job::{least_similar, short_f32, Deduplication, SweepPoint, TargetOutcome};
 use super::{Decision, ExactGroups};
+use crate::dataset::template::ColumnTemplates;
 use crate::dataset::{RowNumbers, Texts};
 
 /// How many least-similar removed pairs a summary lists.
@@ -27,6 +28,15 @@ pub struct DedupSummary {
     /// The chat preset applied to the columns, when one was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat: Option<String>,
+    /// The share from which common text was stripped from the embedded text, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strip_common: Option<f64>,
+    /// Per column of the input, the text many rows share (empty in memory).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub templates: Vec<ColumnTemplates>,
+    /// The same for the reference set, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_templates: Option<Vec<ColumnTemplates>>,
     /// The reference file (against a reference read from a file).
     pub against: Option<String>,
     /// What was done with unreadable rows (`fail` or `skip`).

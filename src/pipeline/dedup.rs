@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::output::{write_split, OutputDir, OutputFile};
 use super::rows::{load_rows, LoadedRows};
+use super::templates::{check_strip_share, find_templates, EmbedTexts};
 use super::vectors::{embed_texts, EmbedReport};
 use crate::dataset::{self, OnError, ReadOptions, SplitOptions};
 use crate::dedup::{
@@ -53,6 +54,11 @@ pub struct DedupOptions {
     /// held to half of what is left below it (see `spill_budget`) and the rest spills to
     /// temporary files. `None`: the memory available when the run starts.
     pub memory_limit: Option<u64>,
+    /// Strip the lines and leading/trailing spans that at least this share of rows have
+    /// in common from the text that is embedded (never from the rows written out); see
+    /// [`find_templates`]. `None`: embed the rows as they are (what is common is
+    /// reported in any case).
+    pub strip_common: Option<f64>,
     /// Where the outputs go.
     pub out_dir: PathBuf,
 }
@@ -77,6 +83,7 @@ impl DedupOptions {
             target_rows: None,
             write_pairs: false,
             memory_limit: None,
+            strip_common: None,
             out_dir: out_dir.into(),
         }
     }
@@ -132,6 +139,7 @@ pub fn run_dedup(
     let memory_limit = opts.memory_limit.or_else(available_memory);
     let params = opts.params(memory_limit);
     params.check()?;
+    check_strip_share(opts.strip_common)?;
     let mut inputs: Vec<&Path> = vec![&opts.input];
     inputs.extend(opts.against.as_deref());
     let out = OutputDir::create(&opts.out_dir, &inputs)?;
@@ -155,19 +163,43 @@ pub fn run_dedup(
     };
     watch.lap("read");
 
-    let dim = encoder.dim() * opts.read.columns.len();
-    let embed = |r: &LoadedRows| {
-        embed_texts(
+    // Each set's common text, found (and stripped) on its own.
+    let columns = &opts.read.columns;
+    let common = |path: &Path, r: &LoadedRows| {
+        let name = path.display().to_string();
+        find_templates(
+            &name,
+            columns,
             &r.texts,
             r.groups.content_key(),
+            opts.strip_common,
+        )
+    };
+    let templates = common(&opts.input, &rows);
+    let ref_templates = opts
+        .against
+        .as_deref()
+        .zip(reference.as_ref())
+        .map(|(path, r)| common(path, r));
+    watch.lap("templates");
+
+    let dim = encoder.dim() * opts.read.columns.len();
+    let embed = |r: &LoadedRows, t: &EmbedTexts| {
+        embed_texts(
+            t.texts(&r.texts),
+            t.content_key,
             encoder,
             opts.store.as_deref(),
             opts.store_dtype,
             progress,
         )
     };
-    let (vectors, embed_report) = embed(&rows)?;
-    let ref_embedded = reference.as_ref().map(embed).transpose()?;
+    let (vectors, embed_report) = embed(&rows, &templates)?;
+    let ref_embedded = reference
+        .as_ref()
+        .zip(ref_templates.as_ref())
+        .map(|(r, t)| embed(r, t))
+        .transpose()?;
     watch.lap("embed");
 
     let result = match (&reference, &ref_embedded) {
@@ -236,6 +268,9 @@ pub fn run_dedup(
         format: Some(rows.format.to_string()),
         columns: opts.read.columns.clone(),
         chat: opts.read.chat.map(|c| c.to_string()),
+        strip_common: opts.strip_common,
+        templates: templates.templates,
+        reference_templates: ref_templates.map(|t| t.templates),
         against: opts.against.as_ref().map(|p| p.display().to_string()),
         on_error: opts.on_error.to_string(),
         rows: counts,

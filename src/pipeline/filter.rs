@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::dedup::{describe_outputs, fields, num, OUTPUT_FAMILY};
 use super::output::{write_split, OutputDir};
 use super::rows::load_rows;
+use super::templates::{check_strip_share, find_templates};
 use super::vectors::embed_texts;
 use crate::dataset::{self, OnError, ReadOptions, SplitOptions};
 use crate::embed::Encoder;
@@ -61,6 +62,9 @@ pub struct FilterOptions {
     pub store: Option<PathBuf>,
     /// Element type of vectors written to the store.
     pub store_dtype: Dtype,
+    /// Strip the text at least this share of rows have in common from the text that is
+    /// embedded (see [`find_templates`]).
+    pub strip_common: Option<f64>,
     /// Where the outputs go.
     pub out_dir: PathBuf,
 }
@@ -107,14 +111,23 @@ pub fn run_filter(
         }
         _ => {}
     }
+    check_strip_share(opts.strip_common)?;
     let out = OutputDir::create(&opts.out_dir, &[&opts.input])?;
     let rows = load_rows(&opts.input, &opts.read, opts.on_error, progress)?;
     let kept_name = dataset::output_file_name("kept", rows.format, rows.compression);
     out.file(&kept_name)?;
-    let dim = encoder.dim() * opts.read.columns.len();
-    let (vectors, embed_report) = embed_texts(
+    let name = opts.input.display().to_string();
+    let common = find_templates(
+        &name,
+        &opts.read.columns,
         &rows.texts,
         rows.groups.content_key(),
+        opts.strip_common,
+    );
+    let dim = encoder.dim() * opts.read.columns.len();
+    let (vectors, embed_report) = embed_texts(
+        common.texts(&rows.texts),
+        common.content_key,
         encoder,
         opts.store.as_deref(),
         opts.store_dtype,
@@ -189,6 +202,8 @@ pub fn run_filter(
         "input": opts.input.display().to_string(),
         "columns": opts.read.columns,
         "chat": opts.read.chat.map(|c| c.to_string()),
+        "strip_common": opts.strip_common,
+        "templates": common.templates,
         "on_error": opts.on_error.to_string(),
         "rows": {"input": n as u64 + skipped, "unique": scores.len(), "kept": kept, "removed": removed, "skipped": skipped},
         "neighbours": DENSITY_NEIGHBOURS,

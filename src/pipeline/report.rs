@@ -7,7 +7,9 @@ use serde_json::json;
 
 use super::output::OutputDir;
 use super::rows::{load_rows, LoadedRows};
+use super::templates::{check_strip_share, find_templates};
 use super::vectors::embed_texts;
+use crate::dataset::template::ColumnTemplates;
 use crate::dataset::{OnError, ReadOptions};
 use crate::dedup::check_threshold;
 use crate::embed::Encoder;
@@ -42,6 +44,9 @@ pub struct ReportOptions {
     pub store: Option<PathBuf>,
     /// Element type of vectors written to the store.
     pub store_dtype: Dtype,
+    /// Strip the text at least this share of rows have in common from the text that is
+    /// embedded (see [`find_templates`]).
+    pub strip_common: Option<f64>,
     /// Where the outputs go.
     pub out_dir: PathBuf,
 }
@@ -64,6 +69,8 @@ struct Set {
     name: String,
     rows: LoadedRows,
     vectors: Vectors,
+    /// What its columns have in common.
+    templates: Vec<ColumnTemplates>,
 }
 
 impl Set {
@@ -75,18 +82,27 @@ impl Set {
         progress: &dyn Progress,
     ) -> Result<Set, Error> {
         let rows = load_rows(path, read, opts.on_error, progress)?;
-        let (vectors, _) = embed_texts(
+        let name = path.display().to_string();
+        let common = find_templates(
+            &name,
+            &read.columns,
             &rows.texts,
             rows.groups.content_key(),
+            opts.strip_common,
+        );
+        let (vectors, _) = embed_texts(
+            common.texts(&rows.texts),
+            common.content_key,
             encoder,
             opts.store.as_deref(),
             opts.store_dtype,
             progress,
         )?;
         Ok(Set {
-            name: path.display().to_string(),
+            name,
             rows,
             vectors,
+            templates: common.templates,
         })
     }
 
@@ -115,6 +131,7 @@ pub fn run_report(
 ) -> Result<ReportOutcome, Error> {
     let mut watch = Stopwatch::start();
     check_threshold("near-duplicate threshold", opts.near_duplicate_threshold)?;
+    check_strip_share(opts.strip_common)?;
     let mut inputs: Vec<&Path> = vec![&opts.input];
     inputs.extend(opts.reference.as_deref());
     let out = OutputDir::create(&opts.out_dir, &inputs)?;
@@ -155,6 +172,10 @@ pub fn run_report(
     // The job's stages join this run's; the page is rendered without timings (they are
     // only known in full once it is written).
     watch.extend(std::mem::take(&mut built.report.timings_s));
+    built.report.chat = opts.read.chat.map(|c| c.to_string());
+    built.report.strip_common = opts.strip_common;
+    built.report.templates = input.templates.clone();
+    built.report.reference_templates = reference.as_ref().map(|r| r.templates.clone());
 
     let sets: Vec<&Set> = std::iter::once(&input).chain(&reference).collect();
     let rows: Vec<ReportSet> = sets.iter().map(|s| s.as_report_set()).collect();

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::model::{Coverage, Gap, Report, SetDiversity, SetInfo, Topic};
 use super::svg::{self, int, key, num, pct};
+use crate::dataset::template::ColumnTemplates;
 
 /// `write!` into a `String`, which cannot fail.
 macro_rules! w {
@@ -125,6 +126,7 @@ pub fn render_html(report: &Report) -> String {
         out.push_str("</section>\n");
     }
 
+    common_text(&mut out, report);
     topic_table(&mut out, &ranked, has_ref);
     out.push_str("<div class=\"cards\">\n");
     for (i, t) in ranked.iter().enumerate() {
@@ -270,6 +272,62 @@ fn summary(out: &mut String, r: &Report) {
         out.push_str("</div>");
     }
     out.push_str("</div></section>\n");
+}
+
+/// Characters of a common span shown in the page.
+const SPAN_CHARS: usize = 300;
+
+/// The text many rows of a column share (templates), per set, when there is any.
+fn common_text(out: &mut String, r: &Report) {
+    let sets = std::iter::once(("input", &r.templates))
+        .chain(r.reference_templates.iter().map(|t| ("reference", t)));
+    let rows: Vec<(&str, &ColumnTemplates)> = sets
+        .flat_map(|(set, columns)| columns.iter().map(move |c| (set, c)))
+        .filter(|(_, c)| !c.found.spans.is_empty())
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let stripped = match r.strip_common {
+        Some(share) => format!(
+            "Spans in at least {} of rows were left out of the embedded text.",
+            pct(share)
+        ),
+        None => "Nothing was left out of the embedded text (<span class=\"mono\">--strip-common</span> would).".into(),
+    };
+    w!(out, "<section id=\"common\" class=\"card\"><h2>Common text</h2><p class=\"note\">Lines and leading or trailing spans that many rows of a column share: a system prompt, a tool description, a template header. {stripped}</p>");
+    table_head(
+        out,
+        "sortable",
+        &[
+            ("Set", false),
+            ("Column", false),
+            ("Kind", false),
+            ("Rows", true),
+            ("Share", true),
+            ("Text", false),
+        ],
+    );
+    for (set, c) in rows {
+        for span in &c.found.spans {
+            let mut text: String = span.text.chars().take(SPAN_CHARS).collect();
+            if text.len() < span.text.len() {
+                text.push('…');
+            }
+            let kind = format!("{:?}", span.kind).to_lowercase();
+            w!(
+                out,
+                "<tr><td>{set}</td><td class=\"mono\">{}</td><td>{kind}</td><td class=\"num\" data-sort=\"{}\">{}</td><td class=\"num\" data-sort=\"{}\">{}</td><td class=\"mono\">{}</td></tr>",
+                escape(&c.column),
+                span.rows,
+                int(span.rows),
+                key(span.share),
+                pct(span.share),
+                escape(&text)
+            );
+        }
+    }
+    out.push_str("</tbody></table></div></section>\n");
 }
 
 /// A topic's name linked to its card: swatch, id and label.

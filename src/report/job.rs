@@ -400,6 +400,10 @@ pub fn build(
         input: input.info(),
         reference: reference.as_ref().map(Set::info),
         columns: params.columns.clone(),
+        chat: None,
+        strip_common: None,
+        templates: Vec::new(),
+        reference_templates: None,
         model: params.model.clone(),
         clustering: ClusteringInfo {
             k,

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::template::ColumnTemplates;
+
 /// Version tag written as `schema` at the top of `report.json`.
 pub const SCHEMA: &str = "semsift.report/1";
 
@@ -23,6 +25,20 @@ pub struct Report {
     pub reference: Option<SetInfo>,
     /// The text columns read, in order (a row's text is these, joined).
     pub columns: Vec<String>,
+    /// The chat preset applied to the columns (`null`: none).
+    #[serde(default)]
+    pub chat: Option<String>,
+    /// The share from which common text was left out of the embedded text (`null`:
+    /// nothing was).
+    #[serde(default)]
+    pub strip_common: Option<f64>,
+    /// Per column of the input, the text many rows share (a system prompt, a template
+    /// header); empty when the report was built in memory.
+    #[serde(default)]
+    pub templates: Vec<ColumnTemplates>,
+    /// The same for the reference (`null` without one).
+    #[serde(default)]
+    pub reference_templates: Option<Vec<ColumnTemplates>>,
     /// The model that embedded the rows (its fingerprint).
     pub model: String,
     /// How the clusters were fitted.

@@ -2,6 +2,8 @@
 
 - a list of strings: one column, ``text``;
 - a list of dicts: the named columns (numbers and bools as ``str()``, as SemHash does);
+  a column may also be a field path into nested values (``messages[-1].content``), and
+  ``chat`` picks turns from conversations, as ``semsift dedup --chat`` does;
 - anything that exports an Arrow stream (pyarrow Tables and RecordBatches, Polars), a
   pandas DataFrame (through pyarrow) or a Hugging Face ``datasets.Dataset`` (its Arrow
   table): read in Rust, batch by batch, never row by row through Python objects.
@@ -9,7 +11,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import re
+from typing import Any, Optional, Sequence
 
 from semsift import _native
 from semsift.errors import MissingColumnError
@@ -26,9 +29,17 @@ def _is_hf_dataset(data: Any) -> bool:
     return type(data).__module__.startswith("datasets") and type(data).__name__ == "Dataset"
 
 
+def _root(column: str) -> str:
+    """The top-level column a field path starts from (``messages[0].content`` → ``messages``)."""
+    m = re.match(r"[^.\[]+", column)
+    return m.group(0) if m else column
+
+
 def arrow_source(data: Any, columns: Sequence[str]) -> Any | None:
     """An object exporting an Arrow stream of (at least) ``columns`` of ``data``, or
     ``None`` when ``data`` is not a table."""
+    if _is_pandas(data):
+        columns = list(dict.fromkeys(c if c in data.columns else _root(c) for c in columns))
     if _is_hf_dataset(data):
         # The Dataset's own Arrow table; a selection or shuffle is an indices mapping
         # over it, applied first.
@@ -60,11 +71,14 @@ def _text(value: Any, index: int, column: str) -> str:
     )
 
 
-def records_to_columns(records: Sequence[Any], columns: Sequence[str] | None) -> tuple[list[list[str]], list[str], str]:
+def records_to_columns(
+    records: Sequence[Any], columns: Sequence[str] | None, chat: Optional[str] = None
+) -> tuple[list[list[str]], list[str], str]:
     """The texts of each column of a list of records, the columns, and the records' kind.
     Raises ``ValueError`` for an empty list or missing columns with dicts, ``TypeError``
-    for records that are neither all strings nor all dicts, and
-    :class:`~semsift.errors.MissingColumnError` naming the record and column."""
+    for records that are neither all strings nor all dicts,
+    :class:`~semsift.errors.MissingColumnError` naming the record and column, and
+    :class:`~semsift.errors.FieldPathError` for a field path that fails in a record."""
     if isinstance(records, (str, bytes)) or not hasattr(records, "__len__"):
         raise TypeError(f"records must be a list of strings or of dicts, got {type(records).__name__}")
     if len(records) == 0:
@@ -86,6 +100,10 @@ def records_to_columns(records: Sequence[Any], columns: Sequence[str] | None) ->
         raise ValueError("at least one column is needed")
     out: list[list[str]] = []
     for column in columns:
+        if chat is not None or column not in first:
+            # A field path or a chat preset: followed in Rust, as the file readers do.
+            out.append(_native.select_texts(records, column, chat))
+            continue
         texts = []
         append = texts.append
         for i, r in enumerate(records):
@@ -100,16 +118,18 @@ def records_to_columns(records: Sequence[Any], columns: Sequence[str] | None) ->
     return out, columns, KIND_DICTS
 
 
-def group(data: Any, columns: Sequence[str] | None) -> tuple[_native.RowSet, list[str], str]:
-    """The rows of ``data`` grouped by exact copies of ``columns``, the columns used, and
-    the kind of ``data``."""
+def group(
+    data: Any, columns: Sequence[str] | None, chat: Optional[str] = None
+) -> tuple[_native.RowSet, list[str], str]:
+    """The rows of ``data`` grouped by exact copies of ``columns`` (with the chat preset
+    ``chat``), the columns used, and the kind of ``data``."""
     if isinstance(columns, str):
         columns = [columns]
     if columns is not None:
         source = arrow_source(data, columns)
         if source is not None:
-            return _native.RowSet.group_arrow(source, list(columns)), list(columns), KIND_TABLE
+            return _native.RowSet.group_arrow(source, list(columns), chat), list(columns), KIND_TABLE
     elif _is_pandas(data) or _is_hf_dataset(data) or hasattr(data, "__arrow_c_stream__"):
         raise ValueError("columns must be given for a table")
-    texts, columns, kind = records_to_columns(data, columns)
+    texts, columns, kind = records_to_columns(data, columns, chat)
     return _native.RowSet.group(texts), columns, kind

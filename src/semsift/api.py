@@ -31,8 +31,11 @@ class DedupResult:
             timings, the least similar removed pairs), less the file fields.
     """
 
-    def __init__(self, native: Any, columns: Sequence[str], rerun: Any, threshold: float) -> None:
+    def __init__(
+        self, native: Any, columns: Sequence[str], rerun: Any, threshold: float, chat: Optional[str] = None
+    ) -> None:
         self._columns = list(columns)
+        self._chat = chat
         self._rerun = rerun
         self._set(native, threshold)
 
@@ -51,6 +54,8 @@ class DedupResult:
     def summary(self) -> dict[str, Any]:
         if self._summary is None:
             self._summary = json.loads(self._native.summary_json(self._columns))
+            if self._chat is not None:
+                self._summary["chat"] = self._chat
         return self._summary
 
     @property
@@ -100,7 +105,7 @@ class DedupResult:
 
 
 def _prepare(
-    data: Any, other: Any, columns: Any, model: Any, progress: Any
+    data: Any, other: Any, columns: Any, chat: Optional[str], model: Any, progress: Any
 ) -> tuple[Any, _native.RowSet, Optional[_native.RowSet], list[str]]:
     """The progress callback, ``data`` and ``other`` (the reference, or ``None``) grouped
     and embedded with ``model``, and the columns."""
@@ -111,7 +116,7 @@ def _prepare(
         if d is None:
             sets.append(None)
             continue
-        rows, columns, _ = _data.group(d, columns)
+        rows, columns, _ = _data.group(d, columns, chat)
         models.embed(rows, encoder, columns, cb)
         sets.append(rows)
     return cb, sets[0], sets[1], columns
@@ -128,6 +133,7 @@ def dedup(
     target_rows: Optional[int] = None,
     memory_limit: Optional[int] = None,
     progress: Any = False,
+    chat: Optional[str] = None,
 ) -> DedupResult:
     """Semantic deduplication of ``data`` (SemHash semantics, as ``semsift dedup``).
 
@@ -136,7 +142,9 @@ def dedup(
             exporting an Arrow stream) or a Hugging Face ``datasets.Dataset``. Tables are
             read through Arrow in Rust.
         columns: the columns that identify a row (embedded separately, concatenated);
-            not needed for a list of strings.
+            not needed for a list of strings. A column may be a field path into nested
+            values: ``meta.source``, ``messages[0].content``, ``messages[-1].content``,
+            ``messages[*].content``, ``messages[role=user].content``.
         threshold: rows at least this similar (cosine) to a kept row are removed.
         against: a reference set of the same kind and columns: remove rows of ``data`` that
             appear in it (a contamination check) instead of deduplicating ``data`` itself.
@@ -150,8 +158,11 @@ def dedup(
             sorted temporary files past it (the same decisions either way), as ``semsift
             dedup --memory-limit``; ``None``: the memory available when the call starts.
         progress: ``True`` for a progress bar, or a callable ``(event, stage, n)``.
+        chat: embed these turns of conversation columns (OpenAI ``role``/``content`` or
+            ShareGPT ``from``/``value`` turns): ``"user"``, ``"assistant"``, ``"all"``,
+            ``"first-user"`` or ``"last-assistant"``, as ``semsift dedup --chat``.
     """
-    cb, rows, ref, columns = _prepare(data, against, columns, model, progress)
+    cb, rows, ref, columns = _prepare(data, against, columns, chat, model, progress)
 
     def run(t: float) -> Any:
         return rows.dedup(
@@ -166,7 +177,7 @@ def dedup(
 
     native = run(threshold)
     # With target_rows, the engine chose the threshold.
-    return DedupResult(native, columns, run, threshold if target_rows is None else native.threshold)
+    return DedupResult(native, columns, run, threshold if target_rows is None else native.threshold, chat)
 
 
 def report(
@@ -180,6 +191,7 @@ def report(
     max_iter: int = 50,
     near_duplicate_threshold: float = 0.9,
     progress: Any = False,
+    chat: Optional[str] = None,
 ) -> dict[str, Any]:
     """A topic and coverage report on ``data`` (as ``semsift report``): topics with
     keywords, examples, cohesion and near duplicates; diversity; and, with a
@@ -189,11 +201,12 @@ def report(
     Returns the report (the schema of ``report.json``, ``semsift.report/1``); with
     ``out_dir``, also writes ``clusters.jsonl`` (every row's topic), ``report.html`` (one
     self-contained page) and ``report.json`` there. ``data`` and ``reference`` are any
-    kind :func:`dedup` takes; ``clusters`` a number of topics or ``"auto"``.
+    kind :func:`dedup` takes, ``columns`` and ``chat`` as there; ``clusters`` a number of
+    topics or ``"auto"``.
     """
     import os  # noqa: PLC0415
 
-    cb, rows, ref, columns = _prepare(data, reference, columns, model, progress)
+    cb, rows, ref, columns = _prepare(data, reference, columns, chat, model, progress)
     text = rows.report(
         columns,
         out_dir=os.fspath(out_dir) if out_dir is not None else None,

@@ -24,8 +24,21 @@ class MissingColumnError(KeyError, ValueError):
         return str(self.args[0])
 
 
+class FieldPathError(ValueError):
+    """A field path or chat preset cannot be followed in a record: an index out of range,
+    no element matching a ``[key=value]`` filter, a conversation without the turns asked
+    for. ``index`` is the record's (or table row's) position, ``column`` the field as
+    given; the message names the part of the path that failed.
+    """
+
+    def __init__(self, index: int, column: str, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.column = column
+
+
 class EncoderError(ValueError):
     """An encoder returned something other than one vector per text (wrong shape or type)."""
 
 
-__all__ = ["EncoderError", "MissingColumnError", "SemsiftError"]
+__all__ = ["EncoderError", "FieldPathError", "MissingColumnError", "SemsiftError"]

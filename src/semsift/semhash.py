@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from enum import Enum
 from math import ceil
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Optional, Sequence
 
 import numpy as np
 
@@ -68,8 +68,10 @@ class SemHash:
         was_string: bool,
         index: str = "ivf",
         progress: Any = False,
+        chat: Optional[str] = None,
     ) -> None:
         self.rows = rows
+        self.chat = chat
         self.records = records
         self.model = model
         self.columns = list(columns)
@@ -92,16 +94,22 @@ class SemHash:
         ann_backend: Any = None,
         index: str | None = None,
         progress: Any = False,
+        chat: Optional[str] = None,
         **kwargs: Any,
     ) -> SemHash:
         """Groups exact copies, embeds the unique records and keeps them for the calls
-        that follow. ``records``: strings, or dicts with the ``columns`` to compare."""
-        texts, columns, kind = _data.records_to_columns(records, columns)
+        that follow. ``records``: strings, or dicts with the ``columns`` to compare
+        (names, or field paths such as ``messages[-1].content``). ``chat`` (a semsift
+        extension): which turns of conversation columns to compare, as in
+        :func:`semsift.dedup`."""
+        texts, columns, kind = _data.records_to_columns(records, columns, chat)
         rows = _native.RowSet.group(texts)
         encoder = models.resolve(model)
         models.embed(rows, encoder, columns, _progress.callback(progress))
         rows.drop_texts()  # results hold the caller's records; the engine needs only vectors
-        return cls(rows, records, model, columns, kind == _data.KIND_STRINGS, _index_for(ann_backend, index), progress)
+        return cls(
+            rows, records, model, columns, kind == _data.KIND_STRINGS, _index_for(ann_backend, index), progress, chat
+        )
 
     @classmethod
     def from_embeddings(
@@ -152,7 +160,7 @@ class SemHash:
         else:
             if self._was_string:
                 raise ValueError("Records were originally strings, but you passed dictionaries.")
-            texts, _, kind = _data.records_to_columns(records, self.columns)
+            texts, _, kind = _data.records_to_columns(records, self.columns, self.chat)
         rows = _native.RowSet.group(texts)
         models.embed(rows, self._encoder, self.columns, self._cb())
         rows.drop_texts()
