@@ -277,7 +277,7 @@ impl fmt::Debug for Reader {
 /// Opens `path` for streaming reads of `opts.columns`.
 ///
 /// Fails if the format cannot be determined, the file cannot be opened, a requested column
-/// is missing from a CSV/TSV header or Parquet schema (or is not a string column there), or
+/// is missing from a CSV/TSV header or Parquet schema (or holds bytes there), or
 /// the file has no data rows. The first row is read here to detect empty files, so an
 /// error in it is returned by the first call to `next`.
 pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader, DatasetError> {

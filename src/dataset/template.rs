@@ -14,7 +14,8 @@
 //! [`CommonSpan::rows`] and [`CommonSpan::share`] are exact.
 //!
 //! 1. **Lines.** Every row is split on `'\n'` (one trailing `'\r'` per line dropped); the
-//!    distinct non-blank lines of each row are counted once per row in a hash map over the
+//!    distinct non-blank lines of each row with two non-blank lines or more (a one-line row
+//!    is a value, not a template around one) are counted once per row in a hash map over the
 //!    sample. Lines in at least [`TemplateParams::min_rows`] rows and a share of at least
 //!    [`TemplateParams::min_share`] are the common lines.
 //! 2. **Prefixes and suffixes.** The common lines are removed from every sampled row (the
@@ -125,7 +126,8 @@ pub struct Templates {
     /// Spans with share >= min_share, sorted as described in [`TemplateParams::max_spans`].
     pub spans: Vec<CommonSpan>,
     /// Mean over rows of (chars of the row inside reported spans / chars of the row); 0 for
-    /// empty rows. Measures how much of the embedded text is template.
+    /// empty rows and for rows that are nothing but common text (those are embedded
+    /// whole). Measures how much of the embedded text stripping would remove.
     pub template_fraction: f64,
 }
 
@@ -486,6 +488,11 @@ where
                         .map(strip_cr)
                         .filter(|l| !l.trim().is_empty()),
                 );
+                if row.len() < 2 {
+                    // A one-line row is a value, not a template around one.
+                    row.clear();
+                    return (counts, row);
+                }
                 row.sort_unstable();
                 row.dedup();
                 for line in row.drain(..) {
@@ -504,7 +511,16 @@ where
         })
 }
 
-/// The exact number of rows of all `n` containing each of `lines`.
+/// Whether `text` has at least two non-blank lines (only such rows have common lines).
+fn multi_line(text: &str) -> bool {
+    text.split('\n')
+        .filter(|l| !l.trim().is_empty())
+        .take(2)
+        .count()
+        == 2
+}
+
+/// The exact number of rows of all `n` with two lines or more containing each of `lines`.
 fn recount_lines<'a, F>(n: usize, text: &F, lines: &[(&'a str, u64)]) -> Vec<u64>
 where
     F: Fn(usize) -> &'a str + Sync,
@@ -521,6 +537,9 @@ where
             || (vec![0u64; k], Vec::new()),
             |(mut counts, mut seen): (Vec<u64>, Vec<usize>), i| {
                 seen.clear();
+                if !multi_line(text(i)) {
+                    return (counts, seen);
+                }
                 seen.extend(
                     text(i)
                         .split('\n')
@@ -867,7 +886,11 @@ where
                     if chars == 0 {
                         return 0.0;
                     }
-                    let (_, stripped) = stripper.apply(t);
+                    let (out, stripped) = stripper.apply(t);
+                    if out.is_empty() {
+                        // Nothing but common text: embedded whole, as a value.
+                        return 0.0;
+                    }
                     (stripped as f64 / chars as f64).min(1.0)
                 })
                 .sum::<f64>()
@@ -1257,7 +1280,8 @@ mod tests {
         let kinds: Vec<SpanKind> = t.spans.iter().map(|s| s.kind).collect();
         assert_eq!(kinds, vec![SpanKind::Prefix, SpanKind::Line]);
         assert_eq!(t.spans[0].rows, 202);
-        assert_eq!(t.spans[1].rows, 202);
+        // "Header line\n" has one line: a value, not a template around one.
+        assert_eq!(t.spans[1].rows, 201);
         let stripper = t.stripper(0.05);
         for row in &rows[200..] {
             let out = stripper.strip(row);
@@ -1266,13 +1290,17 @@ mod tests {
                 "{out:?}"
             );
         }
-        // A single row has nothing in common with others; two equal one-line rows are all
-        // template.
+        // A single row has nothing in common with others. Two equal one-line rows share
+        // their whole text (found as a prefix and a suffix, not as a line: a one-line row
+        // is a value); they are embedded whole, so none of it counts as template.
         let one = Templates::detect(1, |_| FRENCH, &TemplateParams::default());
         assert!(one.spans.is_empty());
         let two = Templates::detect(2, |_| FRENCH, &TemplateParams::default());
-        assert_eq!(two.spans.len(), 1);
-        assert_eq!(two.template_fraction, 1.0);
+        assert!(two
+            .spans
+            .iter()
+            .all(|s| s.kind != SpanKind::Line && s.rows == 2));
+        assert_eq!(two.template_fraction, 0.0);
         assert_eq!(two.stripper(1.0).strip(FRENCH), FRENCH);
     }
 
@@ -1550,7 +1578,9 @@ mod tests {
                     let exact = rows
                         .iter()
                         .filter(|r| match span.kind {
-                            SpanKind::Line => r.split('\n').any(|l| strip_cr(l) == span.text),
+                            SpanKind::Line => {
+                                multi_line(r) && r.split('\n').any(|l| strip_cr(l) == span.text)
+                            }
                             SpanKind::Prefix => {
                                 Dir::Fwd.matches(&reported_lines.strip_lines(r).0, &span.text)
                             }

@@ -28,6 +28,12 @@ impl EmbedTexts {
     pub fn texts<'a>(&'a self, original: &'a Texts) -> &'a Texts {
         self.stripped.as_ref().unwrap_or(original)
     }
+
+    /// The stripped texts, when stripping changed any row (else `None`: embed the
+    /// texts as read).
+    pub fn into_stripped(self) -> Option<Texts> {
+        self.stripped
+    }
 }
 
 /// Checks a `--strip-common` share.

@@ -7,19 +7,21 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::arrow;
+use super::errors;
 use super::fields;
 use super::model::Model;
 use super::progress::PyProgress;
 use super::result::DedupResult;
 use std::sync::Mutex;
 
+use crate::dataset::template::ColumnTemplates;
 use crate::dataset::{Field, FieldColumn, FieldError, RowNumbers};
 use crate::dedup::{dedup_against_index, dedup_self, row_key, DedupParams, ExactGroups};
 use crate::embed::normalize_rows;
 use crate::filter;
 use crate::index::IndexKind;
 use crate::index::{self, VectorIndex};
-use crate::pipeline::{embed_texts, write_report, Texts};
+use crate::pipeline::{check_strip_share, embed_texts, find_templates, write_report, Texts};
 use crate::progress::Progress;
 use crate::report::{self, Clusters, ReportParams, ReportSet};
 use crate::store::{Dtype, Vectors};
@@ -32,6 +34,8 @@ pub struct RowSet {
     keys: Vec<u128>,
     /// Texts of the unique rows.
     pub(super) texts: Arc<Texts>,
+    /// The texts to embed instead, with common text stripped (see `find_templates`).
+    stripped: Option<Texts>,
     pub(super) vectors: Option<Arc<[f32]>>,
     pub(super) dim: usize,
     pub(super) fingerprint: String,
@@ -188,22 +192,49 @@ impl RowSet {
     /// them (the SemHash-compatible API: its results hold the caller's own records).
     fn drop_texts(&mut self) {
         self.texts = Arc::new(Texts::new(self.texts.columns()));
+        self.stripped = None;
     }
 
-    /// The texts of column `column` of the unique rows, in order.
-    fn unique_texts(&self, column: usize) -> PyResult<Vec<String>> {
-        if self.texts.len() != self.groups.groups() {
+    /// The texts of column `column` of the unique rows, in order; with `embedded`, as
+    /// they are embedded (common text stripped, after `find_templates` with a share).
+    #[pyo3(signature = (column, embedded = false))]
+    fn unique_texts(&self, column: usize, embedded: bool) -> PyResult<Vec<String>> {
+        let texts = match (&self.stripped, embedded) {
+            (Some(stripped), true) => stripped,
+            _ => &*self.texts,
+        };
+        if texts.len() != self.groups.groups() {
             return Err(PyValueError::new_err("the texts were dropped"));
         }
-        if column >= self.texts.columns() {
+        if column >= texts.columns() {
             return Err(PyValueError::new_err(format!(
                 "column {column} of {}",
-                self.texts.columns()
+                texts.columns()
             )));
         }
-        Ok((0..self.texts.len())
-            .map(|u| self.texts.get(u, column).to_string())
+        Ok((0..texts.len())
+            .map(|u| texts.get(u, column).to_string())
             .collect())
+    }
+
+    /// Finds the text many rows of each column share (as `semsift dedup` does) and
+    /// returns it as JSON (a list, one entry per column named by `columns`). With
+    /// `strip` (a share in (0, 1]), the spans at least that share of rows have are left
+    /// out of the text `embed` embeds from now on.
+    #[pyo3(signature = (columns, strip = None))]
+    fn find_templates(
+        &mut self,
+        py: Python<'_>,
+        columns: Vec<String>,
+        strip: Option<f64>,
+    ) -> PyResult<String> {
+        check_strip_share(strip).map_err(errors::to_py)?;
+        let texts = &self.texts;
+        let key = self.groups.content_key();
+        let found = py.detach(|| find_templates("data", &columns, texts, key, strip));
+        let json = serde_json::to_string(&found.templates).expect("templates serialise");
+        self.stripped = found.into_stripped();
+        Ok(json)
     }
 
     /// Rows.
@@ -247,7 +278,7 @@ impl RowSet {
     ) -> PyResult<()> {
         let progress = PyProgress::new(progress);
         let encoder = &*model.encoder;
-        let texts = &self.texts;
+        let texts = self.stripped.as_ref().unwrap_or(&self.texts);
         let key = self.groups.content_key();
         let result = py.detach(|| embed_texts(texts, key, encoder, None, Dtype::F32, &progress));
         let (vectors, _) = progress.finish(result)?;
@@ -410,8 +441,10 @@ impl RowSet {
 
     /// A topic and coverage report on these rows (and `reference`'s): writes
     /// `clusters.jsonl`, `report.html` and `report.json` to `out_dir` when given, and
-    /// returns the report as JSON text. `clusters`: a number or `"auto"`.
-    #[pyo3(signature = (columns, out_dir = None, reference = None, clusters = "auto", seed = 0, max_iter = 50, near_duplicate_threshold = 0.9, progress = None))]
+    /// returns the report as JSON text. `clusters`: a number or `"auto"`. `chat`,
+    /// `strip_common` and the sets' `templates` (JSON from `find_templates`) are recorded
+    /// in the report as `semsift report` records them.
+    #[pyo3(signature = (columns, out_dir = None, reference = None, clusters = "auto", seed = 0, max_iter = 50, near_duplicate_threshold = 0.9, progress = None, chat = None, strip_common = None, templates = None, reference_templates = None))]
     #[allow(clippy::too_many_arguments)]
     fn report(
         &self,
@@ -424,7 +457,20 @@ impl RowSet {
         max_iter: usize,
         near_duplicate_threshold: f32,
         progress: Option<Py<PyAny>>,
+        chat: Option<String>,
+        strip_common: Option<f64>,
+        templates: Option<&str>,
+        reference_templates: Option<&str>,
     ) -> PyResult<String> {
+        let parse = |json: Option<&str>| -> PyResult<Option<Vec<ColumnTemplates>>> {
+            json.map(|j| {
+                serde_json::from_str(j)
+                    .map_err(|e| PyValueError::new_err(format!("templates: {e}")))
+            })
+            .transpose()
+        };
+        let templates = parse(templates)?.unwrap_or_default();
+        let reference_templates = parse(reference_templates)?;
         let clusters: Clusters = clusters
             .parse()
             .map_err(|e: String| PyValueError::new_err(format!("clusters: {e}")))?;
@@ -474,7 +520,11 @@ impl RowSet {
         let dim = self.dim;
         let progress = PyProgress::new(progress);
         let result = py.detach(|| {
-            let built = report::build(input, reference, dim, &params, &progress)?;
+            let mut built = report::build(input, reference, dim, &params, &progress)?;
+            built.report.chat = chat;
+            built.report.strip_common = strip_common;
+            built.report.templates = templates;
+            built.report.reference_templates = reference_templates;
             if let Some(dir) = &out_dir {
                 let sets: Vec<ReportSet> = std::iter::once(input).chain(reference).collect();
                 write_report(dir, &built, &sets, &progress)?;
@@ -549,6 +599,7 @@ impl Grouper {
             groups: Arc::new(self.groups),
             keys: self.keys,
             texts: Arc::new(self.texts),
+            stripped: None,
             vectors: None,
             dim: 0,
             fingerprint: String::new(),

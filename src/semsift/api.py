@@ -9,7 +9,8 @@ array([0, 2], dtype=uint64)
 from __future__ import annotations
 
 import json
-from typing import Any, Optional, Sequence
+import warnings
+from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -32,10 +33,16 @@ class DedupResult:
     """
 
     def __init__(
-        self, native: Any, columns: Sequence[str], rerun: Any, threshold: float, chat: Optional[str] = None
+        self,
+        native: Any,
+        columns: Sequence[str],
+        rerun: Any,
+        threshold: float,
+        extra: Optional[dict[str, Any]] = None,
     ) -> None:
         self._columns = list(columns)
-        self._chat = chat
+        # What the summary says beyond the engine's: chat, strip_common, templates.
+        self._extra = {k: v for k, v in (extra or {}).items() if v is not None}
         self._rerun = rerun
         self._set(native, threshold)
 
@@ -54,8 +61,7 @@ class DedupResult:
     def summary(self) -> dict[str, Any]:
         if self._summary is None:
             self._summary = json.loads(self._native.summary_json(self._columns))
-            if self._chat is not None:
-                self._summary["chat"] = self._chat
+            self._summary.update(self._extra)
         return self._summary
 
     @property
@@ -104,22 +110,51 @@ class DedupResult:
         return f"DedupResult(kept={len(self.kept_indices)}, removed={len(self.removed_indices)}, threshold={self.threshold})"
 
 
+class _Prepared(NamedTuple):
+    cb: Any
+    rows: _native.RowSet
+    ref: Optional[_native.RowSet]
+    columns: list[str]
+    #: Per set (input, reference), what its columns have in common (``templates``).
+    templates: list[Optional[list[dict[str, Any]]]]
+
+
 def _prepare(
-    data: Any, other: Any, columns: Any, chat: Optional[str], model: Any, progress: Any
-) -> tuple[Any, _native.RowSet, Optional[_native.RowSet], list[str]]:
+    data: Any,
+    other: Any,
+    columns: Any,
+    chat: Optional[str],
+    strip_common: Optional[float],
+    model: Any,
+    progress: Any,
+) -> _Prepared:
     """The progress callback, ``data`` and ``other`` (the reference, or ``None``) grouped
-    and embedded with ``model``, and the columns."""
+    and embedded with ``model`` (common text stripped with ``strip_common``), the columns,
+    and each set's common text."""
     cb = _progress.callback(progress)
     encoder = models.resolve(model)
-    sets = []
-    for d in (data, other):
+    sets: list[Optional[_native.RowSet]] = []
+    templates: list[Optional[list[dict[str, Any]]]] = []
+    for name, d in (("data", data), ("reference", other)):
         if d is None:
             sets.append(None)
+            templates.append(None)
             continue
         rows, columns, _ = _data.group(d, columns, chat)
+        found = json.loads(rows.find_templates(columns, strip_common))
+        for t in found:
+            if strip_common is None and t["template_fraction"] >= 0.5:
+                top = t["spans"][0]
+                warnings.warn(
+                    f"{name}: column {t['column']!r}: {t['template_fraction']:.0%} of the text to embed is "
+                    f"shared by many rows (e.g. {top['text'][:80]!r}, in {top['share']:.0%} of rows); "
+                    "strip_common=0.05 leaves it out of what is embedded",
+                    stacklevel=3,
+                )
         models.embed(rows, encoder, columns, cb)
         sets.append(rows)
-    return cb, sets[0], sets[1], columns
+        templates.append(found)
+    return _Prepared(cb, sets[0], sets[1], columns, templates)
 
 
 def dedup(
@@ -134,6 +169,7 @@ def dedup(
     memory_limit: Optional[int] = None,
     progress: Any = False,
     chat: Optional[str] = None,
+    strip_common: Optional[float] = None,
 ) -> DedupResult:
     """Semantic deduplication of ``data`` (SemHash semantics, as ``semsift dedup``).
 
@@ -161,8 +197,13 @@ def dedup(
         chat: embed these turns of conversation columns (OpenAI ``role``/``content`` or
             ShareGPT ``from``/``value`` turns): ``"user"``, ``"assistant"``, ``"all"``,
             ``"first-user"`` or ``"last-assistant"``, as ``semsift dedup --chat``.
+        strip_common: leave the lines and leading/trailing spans that at least this share
+            of rows have in common out of the text that is embedded (never out of the
+            rows), as ``semsift dedup --strip-common``. What is common is listed under
+            ``summary["templates"]`` either way, with a warning when it makes up half
+            of the embedded text or more.
     """
-    cb, rows, ref, columns = _prepare(data, against, columns, chat, model, progress)
+    cb, rows, ref, columns, templates = _prepare(data, against, columns, chat, strip_common, model, progress)
 
     def run(t: float) -> Any:
         return rows.dedup(
@@ -177,7 +218,8 @@ def dedup(
 
     native = run(threshold)
     # With target_rows, the engine chose the threshold.
-    return DedupResult(native, columns, run, threshold if target_rows is None else native.threshold, chat)
+    extra = {"chat": chat, "strip_common": strip_common, "templates": templates[0], "reference_templates": templates[1]}
+    return DedupResult(native, columns, run, threshold if target_rows is None else native.threshold, extra)
 
 
 def report(
@@ -192,6 +234,7 @@ def report(
     near_duplicate_threshold: float = 0.9,
     progress: Any = False,
     chat: Optional[str] = None,
+    strip_common: Optional[float] = None,
 ) -> dict[str, Any]:
     """A topic and coverage report on ``data`` (as ``semsift report``): topics with
     keywords, examples, cohesion and near duplicates; diversity; and, with a
@@ -201,12 +244,12 @@ def report(
     Returns the report (the schema of ``report.json``, ``semsift.report/1``); with
     ``out_dir``, also writes ``clusters.jsonl`` (every row's topic), ``report.html`` (one
     self-contained page) and ``report.json`` there. ``data`` and ``reference`` are any
-    kind :func:`dedup` takes, ``columns`` and ``chat`` as there; ``clusters`` a number of
-    topics or ``"auto"``.
+    kind :func:`dedup` takes, ``columns``, ``chat`` and ``strip_common`` as there;
+    ``clusters`` a number of topics or ``"auto"``.
     """
     import os  # noqa: PLC0415
 
-    cb, rows, ref, columns = _prepare(data, reference, columns, chat, model, progress)
+    cb, rows, ref, columns, templates = _prepare(data, reference, columns, chat, strip_common, model, progress)
     text = rows.report(
         columns,
         out_dir=os.fspath(out_dir) if out_dir is not None else None,
@@ -216,5 +259,9 @@ def report(
         max_iter=max_iter,
         near_duplicate_threshold=near_duplicate_threshold,
         progress=cb,
+        chat=chat,
+        strip_common=strip_common,
+        templates=json.dumps(templates[0]),
+        reference_templates=None if templates[1] is None else json.dumps(templates[1]),
     )
     return json.loads(text)

@@ -110,6 +110,6 @@ def embed(rows: _native.RowSet, encoder: Model | PythonEncoder, columns: Sequenc
     if isinstance(encoder, Model):
         rows.embed(encoder, progress=progress)
         return
-    parts = [encoder.encode_column(rows.unique_texts(c), name, progress) for c, name in enumerate(columns)]
+    parts = [encoder.encode_column(rows.unique_texts(c, True), name, progress) for c, name in enumerate(columns)]
     vectors = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
     rows.set_vectors(np.ascontiguousarray(vectors, dtype=np.float32), fingerprint=encoder.name)
