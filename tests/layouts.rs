@@ -292,6 +292,15 @@ fn errors_name_file_line_and_path() {
             parquet.display()
         )
     );
+    let err = first_error(&parquet, &["metadata.lang"], None);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:1: column `metadata` not found (available: id, messages, meta)",
+            parquet.display()
+        ),
+        "as in a JSON file, the missing top-level column"
+    );
     // Without a path or preset a list column reads as its JSON, as in a JSON file.
     let as_json = column(&parquet, "messages", None);
     assert_eq!(

@@ -44,12 +44,8 @@ impl ParquetRows {
         let mut roots = Vec::with_capacity(fields.len());
         for field in &fields {
             let Some(root) = field.root_in(|name| schema.index_of(name).is_ok()) else {
-                return Err(DatasetError::MissingColumn {
-                    path,
-                    line: 1,
-                    column: field.spec().to_string(),
-                    available: schema.fields().iter().map(|f| f.name().clone()).collect(),
-                });
+                let available = schema.fields().iter().map(|f| f.name().clone()).collect();
+                return Err(field.missing(available).at(&path, 1, field));
             };
             let index = schema.index_of(root).expect("found above");
             let data_type = schema.field(index).data_type();
