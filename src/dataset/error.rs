@@ -319,7 +319,7 @@ impl DatasetError {
 }
 
 /// Column names for a one-line message: comma-separated, control characters escaped.
-fn list(names: &[String]) -> String {
+pub(super) fn list(names: &[String]) -> String {
     if names.is_empty() {
         "none".to_string()
     } else {

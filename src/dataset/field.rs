@@ -35,6 +35,7 @@ use std::str::FromStr;
 
 use serde_json::{Map, Value};
 
+use super::error::list;
 use super::DatasetError;
 
 /// Which turns of a conversation are embedded.
@@ -139,6 +140,8 @@ pub struct Field {
     /// The rest of the path.
     steps: Vec<Step>,
     chat: Option<Chat>,
+    /// Why the spec is not a path, when it is not (it is then only a key).
+    not_a_path: Option<String>,
 }
 
 /// Why a field could not be read from a record (readers add the file and line).
@@ -209,12 +212,16 @@ impl Field {
     ///
     /// A `spec` that does not parse as a path is taken as a plain key.
     pub fn new(spec: &str, chat: Option<Chat>) -> Self {
-        let (root, steps) = parse(spec).unwrap_or_else(|_| (spec.to_string(), Vec::new()));
+        let (root, steps, not_a_path) = match parse(spec) {
+            Ok((root, steps)) => (root, steps, None),
+            Err(why) => (spec.to_string(), Vec::new(), Some(why)),
+        };
         Field {
             spec: spec.to_string(),
             root,
             steps,
             chat,
+            not_a_path,
         }
     }
 
@@ -262,9 +269,16 @@ impl Field {
 
     /// The error for a record without the field's top-level key.
     pub fn missing(&self, available: Vec<String>) -> FieldError {
-        FieldError::Missing {
-            column: self.root.clone(),
-            available,
+        match &self.not_a_path {
+            // Say why it is not a path, which is more likely what was meant.
+            Some(why) if self.spec.contains(['.', '[']) => FieldError::Path(format!(
+                "no such column, and not a path: {why} (columns: {})",
+                list(&available)
+            )),
+            _ => FieldError::Missing {
+                column: self.root.clone(),
+                available,
+            },
         }
     }
 
@@ -501,14 +515,7 @@ fn kind(value: &Value) -> &'static str {
 }
 
 fn keys(object: &Map<String, Value>) -> String {
-    if object.is_empty() {
-        return "none".to_string();
-    }
-    let keys: Vec<String> = object
-        .keys()
-        .map(|k| k.escape_debug().to_string())
-        .collect();
-    keys.join(", ")
+    list(&object.keys().cloned().collect::<Vec<_>>())
 }
 
 /// Splits a path into its first key and the steps after it.
@@ -677,6 +684,18 @@ mod tests {
             let f = Field::new(bad, None);
             assert_eq!(f.select(&object(json!({ bad: "v" }))).unwrap(), "v");
         }
+        // Missing, it is reported as the path it failed to be.
+        assert_eq!(
+            Field::new("messages[0.content", None).select(&object(json!({"messages": []}))),
+            Err(FieldError::Path(
+                "no such column, and not a path: a `[` is not closed by `]` (columns: messages)"
+                    .into()
+            ))
+        );
+        assert!(matches!(
+            Field::new("body text", None).select(&object(json!({"text": "t"}))),
+            Err(FieldError::Missing { .. })
+        ));
         assert!(Field::check("a.b[0][*].c[k=v]").is_ok());
     }
 
