@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::{read_jsonl, semsift_on, stderr};
-use semsift::dataset::{self, Chat, DatasetError, OnError, ReadOptions};
+use semsift::dataset::{self, Chat, DatasetError, ReadOptions};
 use serde_json::Value;
 
 fn layout(name: &str) -> PathBuf {
@@ -454,8 +454,8 @@ fn a_missing_path_fails_or_is_counted_and_skipped() {
         .contains("field `conversations[2].value`"));
 }
 
-/// Skipping as the library does it: `OnError` is reported by the reader per row, so a
-/// skipped row never shifts the numbers of the rows after it.
+/// A path that fails in a row is a row error: the reader goes on, and the rows after it
+/// keep their numbers (what lets `--on-error skip` leave rows out).
 #[test]
 fn row_numbers_survive_path_errors() {
     let input = layout("openai.jsonl");
@@ -467,7 +467,10 @@ fn row_numbers_survive_path_errors() {
         .filter_map(|r| r.as_ref().ok().map(|r| r.row))
         .collect();
     assert_eq!(ok, [2, 7], "only rows 2 and 7 have a fourth turn");
-    let _ = OnError::Skip;
+    assert!(results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .all(|e| e.is_row_error()));
 }
 
 /// `tests/data/example.jsonl` with every text wrapped in one of three tool headers
