@@ -324,6 +324,28 @@ impl Field {
 }
 
 impl Walk {
+    /// Adds what a key or an index `found` to `next`. Outside a `[*]` or `[key=value]`, a
+    /// `null` is an error and so is nothing found (`missing` says why); under one, both
+    /// leave the element out.
+    fn take<'v>(
+        &self,
+        found: Option<&'v Value>,
+        next: &mut Vec<&'v Value>,
+        missing: impl FnOnce() -> String,
+    ) -> Result<(), FieldError> {
+        match found {
+            Some(Value::Null) if !self.fanned => Err(FieldError::Null {
+                column: self.at.clone(),
+            }),
+            None if !self.fanned => Err(FieldError::Path(missing())),
+            Some(Value::Null) | None => Ok(()),
+            Some(v) => {
+                next.push(v);
+                Ok(())
+            }
+        }
+    }
+
     /// Applies one step to every value selected so far.
     fn step<'v>(
         &mut self,
@@ -336,22 +358,9 @@ impl Walk {
         for value in values {
             match step {
                 Step::Key(key) => match value {
-                    Value::Object(object) => match object.get(key) {
-                        Some(Value::Null) if !self.fanned => {
-                            return Err(FieldError::Null {
-                                column: self.at.clone(),
-                            })
-                        }
-                        Some(Value::Null) => {}
-                        Some(v) => next.push(v),
-                        None if self.fanned => {}
-                        None => {
-                            return Err(FieldError::Path(format!(
-                                "`{before}` has no key `{key}` (keys: {})",
-                                keys(object)
-                            )))
-                        }
-                    },
+                    Value::Object(object) => self.take(object.get(key), &mut next, || {
+                        format!("`{before}` has no key `{key}` (keys: {})", keys(object))
+                    })?,
                     _ if self.fanned => {}
                     other => return Err(not_a(&before, other, "an object")),
                 },
@@ -359,22 +368,11 @@ impl Walk {
                     Value::Array(items) => {
                         let len = items.len() as i64;
                         let at = if *i < 0 { len + i } else { *i };
-                        match items.get(usize::try_from(at).unwrap_or(usize::MAX)) {
-                            Some(Value::Null) if !self.fanned => {
-                                return Err(FieldError::Null {
-                                    column: self.at.clone(),
-                                })
-                            }
-                            Some(Value::Null) => {}
-                            Some(v) => next.push(v),
-                            None if self.fanned => {}
-                            None => {
-                                return Err(FieldError::Path(format!(
-                                    "`{before}` has {len} element{}; index {i} is out of range",
-                                    if len == 1 { "" } else { "s" }
-                                )))
-                            }
-                        }
+                        let found = items.get(usize::try_from(at).unwrap_or(usize::MAX));
+                        self.take(found, &mut next, || {
+                            let s = if len == 1 { "" } else { "s" };
+                            format!("`{before}` has {len} element{s}; index {i} is out of range")
+                        })?;
                     }
                     _ if self.fanned => {}
                     other => return Err(not_a(&before, other, "a list")),
