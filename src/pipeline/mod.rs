@@ -28,5 +28,5 @@ pub use filter::{run_filter, FilterMode, FilterOptions, FilterOutcome};
 pub use output::{AtomicFile, OutputDir};
 pub use report::{run_report, write_report, ReportOptions, ReportOutcome};
 pub use rows::{load_rows, LoadedRows, SkippedRow};
-pub use templates::{check_strip_share, find_templates, EmbedTexts};
+pub use templates::{check_strip_share, find_templates, EmbedTexts, DOMINANT_FRACTION};
 pub use vectors::{embed_texts, EmbedReport};

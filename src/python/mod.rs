@@ -38,5 +38,14 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fields::select_texts, m)?)?;
     m.add("SemsiftError", m.py().get_type::<errors::SemsiftError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // When the CLI warns that common text dominates, and the share it suggests stripping.
+    m.add(
+        "TEMPLATE_DOMINANT_FRACTION",
+        crate::pipeline::DOMINANT_FRACTION,
+    )?;
+    m.add(
+        "TEMPLATE_MIN_SHARE",
+        crate::dataset::template::TemplateParams::default().min_share,
+    )?;
     Ok(())
 }

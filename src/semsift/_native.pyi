@@ -7,6 +7,8 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+TEMPLATE_DOMINANT_FRACTION: float
+TEMPLATE_MIN_SHARE: float
 
 class SemsiftError(Exception): ...
 

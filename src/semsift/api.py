@@ -143,12 +143,12 @@ def _prepare(
         rows, columns, _ = _data.group(d, columns, chat)
         found = json.loads(rows.find_templates(columns, strip_common))
         for t in found:
-            if strip_common is None and t["template_fraction"] >= 0.5:
+            if strip_common is None and t["template_fraction"] >= _native.TEMPLATE_DOMINANT_FRACTION:
                 top = t["spans"][0]
                 warnings.warn(
                     f"{name}: column {t['column']!r}: {t['template_fraction']:.0%} of the text to embed is "
                     f"shared by many rows (e.g. {top['text'][:80]!r}, in {top['share']:.0%} of rows); "
-                    "strip_common=0.05 leaves it out of what is embedded",
+                    f"strip_common={_native.TEMPLATE_MIN_SHARE} leaves it out of what is embedded",
                     stacklevel=3,
                 )
         models.embed(rows, encoder, columns, cb)
