@@ -241,6 +241,11 @@ impl Field {
         !self.steps.is_empty() || self.chat.is_some()
     }
 
+    /// The path's first key (the whole name when it is not a path).
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
     /// How many steps the path has after its first key.
     pub fn steps_len(&self) -> usize {
         self.steps.len()

@@ -54,6 +54,13 @@ pub fn select_texts(
     Ok(out)
 }
 
+/// The top-level column a field path starts from (`messages[0].content` → `messages`;
+/// a name that is not a path is its own root).
+#[pyfunction]
+pub fn field_root(column: &str) -> String {
+    Field::new(column, None).root().to_string()
+}
+
 /// The Python exception for a field that cannot be read from `noun` (`record` or `row`)
 /// `row`: `MissingColumnError` for a missing or null column, `FieldPathError` for a path
 /// that fails further in.

@@ -36,6 +36,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<result::DedupResult>()?;
     m.add_function(wrap_pyfunction!(candidate_limit, m)?)?;
     m.add_function(wrap_pyfunction!(fields::select_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(fields::field_root, m)?)?;
     m.add("SemsiftError", m.py().get_type::<errors::SemsiftError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // When the CLI warns that common text dominates, and the share it suggests stripping.

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Optional, Sequence
 
 from semsift import _native
@@ -29,17 +28,11 @@ def _is_hf_dataset(data: Any) -> bool:
     return type(data).__module__.startswith("datasets") and type(data).__name__ == "Dataset"
 
 
-def _root(column: str) -> str:
-    """The top-level column a field path starts from (``messages[0].content`` → ``messages``)."""
-    m = re.match(r"[^.\[]+", column)
-    return m.group(0) if m else column
-
-
 def arrow_source(data: Any, columns: Sequence[str]) -> Any | None:
     """An object exporting an Arrow stream of (at least) ``columns`` of ``data``, or
     ``None`` when ``data`` is not a table."""
     if _is_pandas(data):
-        columns = list(dict.fromkeys(c if c in data.columns else _root(c) for c in columns))
+        columns = list(dict.fromkeys(c if c in data.columns else _native.field_root(c) for c in columns))
     if _is_hf_dataset(data):
         # The Dataset's own Arrow table; a selection or shuffle is an indices mapping
         # over it, applied first.
