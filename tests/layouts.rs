@@ -359,8 +359,7 @@ fn dedup_by_turn_writes_whole_rows_unchanged() {
     let out = dir.path().join("out");
     let run = semsift_on("dedup", &input, &out, &["--chat", "first-user"]);
     assert!(run.status.success(), "{}", stderr(&run));
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary = summary(&out, "summary.json");
     assert_eq!(summary["columns"], serde_json::json!(["messages"]));
     assert_eq!(summary["chat"], "first-user");
     // "How can I reverse a Python list?" repeats row 0's question.
@@ -438,8 +437,7 @@ fn a_missing_path_fails_or_is_counted_and_skipped() {
         &["-c", "conversations[2].value", "--on-error", "skip"],
     );
     assert!(run.status.success(), "{}", stderr(&run));
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary = summary(&out, "summary.json");
     assert_eq!(summary["rows"]["skipped"], 5);
     assert_eq!(
         summary["rows"]["kept"], 1,

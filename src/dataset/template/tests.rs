@@ -4,6 +4,14 @@ use super::affix::cut;
 use super::count::multi_line;
 use super::*;
 
+/// Each span's kind, text and rows, in report order.
+fn kinds_texts_rows(t: &Templates) -> Vec<(SpanKind, &str, u64)> {
+    t.spans
+        .iter()
+        .map(|s| (s.kind, s.text.as_str(), s.rows))
+        .collect()
+}
+
 /// A small deterministic generator (64-bit LCG, high bits).
 struct Lcg(u64);
 
@@ -335,11 +343,7 @@ fn lines_then_prefix() {
         })
         .collect();
     let t = detect(&rows, &TemplateParams::default());
-    let got: Vec<(SpanKind, &str, u64)> = t
-        .spans
-        .iter()
-        .map(|s| (s.kind, s.text.as_str(), s.rows))
-        .collect();
+    let got = kinds_texts_rows(&t);
     assert_eq!(
         got,
         vec![
@@ -519,11 +523,7 @@ fn non_ascii() {
         .map(|b| format!("{prefix}{b} {suffix}"))
         .collect();
     let t = detect(&rows, &TemplateParams::default());
-    let got: Vec<(SpanKind, &str, u64)> = t
-        .spans
-        .iter()
-        .map(|s| (s.kind, s.text.as_str(), s.rows))
-        .collect();
+    let got = kinds_texts_rows(&t);
     // Equal rows and chars: text order ('—' before '🤖').
     assert_eq!(
         got,
