@@ -115,7 +115,8 @@ pub struct IndexArgs {
     /// force, the ground truth; fine up to some 10^5 rows).
     #[arg(long, default_value = "ivf", value_name = "ivf|hnsw|exact")]
     pub index: IndexKind,
-    /// IVF cells (k-means centroids); 0 = round(sqrt(rows x probes)).
+    /// IVF cells (k-means centroids); 0 = round(sqrt(rows x probes)), but cells of
+    /// at most 256 rows on average.
     #[arg(long, default_value_t = IvfParams::default().lists, value_name = "N")]
     pub ivf_lists: usize,
     /// IVF cells each row is scored against: its own, then those it comes
@@ -123,6 +124,12 @@ pub struct IndexArgs {
     /// the search costs about proportionally more.
     #[arg(long, default_value_t = IvfParams::default().probes, value_name = "N")]
     pub ivf_probes: usize,
+    /// IVF cells are found through about sqrt(cells) groups: each row is
+    /// compared with the cells of this many nearest groups (indexes of fewer
+    /// than 1,024 cells have one group). More find a row's nearest cells more
+    /// surely; the cost of finding them grows proportionally.
+    #[arg(long, default_value_t = IvfParams::default().coarse_probes, value_name = "N")]
+    pub ivf_coarse_probes: usize,
     /// HNSW links per node (M): higher finds more neighbours, builds slower.
     #[arg(long, default_value_t = HnswParams::default().m, value_name = "N")]
     pub hnsw_m: usize,
@@ -146,6 +153,7 @@ impl IndexArgs {
         IvfParams {
             lists: self.ivf_lists,
             probes: self.ivf_probes,
+            coarse_probes: self.ivf_coarse_probes,
             ..IvfParams::default()
         }
     }

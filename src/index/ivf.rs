@@ -36,13 +36,14 @@ use rayon::prelude::*;
 use std::sync::Arc;
 
 use super::exact::{hit_order, sort_hits};
+use super::quantizer::{Quantizer, QuantizerParams};
 use super::spill;
 use super::{
     check_queries, row, search_in_chunks, HitStream, IndexError, Neighbors, NeighborsBuilder,
     VectorIndex,
 };
-use crate::cluster::{lloyd, ClusterError, Init, KMeans, KMeansParams};
-use crate::linalg::{dot, scores_into};
+use crate::cluster::lloyd;
+use crate::linalg::{dot, dot_wide, scores_into};
 use crate::progress::Progress;
 
 /// Clustered-index parameters.
@@ -58,6 +59,10 @@ pub struct IvfParams {
     pub dense_margin: f32,
     /// ...up to this many cells in all.
     pub max_probes: usize,
+    /// Cells are found through a coarse level of about `√lists` groups (see
+    /// `index::quantizer`): a vector is compared with the cells of this many nearest
+    /// groups. Indexes of fewer than 1,024 cells have one group.
+    pub coarse_probes: usize,
     /// Lloyd iterations when fitting the cells.
     pub iterations: usize,
     /// The threshold of a coming self-search (the indexed vectors as queries), if known:
@@ -79,6 +84,7 @@ impl Default for IvfParams {
             probes: 10,
             dense_margin: 0.1,
             max_probes: 64,
+            coarse_probes: 8,
             iterations: 6,
             seed: 0,
             self_threshold: None,
@@ -88,12 +94,18 @@ impl Default for IvfParams {
 }
 
 /// The number of cells for `n` vectors searched with `probes` probes: `√(n × probes)`,
-/// which makes probing (`n × lists` dot products) and scanning
-/// (`n × probes × n / lists`) cost the same; at least 1 and at most `n / 4` (cells of
-/// four or more members on average).
+/// which makes flat probing (`n × lists` dot products) and scanning
+/// (`n × probes × n / lists`) cost the same, but never cells of more than
+/// [`CELL_ROWS`] members on average, so the scan's work per query stays bounded as `n`
+/// grows (the two-level quantizer keeps probing cheap); at least 1 and at most `n / 4`
+/// (cells of four or more members on average).
 pub fn auto_lists(n: usize, probes: usize) -> usize {
-    (((n as f64) * (probes as f64)).sqrt().round() as usize).clamp(1, (n / 4).max(1))
+    let balanced = ((n as f64) * (probes as f64)).sqrt().round() as usize;
+    balanced.max(n.div_ceil(CELL_ROWS)).clamp(1, (n / 4).max(1))
 }
+
+/// Most members an automatically sized cell holds on average.
+pub const CELL_ROWS: usize = 256;
 
 /// Rows fitted per centroid: the cells only need to be compact, not the best k-means
 /// optimum, and fitting cost grows with `lists² × fit rows`.
@@ -121,13 +133,12 @@ pub struct IvfIndex<'a> {
     dim: usize,
     len: usize,
     params: IvfParams,
-    /// `lists × dim` unit centroids.
-    centroids: Vec<f32>,
+    /// The cells' centroids.
+    quantizer: Quantizer,
     lists: usize,
     /// Cell `c` holds `members[offsets[c]..offsets[c + 1]]`, in row order.
     offsets: Vec<usize>,
     members: Vec<u32>,
-    kmeans_iterations: usize,
     /// Each indexed vector's probe list for a self-search at `params.self_threshold`.
     self_probes: Option<lloyd::Nearest>,
 }
@@ -193,7 +204,11 @@ impl<'a> IvfIndex<'a> {
     ) -> Result<Self, IndexError> {
         let keep = base.clone();
         let vectors: &[f32] = &keep;
-        for (name, value) in [("probes", params.probes), ("iterations", params.iterations)] {
+        for (name, value) in [
+            ("probes", params.probes),
+            ("coarse_probes", params.coarse_probes),
+            ("iterations", params.iterations),
+        ] {
             if value == 0 {
                 return Err(IndexError::InvalidParameter {
                     name,
@@ -212,27 +227,25 @@ impl<'a> IvfIndex<'a> {
             dim,
             len,
             params,
-            centroids: Vec::new(),
+            quantizer: Quantizer::default(),
             lists: 0,
             offsets: vec![0],
             members: Vec::new(),
-            kmeans_iterations: 0,
             self_probes: None,
         };
         if len == 0 {
             return Ok(index);
         }
-        let kparams = KMeansParams {
-            k: lists,
-            max_iter: params.iterations,
+        let qparams = QuantizerParams {
+            lists,
+            fit_per_list: FIT_PER_LIST,
+            iterations: params.iterations,
             seed: params.seed,
-            fit_per_cluster: FIT_PER_LIST,
-            min_fit_rows: 0,
-            init: Init::Random,
-            ..KMeansParams::default()
         };
-        let kmeans = KMeans::fit(vectors, dim, None, &kparams, progress).map_err(cluster)?;
-        index.centroids = kmeans.centroids;
+        let clock = std::time::Instant::now();
+        index.quantizer = Quantizer::fit(vectors, dim, qparams, progress)?;
+        let fit_seconds = clock.elapsed().as_secs_f64();
+        let lists = index.quantizer.lists();
         index.lists = lists;
         progress.begin("partition", Some(len as u64));
         let labels = match params.self_threshold {
@@ -244,21 +257,34 @@ impl<'a> IvfIndex<'a> {
                 labels
             }
             None => {
-                lloyd::assign(vectors, dim, &index.centroids, Some(progress))
-                    .map_err(cluster)?
-                    .labels
+                index
+                    .quantizer
+                    .nearest_by(
+                        vectors,
+                        1,
+                        params.coarse_probes,
+                        Some(progress),
+                        |cells, ids| ids.push(cells[0].0),
+                    )?
+                    .ids
             }
         };
         progress.end();
         let cells = lloyd::members_by_cluster(&labels, lists);
         index.offsets = cells.offsets;
         index.members = cells.order;
-        index.kmeans_iterations = kmeans.iterations;
         tracing::info!(
             vectors = len,
             lists,
+            groups = index.quantizer.groups(),
             largest = (0..lists).map(|c| index.cell(c).len()).max(),
-            iterations = kmeans.iterations,
+            iterations = index.quantizer.iterations(),
+            fit_seconds,
+            partition_seconds = clock.elapsed().as_secs_f64() - fit_seconds,
+            probes_per_vector = index
+                .self_probes
+                .as_ref()
+                .map(|p| p.ids.len() as f64 / len as f64),
             "ivf cells fitted"
         );
         Ok(index)
@@ -294,64 +320,55 @@ impl<'a> IvfIndex<'a> {
         threshold: Option<f32>,
         progress: Option<&dyn Progress>,
     ) -> Result<lloyd::Nearest, IndexError> {
-        let (dim, probes) = (self.dim, self.probes());
+        let probes = self.probes();
+        let coarse = self.params.coarse_probes;
         let Some(threshold) = threshold else {
-            return lloyd::nearest(
-                queries,
-                dim,
-                &self.centroids,
-                probes,
-                f32::INFINITY,
-                probes,
-                progress,
-            )
-            .map_err(cluster);
+            return self
+                .quantizer
+                .nearest_by(queries, probes, coarse, progress, |cells, ids| {
+                    ids.extend(cells.iter().map(|&(c, _)| c))
+                });
         };
         let max = self.params.max_probes.max(probes).min(self.lists);
         let floor = threshold - self.params.dense_margin;
         // Rows at least `threshold` similar to a query lie within this distance of it.
         let reach = (2.0 - 2.0 * threshold).max(0.0).sqrt() + REACH_SLACK;
-        lloyd::nearest_by(queries, dim, &self.centroids, progress, |line, ids| {
-            let mut top = vec![0u32; max];
-            lloyd::top_ids(line, &mut top);
-            let own = top[0] as usize;
-            let mut ranked: Vec<(f32, u32)> = top[1..]
-                .iter()
-                .map(|&c| (self.cell_gap(line, own, c as usize), c))
-                .filter(|&(gap, _)| gap <= reach)
-                .collect();
-            ranked.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            let near = ranked.len().min(probes - 1);
-            ids.push(own as u32);
-            ids.extend(ranked[..near].iter().map(|&(_, c)| c));
-            ids.extend(
-                ranked[near..]
+        self.quantizer
+            .nearest_by(queries, max, coarse, progress, |cells, ids| {
+                let (own, own_score) = cells[0];
+                let mut ranked: Vec<(f32, u32, f32)> = cells[1..]
                     .iter()
-                    .filter(|&&(_, c)| line[c as usize] >= floor)
-                    .map(|&(_, c)| c),
-            );
-        })
-        .map_err(cluster)
+                    .map(|&(c, s)| (self.cell_gap(own, own_score, c, s), c, s))
+                    .filter(|&(gap, _, _)| gap <= reach)
+                    .collect();
+                ranked.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                let near = ranked.len().min(probes - 1);
+                ids.push(own);
+                ids.extend(ranked[..near].iter().map(|&(_, c, _)| c));
+                ids.extend(
+                    ranked[near..]
+                        .iter()
+                        .filter(|&&(_, _, s)| s >= floor)
+                        .map(|&(_, c, _)| c),
+                );
+            })
     }
 
     /// A lower bound on the distance from a query to any member of cell `c`, given the
-    /// query's centroid scores `line` and its own cell `own`. Every member of `c` is at
-    /// least as similar to `μc` as to `μown` (it was put in its nearest cell), so it lies
-    /// on `c`'s side of the hyperplane halfway between the two unit centroids; the query
-    /// lies on the other side, `(s_own − s_c) / ‖μown − μc‖` from that hyperplane.
-    /// Ranking cells by this instead of by `s_c` accounts for how far apart the centroids
-    /// are: a cell next door whose centroid is far off still comes close to the query.
-    fn cell_gap(&self, line: &[f32], own: usize, c: usize) -> f32 {
-        let apart = 2.0
-            - 2.0
-                * dot(
-                    row(&self.centroids, self.dim, own),
-                    row(&self.centroids, self.dim, c),
-                );
+    /// query's scores against `c`'s centroid and its own cell's. Every member of `c` is
+    /// at least as similar to `μc` as to `μown` (it was put in its nearest cell; through
+    /// the two-level quantizer, nearly always), so it lies on `c`'s side of the
+    /// hyperplane halfway between the two unit centroids; the query lies on the other
+    /// side, `(s_own − s_c) / ‖μown − μc‖` from that hyperplane. Ranking cells by this
+    /// instead of by `s_c` accounts for how far apart the centroids are: a cell next door
+    /// whose centroid is far off still comes close to the query.
+    fn cell_gap(&self, own: u32, own_score: f32, c: u32, score: f32) -> f32 {
+        let q = &self.quantizer;
+        let apart = 2.0 - 2.0 * dot_wide(q.centroid(own as usize), q.centroid(c as usize));
         if apart < 1e-6 {
             return 0.0; // (nearly) the same centroid: no bound
         }
-        (line[own] - line[c]).max(0.0) / apart.sqrt()
+        (own_score - score).max(0.0) / apart.sqrt()
     }
 
     /// The scan's work: the queries probing each cell (cell by cell, in query order) and
@@ -632,7 +649,9 @@ impl VectorIndex for IvfIndex<'_> {
             "probes": self.probes(),
             "dense_margin": self.params.dense_margin,
             "max_probes": self.params.max_probes,
-            "kmeans_iterations": self.kmeans_iterations,
+            "groups": self.quantizer.groups(),
+            "coarse_probes": self.params.coarse_probes,
+            "kmeans_iterations": self.quantizer.iterations(),
             "seed": self.params.seed,
         })
     }
@@ -661,13 +680,6 @@ fn compact(hits: &mut Vec<(u32, u32, f32)>, max_hits: usize, cut: &mut [bool]) {
         run_start = run_end;
     }
     hits.truncate(write);
-}
-
-fn cluster(e: ClusterError) -> IndexError {
-    match e {
-        ClusterError::Cancelled => IndexError::Cancelled,
-        other => IndexError::Compute(other.to_string()),
-    }
 }
 
 #[cfg(test)]
@@ -772,7 +784,10 @@ mod tests {
                 .unwrap();
             pool.install(|| {
                 let ivf = IvfIndex::build(&v, dim, params, &Silent).unwrap();
-                (ivf.above(&v, 0.8, &Silent).unwrap(), ivf.centroids.clone())
+                (
+                    ivf.above(&v, 0.8, &Silent).unwrap(),
+                    ivf.quantizer.centroids().to_vec(),
+                )
             })
         };
         let (one, c1) = run(1);

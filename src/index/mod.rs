@@ -23,6 +23,7 @@ mod hits;
 mod hnsw;
 mod ivf;
 mod neighbors;
+mod quantizer;
 pub(crate) mod spill;
 
 pub use crate::linalg::dot;
@@ -30,7 +31,7 @@ pub use error::IndexError;
 pub use exact::ExactIndex;
 pub use hits::HitStream;
 pub use hnsw::{HnswIndex, HnswParams};
-pub use ivf::{auto_lists, IvfIndex, IvfParams};
+pub use ivf::{auto_lists, IvfIndex, IvfParams, CELL_ROWS};
 pub use neighbors::{Neighbors, NeighborsBuilder};
 
 use crate::progress::Progress;
