@@ -17,6 +17,7 @@ use super::{
     Decision, EarlierPairs, ExactGroups, IdenticalVectors, RefMatch, VectorRows, RESCORE_MARGIN,
 };
 use crate::index::{self, HnswParams, IndexKind, IvfParams, VectorIndex, MAX_HITS};
+use crate::linalg::dot;
 use crate::process::{spill_budget, Stopwatch};
 use crate::progress::Progress;
 use crate::store::Vectors;
@@ -355,14 +356,32 @@ pub fn dedup_against(
     check_vectors(ref_vectors, reference.groups(), dim)?;
     let mut watch = Stopwatch::start();
     let index = build_index(params, ref_vectors, dim, false, progress)?;
+    // An approximate search finds a pair from one side only when the query probes the
+    // reference row's cell; searching the other way too (the reference rows against the
+    // rows' own cells) finds it when either side does, as a self-search does.
+    let reverse = match params.index {
+        IndexKind::Ivf => {
+            // The forward search already scores the dense cells near each row; the
+            // reverse one only has to cover pairs that straddle a cell boundary.
+            let reverse = DedupParams {
+                ivf: IvfParams {
+                    dense_margin: 0.0,
+                    ..params.ivf
+                },
+                ..params.clone()
+            };
+            Some(build_index(&reverse, vectors, dim, false, progress)?)
+        }
+        _ => None,
+    };
     watch.lap("index");
-    let mut result = dedup_against_index(
+    let mut result = against(
         groups,
         keys,
         vectors,
         reference,
         ref_vectors,
-        &*index,
+        (&*index, reverse.as_deref()),
         params,
         progress,
     )?;
@@ -386,6 +405,32 @@ pub fn dedup_against_index(
     params: &DedupParams,
     progress: &dyn Progress,
 ) -> Result<Deduplication, Error> {
+    against(
+        groups,
+        keys,
+        vectors,
+        reference,
+        ref_vectors,
+        (index, None),
+        params,
+        progress,
+    )
+}
+
+/// [`dedup_against_index`]; `indexes.1`, when given, is an index over `vectors` that the
+/// reference rows are searched in as well, and a pair either search finds counts.
+#[allow(clippy::too_many_arguments)]
+fn against(
+    groups: &ExactGroups,
+    keys: &[u128],
+    vectors: &[f32],
+    reference: &ExactGroups,
+    ref_vectors: &[f32],
+    indexes: (&dyn VectorIndex, Option<&dyn VectorIndex>),
+    params: &DedupParams,
+    progress: &dyn Progress,
+) -> Result<Deduplication, Error> {
+    let (index, reverse) = indexes;
     let dim = index.dim();
     params.check()?;
     check_vectors(vectors, groups.groups(), dim)?;
@@ -415,6 +460,28 @@ pub fn dedup_against_index(
     let found = index.above_at_most(vectors, floor - RESCORE_MARGIN, MAX_HITS, progress)?;
     let mut matches = best_matches(&found, vectors, ref_vectors, dim, floor);
     drop(found);
+    if let Some(reverse) = reverse {
+        let found =
+            reverse.above_at_most(ref_vectors, floor - RESCORE_MARGIN, MAX_HITS, progress)?;
+        for j in 0..found.len() {
+            let r = &ref_vectors[j * dim..(j + 1) * dim];
+            for &i in found.get(j).0 {
+                let s = dot(r, &vectors[i as usize * dim..(i as usize + 1) * dim]);
+                let best = &mut matches[i as usize];
+                let better = match best {
+                    Some(b) => s > b.score || (s == b.score && (j as u32) < b.of),
+                    None => true,
+                };
+                if s >= floor && better {
+                    *best = Some(RefMatch {
+                        of: j as u32,
+                        score: s,
+                        exact: false,
+                    });
+                }
+            }
+        }
+    }
     for (u, m) in matches.iter_mut().enumerate() {
         if let Some(g) = reference.find(keys[u]) {
             *m = Some(RefMatch {
@@ -447,6 +514,7 @@ pub fn dedup_against_index(
     watch.lap("select");
     let mut summary = index.describe();
     summary["search_floor"] = short(floor);
+    summary["searched_both_ways"] = json!(reverse.is_some());
     Ok(Deduplication {
         decisions,
         threshold,
@@ -589,6 +657,80 @@ mod tests {
             g.push(row_key(&[i.to_string()]));
         }
         g
+    }
+
+    #[test]
+    fn searching_against_a_reference_both_ways_misses_fewer_matches() {
+        let dim = 32;
+        let v = clustered(8000, dim, 40, 0.6, 5);
+        // Every fifth row is a query, the rest the reference: they share clusters.
+        let (mut rows, mut refs) = (Vec::new(), Vec::new());
+        for (i, r) in v.chunks_exact(dim).enumerate() {
+            if i % 5 == 0 { &mut rows } else { &mut refs }.extend_from_slice(r);
+        }
+        let (groups, reference) = (groups_of(rows.len() / dim), groups_of(refs.len() / dim));
+        let keys: Vec<u128> = (0..groups.groups())
+            .map(|i| u128::MAX - i as u128)
+            .collect();
+        let params = |index| DedupParams {
+            threshold: 0.75,
+            index,
+            ivf: IvfParams {
+                probes: 1,
+                ..IvfParams::default()
+            },
+            ..Default::default()
+        };
+        let run = |index| {
+            dedup_against(
+                &groups,
+                &keys,
+                &rows,
+                &reference,
+                &refs,
+                dim,
+                &params(index),
+                &Silent,
+            )
+            .unwrap()
+        };
+        let (exact, both) = (run(IndexKind::Exact), run(IndexKind::Ivf));
+        // The same index searched from the rows' side only.
+        let forward = build_index(&params(IndexKind::Ivf), &refs, dim, false, &Silent).unwrap();
+        let one_way = dedup_against_index(
+            &groups,
+            &keys,
+            &rows,
+            &reference,
+            &refs,
+            &*forward,
+            &params(IndexKind::Ivf),
+            &Silent,
+        )
+        .unwrap();
+        assert_eq!(both.index["searched_both_ways"], json!(true));
+        assert_eq!(one_way.index["searched_both_ways"], json!(false));
+        let removed = |d: &Deduplication| -> std::collections::HashSet<usize> {
+            (0..d.decisions.len())
+                .filter(|&i| !d.decisions[i].is_kept())
+                .collect()
+        };
+        let (want, got, half) = (removed(&exact), removed(&both), removed(&one_way));
+        assert!(want.len() > 1000, "the rows have matches ({})", want.len());
+        assert!(got.is_subset(&want) && half.is_subset(&got));
+        let (missed, missed_one_way) = (want.len() - got.len(), want.len() - half.len());
+        assert!(
+            missed_one_way >= 20 && missed * 4 <= missed_one_way,
+            "missed {missed} both ways, {missed_one_way} one way"
+        );
+        for i in got {
+            let (Decision::Remove { score: s, .. }, Decision::Remove { score: t, .. }) =
+                (both.decisions[i], exact.decisions[i])
+            else {
+                unreachable!("both removed");
+            };
+            assert!(s <= t + 1e-5, "row {i}: {s} above the best match {t}");
+        }
     }
 
     #[test]

@@ -66,6 +66,72 @@ pub fn density_scores(found: &Neighbors, k: usize, self_ids: bool) -> Vec<f32> {
         .collect()
 }
 
+/// Makes `scores` (each unique row's density from an approximate search of `base`, the
+/// unique rows themselves, `dim` wide) exact wherever they decide [`outliers`] at
+/// `fraction`, so the rows dropped are the ones an exact search drops. Returns how many
+/// rows were rescored.
+///
+/// An approximate search can only miss neighbours, so each approximate score is at most
+/// the exact one. The rows with the lowest approximate scores are rescored exactly (each
+/// against every row of `base`), twice as many as the outliers to start with; when
+/// every outlier then comes from the rescored rows with an exact score below the
+/// lowest approximate score left, no other row can rank below them, and the outliers are
+/// exact. Otherwise twice as many are rescored, up to all of them.
+pub fn refine_outlier_scores(
+    scores: &mut [f32],
+    group_of_row: &[u32],
+    fraction: f64,
+    base: &[f32],
+    dim: usize,
+    k: usize,
+    progress: &dyn Progress,
+) -> Result<usize, IndexError> {
+    let unique = scores.len();
+    let dropped_rows = (group_of_row.len() as f64 * fraction).ceil() as usize;
+    if dropped_rows == 0 || unique == 0 {
+        return Ok(0);
+    }
+    let exact = index::ExactIndex::new(base, dim)?;
+    let mut order: Vec<u32> = (0..unique as u32).collect();
+    order.sort_by(|&a, &b| {
+        scores[a as usize]
+            .total_cmp(&scores[b as usize])
+            .then(a.cmp(&b))
+    });
+    let mut done = 0;
+    let mut want = (2 * dropped_rows).min(unique);
+    loop {
+        let fresh = &order[done..want];
+        let mut queries = Vec::with_capacity(fresh.len() * dim);
+        for &g in fresh {
+            queries.extend_from_slice(&base[g as usize * dim..][..dim]);
+        }
+        let found = exact.top_k(&queries, k + 1, progress)?;
+        for (at, &g) in fresh.iter().enumerate() {
+            let (ids, hits) = found.get(at);
+            let others = ids.iter().zip(hits).filter(|(&j, _)| j != g).take(k);
+            let (sum, n) = others.fold((0f64, 0usize), |(s, n), (_, &x)| (s + x as f64, n + 1));
+            scores[g as usize] = if n == 0 { 0.0 } else { (sum / n as f64) as f32 };
+        }
+        done = want;
+        if done == unique {
+            return Ok(done);
+        }
+        // Every row not rescored scores at least this much exactly.
+        let floor = scores[order[done] as usize];
+        let rescored: std::collections::HashSet<u32> = order[..done].iter().copied().collect();
+        let keep = outliers(group_of_row, scores, fraction);
+        let settled = keep
+            .iter()
+            .zip(group_of_row)
+            .all(|(&kept, &g)| kept || (rescored.contains(&g) && scores[g as usize] < floor));
+        if settled {
+            return Ok(done);
+        }
+        want = (2 * want).min(unique);
+    }
+}
+
 /// Outliers (SemHash's `self_filter_outliers`): which rows stay when the `fraction` with
 /// the sparsest neighbourhoods go. `scores` are the unique rows' density scores and
 /// `group_of_row` maps each row to its unique row; exact copies share their group's
@@ -225,6 +291,41 @@ mod tests {
         b.push([(2, 1.0)]);
         let s = density_scores(&b.finish(), 100, true);
         assert!((s[0] - 0.4).abs() < 1e-6 && (s[1] - 0.5).abs() < 1e-6 && s[2] == 0.0);
+    }
+
+    #[test]
+    fn refined_outliers_are_the_exact_ones() {
+        use crate::index::{testutil::clustered, IvfIndex, IvfParams};
+        use crate::progress::Silent;
+        // Clusters of varied density: the sparse rows are the outliers.
+        let dim = 24;
+        let mut v = clustered(3000, dim, 30, 0.25, 11);
+        v.extend(clustered(600, dim, 2, 0.9, 12));
+        let n = v.len() / dim;
+        let groups: Vec<u32> = (0..n as u32).collect();
+        let k = 20;
+        let exact = density(&v, &v, dim, k, true, IndexKind::Exact, &Silent).unwrap();
+        let want = outliers(&groups, &exact, 0.05);
+        // One probe: an approximate search that misses many neighbours.
+        let params = IvfParams {
+            probes: 1,
+            ..IvfParams::default()
+        };
+        let ivf = IvfIndex::build(&v, dim, params, &Silent).unwrap();
+        let mut scores = density_in(&ivf, &v, k, true, &Silent).unwrap();
+        assert!(
+            scores.iter().zip(&exact).all(|(a, e)| *a <= e + 1e-5),
+            "approximate scores are lower bounds"
+        );
+        assert_ne!(
+            outliers(&groups, &scores, 0.05),
+            want,
+            "the approximation errs"
+        );
+        let rescored =
+            refine_outlier_scores(&mut scores, &groups, 0.05, &v, dim, k, &Silent).unwrap();
+        assert!(rescored < n, "rescored {rescored} of {n}");
+        assert_eq!(outliers(&groups, &scores, 0.05), want);
     }
 
     #[test]

@@ -203,9 +203,25 @@ impl Quantizer {
         progress: Option<&dyn Progress>,
         pick: impl Fn(&[(u32, f32)], &mut Vec<u32>) + Sync,
     ) -> Result<lloyd::Nearest, IndexError> {
+        let lists = self.nearest_with(queries, max, coarse_probes, progress, pick)?;
+        Ok(lloyd::Nearest {
+            offsets: lists.offsets,
+            ids: lists.items,
+        })
+    }
+
+    /// [`nearest_by`](Self::nearest_by) where `pick` chooses items of any type.
+    pub fn nearest_with<T: Copy + Send + Sync>(
+        &self,
+        queries: &[f32],
+        max: usize,
+        coarse_probes: usize,
+        progress: Option<&dyn Progress>,
+        pick: impl Fn(&[(u32, f32)], &mut Vec<T>) + Sync,
+    ) -> Result<Lists<T>, IndexError> {
         let dim = self.dim;
         let n = queries.len() / dim;
-        let blocks: Vec<Result<(Vec<u32>, Vec<u32>), IndexError>> = queries
+        let blocks: Vec<Result<(Vec<T>, Vec<u32>), IndexError>> = queries
             .par_chunks(BLOCK * dim)
             .map_init(Scratch::default, |scratch, block| {
                 if progress.is_some_and(|p| p.cancelled()) {
@@ -218,14 +234,14 @@ impl Quantizer {
                 Ok(lists)
             })
             .collect();
-        let mut out = lloyd::Nearest {
+        let mut out = Lists {
             offsets: Vec::with_capacity(n + 1),
-            ids: Vec::with_capacity(n),
+            items: Vec::with_capacity(n),
         };
         out.offsets.push(0);
         for block in blocks {
-            let (ids, lens) = block?;
-            out.ids.extend_from_slice(&ids);
+            let (items, lens) = block?;
+            out.items.extend_from_slice(&items);
             for len in lens {
                 let last = out.offsets[out.offsets.len() - 1];
                 out.offsets.push(last + len as usize);
@@ -236,14 +252,14 @@ impl Quantizer {
 
     /// One block of [`nearest_by`](Self::nearest_by): the picked ids, row after row, and
     /// how many each row has.
-    fn block(
+    fn block<T: Copy>(
         &self,
         block: &[f32],
         max: usize,
         coarse_probes: usize,
-        pick: &(impl Fn(&[(u32, f32)], &mut Vec<u32>) + Sync),
+        pick: &(impl Fn(&[(u32, f32)], &mut Vec<T>) + Sync),
         scratch: &mut Scratch,
-    ) -> (Vec<u32>, Vec<u32>) {
+    ) -> (Vec<T>, Vec<u32>) {
         let dim = self.dim;
         let rows = block.len() / dim;
         let groups = self.groups();
@@ -254,7 +270,6 @@ impl Quantizer {
             starts,
             filled,
             top,
-            picked,
         } = scratch;
         // Row r's candidates are candidates[starts[r]..starts[r + 1]].
         starts.clear();
@@ -320,6 +335,7 @@ impl Quantizer {
         }
         let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         let (mut ids, mut lens) = (Vec::new(), Vec::with_capacity(rows));
+        let mut picked = Vec::new();
         for r in 0..rows {
             let cands = &mut candidates[starts[r]..starts[r + 1]];
             let keep = cands.len().min(max);
@@ -329,8 +345,8 @@ impl Quantizer {
             let cands = &mut cands[..keep];
             cands.sort_unstable_by(order);
             picked.clear();
-            pick(cands, picked);
-            ids.extend_from_slice(picked);
+            pick(cands, &mut picked);
+            ids.extend_from_slice(&picked);
             lens.push(picked.len() as u32);
         }
         (ids, lens)
@@ -346,7 +362,15 @@ struct Scratch {
     starts: Vec<usize>,
     filled: Vec<usize>,
     top: Vec<u32>,
-    picked: Vec<u32>,
+}
+
+/// One list of items per query row: row `i`'s are `items[offsets[i]..offsets[i + 1]]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lists<T> {
+    /// Where each row's list starts; one more entry than rows.
+    pub offsets: Vec<usize>,
+    /// The items, row after row.
+    pub items: Vec<T>,
 }
 
 /// A seeded sample of `cap` rows of `vectors` (in sampled order), or `None` when there

@@ -12,7 +12,7 @@ use super::templates::{check_strip_share, find_templates};
 use super::vectors::embed_texts;
 use crate::dataset::{self, OnError, ReadOptions, SplitOptions};
 use crate::embed::Encoder;
-use crate::filter::{density_in, outliers, representatives};
+use crate::filter::{density_in, outliers, refine_outlier_scores, representatives};
 use crate::index::{HnswParams, IndexKind, IvfParams};
 use crate::process::round3;
 use crate::progress::Progress;
@@ -135,8 +135,27 @@ pub fn run_filter(
     )?;
     let v = vectors.as_slice();
     let index = crate::index::build(opts.index, opts.hnsw, opts.ivf, v, dim, progress)?;
-    let scores = density_in(&*index, v, DENSITY_NEIGHBOURS, true, progress)?;
+    let mut scores = density_in(&*index, v, DENSITY_NEIGHBOURS, true, progress)?;
+    let mut index_summary = index.describe();
+    drop(index);
     let group_of_row = rows.groups.group_of_row();
+    let mut rescored = None;
+    if let (FilterMode::Outliers { fraction }, false) = (opts.mode, opts.index == IndexKind::Exact)
+    {
+        rescored = Some(refine_outlier_scores(
+            &mut scores,
+            group_of_row,
+            fraction,
+            v,
+            dim,
+            DENSITY_NEIGHBOURS,
+            progress,
+        )?);
+    }
+    if let Some(rows) = rescored {
+        // The outliers' scores are exact: approximate neighbours decided nothing.
+        index_summary["exactly_rescored"] = json!(rows);
+    }
     let n = group_of_row.len();
     let mut keep = vec![false; n];
     let mut selection = Value::Null;
@@ -208,7 +227,7 @@ pub fn run_filter(
         "rows": {"input": n as u64 + skipped, "unique": scores.len(), "kept": kept, "removed": removed, "skipped": skipped},
         "neighbours": DENSITY_NEIGHBOURS,
         "model": {"fingerprint": encoder.fingerprint(), "dim": dim},
-        "index": index.describe(),
+        "index": index_summary,
         "embedding": embed_report,
         "representatives": selection,
         "seconds": round3(started.elapsed().as_secs_f64()),
