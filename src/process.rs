@@ -11,6 +11,8 @@ use serde_json::{json, Map, Value};
 pub(crate) struct Stopwatch {
     started: Instant,
     clock: Instant,
+    /// The process's CPU seconds at `clock`.
+    cpu: Option<f64>,
     laps: Map<String, Value>,
 }
 
@@ -21,19 +23,33 @@ impl Stopwatch {
         Stopwatch {
             started: now,
             clock: now,
+            cpu: cpu_seconds(),
             laps: Map::new(),
         }
     }
 
-    /// Records the time since the last lap as stage `name`.
+    /// Records the time since the last lap as stage `name`, and logs it with the
+    /// process's CPU time over the stage (`cpu_seconds`, all threads) and how many cores
+    /// that kept busy on average (`cores_busy`: CPU seconds per second).
     pub(crate) fn lap(&mut self, name: &str) {
-        let seconds = round3(self.clock.elapsed().as_secs_f64());
-        match peak_rss_mib() {
-            Some(peak_rss_mib) => tracing::info!(stage = name, seconds, peak_rss_mib, "stage done"),
-            None => tracing::info!(stage = name, seconds, "stage done"),
-        }
+        let wall = self.clock.elapsed().as_secs_f64();
+        let seconds = round3(wall);
+        let cpu = cpu_seconds();
+        let used = cpu.zip(self.cpu).map(|(now, then)| now - then);
+        let cpu_seconds = used.map(round3);
+        let cores_busy = used.filter(|_| wall > 0.0).map(|u| round3(u / wall));
+        let peak_rss_mib = peak_rss_mib();
+        tracing::info!(
+            stage = name,
+            seconds,
+            cpu_seconds,
+            cores_busy,
+            peak_rss_mib,
+            "stage done"
+        );
         self.laps.insert(name.into(), json!(seconds));
         self.clock = Instant::now();
+        self.cpu = cpu;
     }
 
     /// The stages recorded so far, in order (no `total`).
@@ -46,6 +62,7 @@ impl Stopwatch {
     pub(crate) fn extend(&mut self, laps: Map<String, Value>) {
         self.laps.extend(laps);
         self.clock = Instant::now();
+        self.cpu = cpu_seconds();
     }
 
     /// The stages in the order recorded, then `total`, in seconds to the millisecond.
@@ -61,6 +78,19 @@ impl Stopwatch {
 /// The process's peak resident set size so far, in MiB (`VmHWM`; Linux only).
 pub(crate) fn peak_rss_mib() -> Option<u64> {
     meminfo_kib("/proc/self/status", "VmHWM:").map(|kib| kib.div_ceil(1024))
+}
+
+/// The CPU time the process (all its threads) has used, user plus system, in seconds
+/// (`/proc/self/stat`, in the kernel's fixed 100 ticks per second; Linux only).
+pub(crate) fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces:
+    // state is field 3, utime 14 and stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user + system) as f64 / 100.0)
 }
 
 /// Bytes the search's candidate buffers may hold before they spill to disk: half of what
@@ -110,5 +140,32 @@ mod tests {
         assert_eq!(keys, ["read", "write", "total"]);
         assert!(m["total"].as_f64().unwrap() >= m["read"].as_f64().unwrap());
         assert_eq!(round3(1.23456), 1.235);
+    }
+
+    #[test]
+    fn cpu_time_grows_with_the_work_of_any_thread() {
+        let Some(before) = cpu_seconds() else {
+            // Not Linux: nothing to read, and the stage logs leave the field out.
+            assert!(!std::path::Path::new("/proc/self/stat").exists());
+            return;
+        };
+        // Another thread works until the process's total shows 0.2 s more, while this
+        // one waits without using any: the total must count other threads.
+        let grew = std::thread::spawn(move || {
+            let clock = Instant::now();
+            let mut x = 0u64;
+            while clock.elapsed().as_secs() < 30 {
+                for _ in 0..100_000 {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
+                }
+                if cpu_seconds().unwrap() - before >= 0.2 {
+                    return true;
+                }
+            }
+            false
+        })
+        .join()
+        .unwrap();
+        assert!(grew, "30 s of work did not show as 0.2 CPU seconds");
     }
 }
