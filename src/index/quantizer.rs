@@ -221,7 +221,7 @@ impl Quantizer {
     ) -> Result<Lists<T>, IndexError> {
         let dim = self.dim;
         let n = queries.len() / dim;
-        let blocks: Vec<Result<(Vec<T>, Vec<u32>), IndexError>> = queries
+        let blocks: Vec<Result<Picks<T>, IndexError>> = queries
             .par_chunks(BLOCK * dim)
             .map_init(Scratch::default, |scratch, block| {
                 if progress.is_some_and(|p| p.cancelled()) {
@@ -259,7 +259,7 @@ impl Quantizer {
         coarse_probes: usize,
         pick: &(impl Fn(&[(u32, f32)], &mut Vec<T>) + Sync),
         scratch: &mut Scratch,
-    ) -> (Vec<T>, Vec<u32>) {
+    ) -> Picks<T> {
         let dim = self.dim;
         let rows = block.len() / dim;
         let groups = self.groups();
@@ -352,6 +352,9 @@ impl Quantizer {
         (ids, lens)
     }
 }
+
+/// A block's picked items, row after row, and how many each row has.
+type Picks<T> = (Vec<T>, Vec<u32>);
 
 /// Buffers one thread reuses from block to block.
 #[derive(Default)]
