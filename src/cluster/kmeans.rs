@@ -227,7 +227,9 @@ impl KMeans {
             previous = Some(a.labels);
         }
         progress.end();
-        tracing::info!(
+        // Debug, not info: the clustered index fits one k-means per coarse group, hundreds
+        // at ten million rows, and logs its own summary of them.
+        tracing::debug!(
             k,
             rows = n,
             fit_rows = m,
