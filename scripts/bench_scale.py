@@ -74,7 +74,6 @@ def main() -> None:
             duplicate_of[d["row"]] = d["duplicate_of"]
     kept = np.nonzero(duplicate_of < 0)[0]
     v = np.load(a.vectors, mmap_mode="r")
-    base = np.ascontiguousarray(v[kept], dtype=np.float32)
     rng = random.Random(0)
     sample = sorted(int(heads[k]) for k in rng.sample(range(len(heads)), min(a.sample, len(heads))))
     by_ref: dict[str, list[int]] = {}
@@ -82,16 +81,31 @@ def main() -> None:
         if ref:
             by_ref.setdefault(ref, []).append(i)
 
+    # Each sampled row's most similar earlier kept row, the kept rows read in chunks (the
+    # vectors stay memory-mapped: at 10M rows they are 10 GB).
+    q_all = np.ascontiguousarray(v[sample], dtype=np.float32)
+    earlier_all = np.searchsorted(kept, sample)  # kept rows before each sampled row
+    best_all = np.full(len(sample), -1, dtype=np.int64)
+    best_score_all = np.full(len(sample), -np.inf, dtype=np.float32)
+    chunk = 1 << 18
+    for c0 in range(0, int(earlier_all.max(initial=0)), chunk):
+        ids = kept[c0:c0 + chunk]
+        block = np.ascontiguousarray(v[ids], dtype=np.float32)
+        scores = q_all @ block.T
+        cols = np.arange(c0, c0 + len(ids))
+        scores[cols[None, :] >= earlier_all[:, None]] = -np.inf
+        at = np.argmax(scores, axis=1)
+        top = scores[np.arange(len(sample)), at]
+        better = top > best_score_all
+        best_score_all[better] = top[better]
+        best_all[better] = ids[at[better]]
+
     kept_n = kept_ok = removed_n = removed_ok = same_n = same_removed = 0
     for start in range(0, len(sample), 256):
         rows = sample[start:start + 256]
-        q = np.ascontiguousarray(v[rows], dtype=np.float32)
-        scores = q @ base.T
-        for row, line in zip(rows, scores):
-            earlier = int(np.searchsorted(kept, row))  # kept rows before `row`
-            line = line[:earlier]
-            best = int(np.argmax(line)) if earlier else -1
-            best_score = float(line[best]) if earlier else -1.0
+        q = q_all[start:start + 256]
+        for j, row in enumerate(rows):
+            best_score = float(best_score_all[start + j]) if earlier_all[start + j] else -1.0
             if duplicate_of[row] < 0:
                 kept_n += 1
                 kept_ok += best_score < t + MARGIN

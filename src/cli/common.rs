@@ -124,10 +124,11 @@ pub struct IndexArgs {
     /// the search costs about proportionally more.
     #[arg(long, default_value_t = IvfParams::default().probes, value_name = "N")]
     pub ivf_probes: usize,
-    /// IVF cells are found through about sqrt(cells) groups: each row is
-    /// compared with the cells of this many nearest groups (indexes of fewer
-    /// than 1,024 cells have one group). More find a row's nearest cells more
-    /// surely; the cost of finding them grows proportionally.
+    /// IVF cells are found through groups of cells: each row is compared with
+    /// the cells of this many nearest groups, half as many again above 4,096
+    /// cells, where groups are smaller (indexes of fewer than 1,024 cells have
+    /// one group). More find a row's nearest cells more surely; the cost of
+    /// finding them grows proportionally.
     #[arg(long, default_value_t = IvfParams::default().coarse_probes, value_name = "N")]
     pub ivf_coarse_probes: usize,
     /// HNSW links per node (M): higher finds more neighbours, builds slower.

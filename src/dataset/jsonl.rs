@@ -1,19 +1,38 @@
 //! JSON Lines: one JSON object per line; blank lines are skipped.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use serde_json::{Map, Value};
 
 use super::lines::Lines;
 use super::{DatasetError, Field, Record};
 
-/// Rows of a JSON Lines file.
+/// Non-blank lines parsed together, in parallel, by one call that finds its buffer empty.
+const CHUNK_LINES: usize = 4096;
+/// A chunk also ends once it holds this many bytes, so huge lines do not pile up.
+const CHUNK_BYTES: usize = 8 << 20;
+
+/// Rows of a JSON Lines file. Lines are read in order in chunks; each chunk's lines are
+/// parsed in parallel and yielded in order, so the rows, their numbers and their errors
+/// are the same as line-by-line parsing gives.
 pub(super) struct JsonlRows {
     path: PathBuf,
     lines: Lines,
     fields: Vec<Field>,
     row: u64,
     done: bool,
+    /// Parsed rows (and row errors) not yet yielded, in row order.
+    ready: VecDeque<Result<Record, DatasetError>>,
+}
+
+/// One chunk's lines: `(row, line, end)` each, line `i`'s bytes ending at `end` in `bytes`.
+#[derive(Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    lines: Vec<(u64, u64, usize)>,
 }
 
 impl JsonlRows {
@@ -24,7 +43,55 @@ impl JsonlRows {
             fields,
             row: 0,
             done: false,
+            ready: VecDeque::new(),
         }
+    }
+
+    /// Reads the next chunk of non-blank lines and parses it into `ready`. At the end of
+    /// the input (or an I/O error, queued last) marks the reader done.
+    fn fill(&mut self) {
+        let mut chunk = Chunk::default();
+        let mut failed = None;
+        while chunk.lines.len() < CHUNK_LINES && chunk.bytes.len() < CHUNK_BYTES {
+            match self.lines.next_line() {
+                Ok(Some((line, bytes))) => {
+                    if bytes.trim_ascii().is_empty() {
+                        continue;
+                    }
+                    chunk.bytes.extend_from_slice(bytes);
+                    chunk.lines.push((self.row, line, chunk.bytes.len()));
+                    self.row += 1;
+                }
+                Ok(None) => {
+                    self.done = true;
+                    break;
+                }
+                Err(e) => {
+                    failed = Some(DatasetError::io(&self.path, e));
+                    self.done = true;
+                    break;
+                }
+            }
+        }
+        let parse = |i: usize| {
+            let (row, line, end) = chunk.lines[i];
+            let start = if i == 0 { 0 } else { chunk.lines[i - 1].2 };
+            let Ok(text) = std::str::from_utf8(&chunk.bytes[start..end]) else {
+                return Err(DatasetError::InvalidUtf8 {
+                    path: self.path.clone(),
+                    line,
+                });
+            };
+            parse_row(&self.path, text, line, &self.fields).map(|texts| Record { row, line, texts })
+        };
+        let n = chunk.lines.len();
+        let parsed: Vec<_> = if n >= 64 {
+            (0..n).into_par_iter().map(parse).collect()
+        } else {
+            (0..n).map(parse).collect()
+        };
+        self.ready.extend(parsed);
+        self.ready.extend(failed.map(Err));
     }
 }
 
@@ -32,40 +99,10 @@ impl Iterator for JsonlRows {
     type Item = Result<Record, DatasetError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
+        while self.ready.is_empty() && !self.done {
+            self.fill();
         }
-        loop {
-            let (line, bytes) = match self.lines.next_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => {
-                    self.done = true;
-                    return None;
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(DatasetError::io(&self.path, e)));
-                }
-            };
-            if bytes.trim_ascii().is_empty() {
-                continue;
-            }
-            let row = self.row;
-            self.row += 1;
-            let Ok(text) = std::str::from_utf8(bytes) else {
-                return Some(Err(DatasetError::InvalidUtf8 {
-                    path: self.path.clone(),
-                    line,
-                }));
-            };
-            return Some(
-                parse_row(&self.path, text, line, &self.fields).map(|texts| Record {
-                    row,
-                    line,
-                    texts,
-                }),
-            );
-        }
+        self.ready.pop_front()
     }
 }
 
@@ -329,6 +366,47 @@ mod tests {
         let (_dir, path) = write_file("a.jsonl.gz", &gz);
         let err = first_error(&path, &text_opts());
         assert!(matches!(err, DatasetError::Io { .. }), "{err}");
+    }
+
+    #[test]
+    fn chunks_parsed_in_parallel_keep_rows_lines_and_errors_in_order() {
+        // Three chunks and more; blank, invalid and non-UTF-8 lines on and around the
+        // chunk boundaries (counted in non-blank lines), each error in its place.
+        let lines = 3 * super::CHUNK_LINES + 100;
+        let bad = [0, 4094, 4095, 4096, 8191, 8192, lines - 1];
+        let mut data = Vec::new();
+        let mut want = Vec::new();
+        let mut row = 0u64;
+        for i in 0..lines {
+            if i % 1000 == 7 {
+                data.extend_from_slice(b"  \n");
+                continue;
+            }
+            let line = i as u64 + 1;
+            if bad.contains(&i) && i % 2 == 0 {
+                data.extend_from_slice(b"{\"text\": nope}\n");
+                want.push(Err(("json", line)));
+            } else if bad.contains(&i) {
+                data.extend_from_slice(b"{\"text\": \"\xff\"}\n");
+                want.push(Err(("utf8", line)));
+            } else {
+                data.extend_from_slice(format!("{{\"text\":\"t{i}\"}}\n").as_bytes());
+                want.push(Ok((row, line, format!("t{i}"))));
+            }
+            row += 1;
+        }
+        let (_dir, path) = write_file("many.jsonl", &data);
+        let got: Vec<_> = open(&path, &text_opts())
+            .unwrap()
+            .map(|r| match r {
+                Ok(rec) => Ok((rec.row, rec.line, rec.texts[0].clone())),
+                Err(DatasetError::Json { line, .. }) => Err(("json", line)),
+                Err(DatasetError::InvalidUtf8 { line, .. }) => Err(("utf8", line)),
+                Err(e) => panic!("unexpected error {e}"),
+            })
+            .collect();
+        assert_eq!(got.len(), want.len());
+        assert_eq!(got, want);
     }
 
     #[test]

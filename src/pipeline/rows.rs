@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
+
 use crate::dataset::{self, Compression, Format, OnError, ReadOptions, RowNumbers, Texts};
 use crate::dedup::{row_key, ExactGroups};
 use crate::progress::Progress;
@@ -83,10 +85,10 @@ pub fn load_rows(
         if batch.is_empty() {
             break;
         }
-        for record in &batch {
+        let batch_keys: Vec<u128> = batch.par_iter().map(|r| row_key(&r.texts)).collect();
+        for (record, key) in batch.iter().zip(batch_keys) {
             debug_assert_eq!(record.row, next_row, "rows are numbered in order");
             next_row = record.row + 1;
-            let key = row_key(&record.texts);
             if groups.push(key).1 {
                 keys.push(key);
                 texts.push(&record.texts);

@@ -56,9 +56,10 @@ pub struct IvfParams {
     pub dense_margin: f32,
     /// ...up to this many cells in all.
     pub max_probes: usize,
-    /// Cells are found through a coarse level of about `√lists` groups (see
-    /// `index::quantizer`): a vector is compared with the cells of this many nearest
-    /// groups. Indexes of fewer than 1,024 cells have one group.
+    /// Cells are found through groups of cells (see `index::quantizer`): a vector is
+    /// compared with the cells of this many nearest groups, or half as many again in an
+    /// index of more than 4,096 cells, whose groups are smaller (64 cells). Indexes of
+    /// fewer than 1,024 cells have one group.
     pub coarse_probes: usize,
     /// Lloyd iterations when fitting the cells.
     pub iterations: usize,
@@ -274,6 +275,7 @@ impl<'a> IvfIndex<'a> {
             vectors = len,
             lists,
             groups = index.quantizer.groups(),
+            levels = index.quantizer.levels(),
             largest = (0..lists).map(|c| index.cell(c).len()).max(),
             iterations = index.quantizer.iterations(),
             fit_seconds,
@@ -622,6 +624,7 @@ impl VectorIndex for IvfIndex<'_> {
             "dense_margin": self.params.dense_margin,
             "max_probes": self.params.max_probes,
             "groups": self.quantizer.groups(),
+            "levels": self.quantizer.levels(),
             "coarse_probes": self.params.coarse_probes,
             "kmeans_iterations": self.quantizer.iterations(),
             "seed": self.params.seed,
