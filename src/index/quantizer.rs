@@ -18,7 +18,7 @@
 //! cells as its share of the sample. Everything is seeded and each group's fit is
 //! independent of the others, so the cells do not depend on the number of threads.
 //!
-//! Scores come in blocks of [`BLOCK`] vectors: the block's groups from the group
+//! Scores come in blocks of [`BLOCK`] vectors or more: the block's groups from the group
 //! quantizer (one matrix product when it is flat), then, for each group the block's
 //! vectors probe, one product of those vectors against the group's fine centroids.
 
