@@ -537,6 +537,23 @@ mod tests {
         }
     }
 
+    /// For each row of `queries`: the cell the quantizer finds nearest (8 coarse probes)
+    /// and the truly nearest cell, by scoring every centroid.
+    fn found_and_best(q: &Quantizer, queries: &[f32], dim: usize) -> Vec<(usize, usize)> {
+        let got = q
+            .nearest_by(queries, 1, 8, None, |c, ids| ids.push(c[0].0))
+            .unwrap();
+        (0..queries.len() / dim)
+            .map(|i| {
+                let row = &queries[i * dim..(i + 1) * dim];
+                let best = (0..q.lists())
+                    .max_by(|&a, &b| dot(row, q.centroid(a)).total_cmp(&dot(row, q.centroid(b))))
+                    .unwrap();
+                (got.of(i)[0] as usize, best)
+            })
+            .collect()
+    }
+
     #[test]
     fn cells_are_shared_out_by_size() {
         assert_eq!(share_out(10, &[50, 30, 20]), vec![5, 3, 2]);
@@ -553,17 +570,10 @@ mod tests {
         assert!(q.groups() > 20, "{} groups", q.groups());
         assert_eq!(q.lists(), FLAT_BELOW + 200);
         let queries = &v[..2000 * dim];
-        let got = q
-            .nearest_by(queries, 1, 8, None, |c, ids| ids.push(c[0].0))
-            .unwrap();
-        let mut same = 0;
-        for i in 0..2000 {
-            let row = &queries[i * dim..(i + 1) * dim];
-            let best = (0..q.lists())
-                .max_by(|&a, &b| dot(row, q.centroid(a)).total_cmp(&dot(row, q.centroid(b))))
-                .unwrap();
-            same += (got.of(i)[0] as usize == best) as usize;
-        }
+        let same = found_and_best(&q, queries, dim)
+            .into_iter()
+            .filter(|(found, best)| found == best)
+            .count();
         assert!(same > 1900, "{same} of 2000 found their nearest cell");
     }
 
@@ -578,23 +588,19 @@ mod tests {
         assert!(q.groups() >= GROUPS_FLAT_BELOW, "{} groups", q.groups());
         assert!(q.lists() > FANOUT * FANOUT);
         let queries = &v[..2000 * dim];
-        let got = q
-            .nearest_by(queries, 1, 8, None, |c, ids| ids.push(c[0].0))
-            .unwrap();
-        let mut same = 0;
-        for i in 0..2000 {
-            let row = &queries[i * dim..(i + 1) * dim];
-            let best = (0..q.lists())
-                .max_by(|&a, &b| dot(row, q.centroid(a)).total_cmp(&dot(row, q.centroid(b))))
-                .unwrap();
-            let found = got.of(i)[0] as usize;
-            same += (dot(row, q.centroid(found)) >= dot(row, q.centroid(best)) - 1e-6) as usize;
-        }
+        let same = found_and_best(&q, queries, dim)
+            .into_iter()
+            .enumerate()
+            .filter(|&(i, (found, best))| {
+                let row = &queries[i * dim..(i + 1) * dim];
+                dot(row, q.centroid(found)) >= dot(row, q.centroid(best)) - 1e-6
+            })
+            .count();
         assert!(same > 1900, "{same} of 2000 found their nearest cell");
     }
 
     #[test]
-    fn flat_and_two_level_fits_do_not_depend_on_threads() {
+    fn fits_at_every_depth_do_not_depend_on_threads() {
         let dim = 16;
         let v = clustered(30_000, dim, 10, 0.5, 2);
         for lists in [200, FLAT_BELOW + 10, GROUPS_FLAT_BELOW * FANOUT + 100] {
