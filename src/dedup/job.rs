@@ -13,8 +13,9 @@ use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 use super::{
-    best_matches, decide_cross, decide_self, highest_threshold_keeping, kept_count, select,
-    Decision, EarlierPairs, ExactGroups, IdenticalVectors, RefMatch, VectorRows, RESCORE_MARGIN,
+    best_matches, blockwise, decide_cross, decide_self, highest_threshold_keeping, kept_count,
+    select, Canonical, Decision, EarlierPairs, ExactGroups, IdenticalVectors, RefMatch, VectorRows,
+    RESCORE_MARGIN,
 };
 use crate::index::{self, HnswParams, IndexKind, IvfParams, VectorIndex, MAX_HITS};
 use crate::linalg::dot;
@@ -42,6 +43,11 @@ pub struct DedupParams {
     /// half of what is left below it (`process::spill_budget`) and the rest spills to temporary
     /// files. `None`: never spill.
     pub memory_limit: Option<u64>,
+    /// Keep the similar pairs a self-deduplication finds, for
+    /// [`Deduplication::pairs`] and [`Deduplication::rethreshold`]. Without them, and
+    /// without a sweep or a target, the default index decides rows block by block
+    /// against the rows kept so far ([`super::blockwise`]) and never lists the pairs.
+    pub keep_pairs: bool,
 }
 
 impl Default for DedupParams {
@@ -54,6 +60,7 @@ impl Default for DedupParams {
             hnsw: HnswParams::default(),
             ivf: IvfParams::default(),
             memory_limit: None,
+            keep_pairs: false,
         }
     }
 }
@@ -72,6 +79,16 @@ impl DedupParams {
             });
         }
         Ok(())
+    }
+
+    /// Whether a self-deduplication is decided block by block against the kept rows
+    /// ([`super::blockwise`]): with the default index, when nothing asks for its pairs
+    /// (no sweep, no target, `keep_pairs` off).
+    pub fn blockwise(&self) -> bool {
+        self.index == IndexKind::Ivf
+            && self.sweep.is_empty()
+            && self.target_rows.is_none()
+            && !self.keep_pairs
     }
 
     /// The lowest threshold a decision will be asked for: the search finds every pair
@@ -159,6 +176,8 @@ pub struct Deduplication {
 /// What a deduplication keeps to decide again at another threshold.
 enum State {
     SelfSearch(Box<SelfState>),
+    /// Decided without listing pairs: another threshold needs a new search.
+    Decided,
     Against {
         matches: Vec<Option<RefMatch>>,
         ref_first_row: Vec<u64>,
@@ -221,13 +240,13 @@ impl Deduplication {
     pub fn pairs(&self) -> Option<&EarlierPairs> {
         match &self.state {
             State::SelfSearch(state) => Some(&state.pairs),
-            State::Against { .. } => None,
+            State::Decided | State::Against { .. } => None,
         }
     }
 
     /// The decisions at another threshold, from the pairs already found: `None` when
-    /// `threshold` is below [`floor`](Self::floor) (a new search is needed) or outside
-    /// `(0, 1]`. `groups` are the rows' exact-copy groups, as given to the job.
+    /// `threshold` is below [`floor`](Self::floor) or no pairs were kept
+    /// ([`DedupParams::keep_pairs`]; a new search is needed), or it is outside `(0, 1]`. `groups` are the rows' exact-copy groups, as given to the job.
     pub fn rethreshold(&self, groups: &ExactGroups, threshold: f32) -> Option<Vec<Decision>> {
         if threshold < self.floor || check_threshold("threshold", threshold).is_err() {
             return None;
@@ -245,6 +264,7 @@ impl Deduplication {
                 matches,
                 ref_first_row,
             } => decide_cross(groups, matches, ref_first_row, threshold),
+            State::Decided => return None,
         })
     }
 }
@@ -294,6 +314,9 @@ pub fn dedup_self(
     if identical.groups() < groups.groups() {
         vectors.retain_rows(identical.reps(), dim);
     }
+    if params.blockwise() {
+        return blockwise(groups, vectors, identical, dim, params, watch, progress);
+    }
     let floor = params.floor();
     let distinct = vectors.as_slice();
     let index = build_index(params, distinct, dim, true, progress)?;
@@ -332,6 +355,100 @@ pub fn dedup_self(
             pairs,
             dim,
         })),
+    })
+}
+
+/// [`dedup_self`] decided block by block against the kept rows ([`super::blockwise`]):
+/// `vectors` one per group of `identical`.
+fn blockwise(
+    groups: &ExactGroups,
+    vectors: Vectors,
+    identical: IdenticalVectors,
+    dim: usize,
+    params: &DedupParams,
+    mut watch: Stopwatch,
+    progress: &dyn Progress,
+) -> Result<Deduplication, Error> {
+    let threshold = params.threshold;
+    let distinct = vectors.as_slice();
+    // Rows with a bit-identical vector point to the first of them, at its self-similarity.
+    let self_score: Vec<f32> = (0..identical.groups())
+        .map(|g| match identical.members(g).len() {
+            1 => 1.0,
+            _ => {
+                let v = &distinct[g * dim..(g + 1) * dim];
+                dot(v, v)
+            }
+        })
+        .collect();
+    let ivf = IvfParams {
+        self_threshold: Some(threshold - RESCORE_MARGIN),
+        ..params.ivf
+    };
+    let index = index::IvfIndex::build(distinct, dim, ivf, progress)?;
+    let mut summary = index.describe();
+    let partition = index.into_partition();
+    watch.lap("index");
+    let by_vector = match partition {
+        Some(partition) => {
+            let block = blockwise::block_rows(identical.groups());
+            let (out, stats) = blockwise::select_blockwise(
+                vectors.into_owned(),
+                dim,
+                partition,
+                threshold,
+                block,
+                progress,
+            )?;
+            summary["selection"] = json!({
+                "method": "blockwise",
+                "block_rows": block,
+                "blocks": stats.blocks,
+                "halved": stats.halved,
+                "within_pairs": stats.within_pairs,
+                "products": {"forward": stats.forward, "within": stats.within, "reverse": stats.reverse},
+            });
+            out
+        }
+        None => Vec::new(), // no rows
+    };
+    watch.lap("search");
+    let reps = identical.reps();
+    let canon: Vec<Canonical> = identical
+        .group_of()
+        .iter()
+        .enumerate()
+        .map(|(u, &g)| {
+            let c = by_vector[g as usize];
+            match (c.is_kept(g as usize), reps[g as usize] as usize == u) {
+                (true, true) => Canonical {
+                    of: u as u32,
+                    score: 1.0,
+                },
+                (true, false) => Canonical {
+                    of: reps[g as usize],
+                    score: self_score[g as usize],
+                },
+                (false, _) => Canonical {
+                    of: reps[c.of as usize],
+                    score: c.score,
+                },
+            }
+        })
+        .collect();
+    let decisions = decide_self(groups, &canon);
+    watch.lap("select");
+    summary["distinct_vectors"] = json!(identical.groups());
+    summary["search_floor"] = short(threshold);
+    Ok(Deduplication {
+        decisions,
+        threshold,
+        target: None,
+        sweep: Vec::new(),
+        index: summary,
+        timings: watch.laps(),
+        floor: threshold,
+        state: State::Decided,
     })
 }
 

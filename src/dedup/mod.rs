@@ -14,6 +14,7 @@
 //! [`job`] runs these steps as one call over vectors in memory: [`dedup_self`] and
 //! [`dedup_against`], returning a [`Deduplication`].
 
+pub mod blockwise;
 pub mod cross;
 pub mod exact;
 mod full_scan;

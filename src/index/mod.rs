@@ -31,7 +31,7 @@ pub use error::IndexError;
 pub use exact::ExactIndex;
 pub use hits::HitStream;
 pub use hnsw::{HnswIndex, HnswParams};
-pub use ivf::{auto_lists, IvfIndex, IvfParams, CELL_ROWS};
+pub use ivf::{auto_lists, IvfIndex, IvfParams, IvfPartition, CELL_ROWS};
 pub use neighbors::{Neighbors, NeighborsBuilder};
 
 use crate::progress::Progress;

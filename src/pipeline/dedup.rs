@@ -98,6 +98,7 @@ impl DedupOptions {
             hnsw: self.hnsw,
             ivf: self.ivf,
             memory_limit,
+            keep_pairs: self.write_pairs,
         }
     }
 }

@@ -356,6 +356,8 @@ impl RowSet {
             target_rows,
             index: parse_index(index)?,
             memory_limit: memory_limit.or_else(crate::process::available_memory),
+            // `rethreshold` decides again from the pairs, without a new search.
+            keep_pairs: true,
             ..Default::default()
         };
         let this = slf.borrow();

@@ -46,6 +46,15 @@ impl Vectors {
         }
     }
 
+    /// All values, row-major, as a vector of its own: moved out when in memory, copied
+    /// from a mapped file or a shared owner.
+    pub fn into_owned(self) -> Vec<f32> {
+        match self {
+            Vectors::Owned(v) | Vectors::Widened(v) => v,
+            Vectors::Mapped(_) | Vectors::Shared(_) => self.as_slice().to_vec(),
+        }
+    }
+
     /// All values, row-major.
     pub fn as_slice(&self) -> &[f32] {
         match self {

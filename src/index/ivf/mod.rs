@@ -141,6 +141,19 @@ pub struct IvfIndex<'a> {
     self_probes: Option<lloyd::Nearest>,
 }
 
+/// An index's cells and its own vectors' probe lists, handed over by
+/// [`IvfIndex::into_partition`] to a caller that scans the cells itself.
+#[derive(Debug, Clone)]
+pub struct IvfPartition {
+    /// Cell `c` holds rows `members[offsets[c]..offsets[c + 1]]`, in row order.
+    pub offsets: Vec<usize>,
+    /// The rows, cell after cell.
+    pub members: Vec<u32>,
+    /// Each row's probe list for a self-search at the index's `self_threshold`: its own
+    /// cell first, then the cells [`IvfIndex`]'s threshold queries would probe.
+    pub probes: lloyd::Nearest,
+}
+
 /// One unit of scan work: queries `q` (positions in the cell's prober list) against
 /// members `m` (positions in the cell's member list) of cell `cell`.
 struct Task {
@@ -287,6 +300,17 @@ impl<'a> IvfIndex<'a> {
             "ivf cells fitted"
         );
         Ok(index)
+    }
+
+    /// Its cells and its vectors' probe lists, when it was built with a `self_threshold`
+    /// (`None` otherwise, or when it holds no vectors).
+    pub fn into_partition(self) -> Option<IvfPartition> {
+        let probes = self.self_probes?;
+        Some(IvfPartition {
+            offsets: self.offsets,
+            members: self.members,
+            probes,
+        })
     }
 
     /// The parameters it was built with (`lists` as given; see [`Self::lists`]).

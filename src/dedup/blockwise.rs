@@ -1,0 +1,561 @@
+//! Selection decided block by block in input order against the rows kept so far, over
+//! the clustered index's cells: no list of similar pairs is ever built.
+//!
+//! [`select()`](super::select()) decides from every similar pair the search finds. In
+//! dense data (a static model puts whole languages of Bible verses within 0.9 of each
+//! other) those pairs run to hundreds of millions, nearly all joining two rows that are
+//! both removed, and they cost more time and memory than everything else. Only pairs with
+//! a *kept* earlier row can change a decision, so here a row is scored against kept rows
+//! and the rows of its own block, never against rows already removed:
+//!
+//! 1. The vectors are put in cell order, in place (each cell's members contiguous, in
+//!    row order), so every cell is one slab a matrix product reads directly.
+//! 2. Rows are taken in blocks, in input order. Each row of a block is scored against the
+//!    kept rows of the cells it probes (*forward*) and against the block's own rows in
+//!    those cells (*within*).
+//! 3. The block is decided row by row: a row is removed when a kept earlier row is at
+//!    least `threshold` similar, in favour of the most similar one (ties: the earliest),
+//!    exactly as [`select()`](super::select()) decides.
+//! 4. The block's kept rows move to the front of their cells' slabs (the removed rows'
+//!    vectors are not needed again), and each is scored against the undecided rows of the
+//!    other cells it probes (*reverse*). So a pair is found when either row probes the
+//!    other's cell, as in the pair search.
+//!
+//! The candidates are those of the pair search at the same probes, so the decisions are
+//! those [`select()`](super::select()) makes from its pairs, less the 1,000-hit cap: every
+//! kept match a row's cells hold is scored. Scores are matrix products, rescored with
+//! [`dot`] from [`RESCORE_MARGIN`] below the threshold, so a decision never rests on
+//! product rounding. A block whose within-block pairs would pass [`WITHIN_PAIRS`] (a
+//! dense run of rows in input order) is decided as two halves instead, down to
+//! [`MIN_BLOCK`] rows. Everything runs in a fixed order, so the result does not depend on
+//! the number of threads.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use super::select::Canonical;
+use super::RESCORE_MARGIN;
+use crate::index::{IndexError, IvfPartition};
+use crate::linalg::{dot, scores_into};
+use crate::progress::Progress;
+
+/// What the selection did, for logs and summaries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlockwiseStats {
+    /// Blocks decided (after any halving).
+    pub blocks: usize,
+    /// Blocks halved for holding too many within-block pairs.
+    pub halved: usize,
+    /// Row products scored against kept rows.
+    pub forward: u64,
+    /// Row products scored within blocks.
+    pub within: u64,
+    /// Row products scored from newly kept rows to later rows.
+    pub reverse: u64,
+    /// Similar pairs found within blocks.
+    pub within_pairs: u64,
+}
+
+/// Rows per block for `n` rows: a sixteenth of them, at least 65,536 and at most 2²⁰.
+/// Every block reads every cell's slab once, so fewer blocks read less; the within-block
+/// pairs grow with the block.
+pub fn block_rows(n: usize) -> usize {
+    n.div_ceil(16).clamp(1 << 16, 1 << 20)
+}
+
+/// Most similar pairs a block may hold between its own rows before it is halved.
+pub const WITHIN_PAIRS: usize = 1 << 24;
+/// Blocks are not halved below this many rows (at most ~0.5M pairs within).
+pub const MIN_BLOCK: usize = 1024;
+/// Probing rows per scan task.
+const TASK_QUERIES: usize = 4096;
+/// Slab rows per scan task.
+const TASK_MEMBERS: usize = 16_384;
+/// Rows per matrix product inside a task (bounds its score block).
+const BLOCK_QUERIES: usize = 256;
+
+/// Decides every row of `vectors` (row-major, `dim` wide, unit length; consumed and
+/// reordered in place) in input order at `threshold`, over the cells and probe lists of
+/// `partition` (an [`IvfIndex`](crate::index::IvfIndex) built over the same vectors with
+/// `self_threshold` at most `threshold`). `block` rows per block ([`block_rows`]).
+/// Returns one outcome per row, `of` a row number, and what was done.
+pub fn select_blockwise(
+    vectors: Vec<f32>,
+    dim: usize,
+    partition: IvfPartition,
+    threshold: f32,
+    block: usize,
+    progress: &dyn Progress,
+) -> Result<(Vec<Canonical>, BlockwiseStats), IndexError> {
+    let halving = Halving {
+        pairs: WITHIN_PAIRS,
+        min_block: MIN_BLOCK,
+    };
+    run_blocks(vectors, dim, partition, threshold, block, halving, progress)
+}
+
+/// When a block is halved: past `pairs` within-block pairs, when above `min_block` rows.
+#[derive(Debug, Clone, Copy)]
+struct Halving {
+    pairs: usize,
+    min_block: usize,
+}
+
+/// [`select_blockwise`], halving blocks as `halving` says.
+fn run_blocks(
+    vectors: Vec<f32>,
+    dim: usize,
+    partition: IvfPartition,
+    threshold: f32,
+    block: usize,
+    halving: Halving,
+    progress: &dyn Progress,
+) -> Result<(Vec<Canonical>, BlockwiseStats), IndexError> {
+    let n = partition.probes.offsets.len() - 1;
+    assert_eq!(vectors.len(), n * dim, "one vector per probe list");
+    let mut run = Run::new(vectors, dim, partition, threshold);
+    let mut stats = BlockwiseStats::default();
+    progress.begin("search", Some(n as u64));
+    let mut pending: Vec<Range<usize>> = (0..n)
+        .step_by(block.max(1))
+        .map(|lo| lo..(lo + block).min(n))
+        .rev()
+        .collect();
+    while let Some(rows) = pending.pop() {
+        if progress.cancelled() {
+            return Err(IndexError::Cancelled);
+        }
+        let len = rows.len();
+        let budget = match len > halving.min_block {
+            true => halving.pairs,
+            false => usize::MAX,
+        };
+        if run.decide(rows.clone(), budget, &mut stats) {
+            stats.blocks += 1;
+            progress.advance(len as u64);
+        } else {
+            // Too dense to hold its pairs: the first half, then the second.
+            stats.halved += 1;
+            let mid = rows.start + len / 2;
+            pending.push(mid..rows.end);
+            pending.push(rows.start..mid);
+        }
+    }
+    progress.end();
+    tracing::debug!(?stats, "blockwise selection");
+    Ok((run.out, stats))
+}
+
+/// The best match found so far for a row: the highest exact score, then the lowest row.
+#[derive(Debug, Clone, Copy)]
+struct Best {
+    score: f32,
+    of: u32,
+}
+
+impl Best {
+    const NONE: Best = Best {
+        score: f32::NEG_INFINITY,
+        of: u32::MAX,
+    };
+
+    fn offer(&mut self, other: Best) {
+        if other.score > self.score || (other.score == self.score && other.of < self.of) {
+            *self = other;
+        }
+    }
+
+    fn found(&self) -> bool {
+        self.of != u32::MAX
+    }
+}
+
+/// The state of one selection: the vectors by cell and what is decided.
+struct Run {
+    dim: usize,
+    threshold: f32,
+    /// Vectors in cell order: cell `c` spans `offsets[c]..offsets[c + 1]`, its kept rows
+    /// first (`kept[c]` of them), then its decided removed rows (to `done[c]`, stale),
+    /// then its undecided rows in row order.
+    slab: Vec<f32>,
+    /// The row at each slab position.
+    ids: Vec<u32>,
+    /// Each undecided or kept row's slab position.
+    pos: Vec<u32>,
+    offsets: Vec<usize>,
+    kept: Vec<usize>,
+    done: Vec<usize>,
+    probes: crate::cluster::lloyd::Nearest,
+    /// Each undecided row's best kept match found by reverse scoring.
+    early: Vec<Best>,
+    out: Vec<Canonical>,
+}
+
+/// One unit of scan work: probing rows `q` (positions in a prober list) against slab
+/// positions `m`.
+struct Task {
+    q: Range<usize>,
+    m: Range<usize>,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// Undecided probers against kept rows: each prober's best.
+    Forward,
+    /// A block's probers against the block's rows: every similar pair.
+    Within,
+    /// Newly kept probers against undecided rows: each undecided row's best.
+    Reverse,
+}
+
+/// What a wave of tasks found: `(row, best)` per prober or member, and within-block
+/// pairs `(later, earlier, score)`.
+#[derive(Default)]
+struct Found {
+    best: Vec<(u32, Best)>,
+    pairs: Vec<(u32, u32, f32)>,
+}
+
+impl Run {
+    fn new(mut slab: Vec<f32>, dim: usize, partition: IvfPartition, threshold: f32) -> Run {
+        let IvfPartition {
+            offsets,
+            members,
+            probes,
+        } = partition;
+        let n = members.len();
+        let mut pos = vec![0u32; n];
+        for (p, &row) in members.iter().enumerate() {
+            pos[row as usize] = p as u32;
+        }
+        permute_rows(&mut slab, dim, &pos);
+        let lists = offsets.len() - 1;
+        Run {
+            dim,
+            threshold,
+            slab,
+            ids: members,
+            pos,
+            offsets,
+            kept: vec![0; lists],
+            done: vec![0; lists],
+            probes,
+            early: vec![Best::NONE; n],
+            out: Vec::with_capacity(n),
+        }
+    }
+
+    fn lists(&self) -> usize {
+        self.kept.len()
+    }
+
+    fn own_cell(&self, row: usize) -> usize {
+        self.probes.of(row)[0] as usize
+    }
+
+    fn vector(&self, row: u32) -> &[f32] {
+        let p = self.pos[row as usize] as usize;
+        &self.slab[p * self.dim..(p + 1) * self.dim]
+    }
+
+    /// Decides the rows of `block` (the next undecided ones). `false`, with nothing
+    /// changed, when their within-block pairs would pass `budget`.
+    fn decide(&mut self, block: Range<usize>, budget: usize, stats: &mut BlockwiseStats) -> bool {
+        let lists = self.lists();
+        // The block's rows in each cell: the next undecided slab rows there.
+        let mut fresh = vec![0usize; lists];
+        for row in block.clone() {
+            fresh[self.own_cell(row)] += 1;
+        }
+        let (starts, probers) = self.probers(block.clone().map(|r| (r, self.probes.of(r))));
+        let mut tasks = Vec::new();
+        for c in 0..lists {
+            let q = starts[c]..starts[c + 1];
+            let base = self.offsets[c];
+            let kept = base..base + self.kept[c];
+            let own = base + self.done[c]..base + self.done[c] + fresh[c];
+            push_tasks(&mut tasks, q.clone(), kept, Kind::Forward);
+            push_tasks(&mut tasks, q, own, Kind::Within);
+        }
+        let Some(found) = self.scan(&probers, &tasks, budget) else {
+            return false;
+        };
+        count(&tasks, stats);
+        let mut best: Vec<Best> = self.early[block.clone()].to_vec();
+        for (row, b) in found.best {
+            best[row as usize - block.start].offer(b);
+        }
+        let mut pairs = found.pairs;
+        pairs.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        pairs.dedup_by_key(|p| (p.0, p.1));
+        stats.within_pairs += pairs.len() as u64;
+        // Decide in row order: a within-block match counts only when it was kept.
+        let mut at = 0;
+        for row in block.clone() {
+            let mut b = best[row - block.start];
+            while at < pairs.len() && pairs[at].0 as usize == row {
+                let (_, earlier, score) = pairs[at];
+                if self.out[earlier as usize].is_kept(earlier as usize) {
+                    b.offer(Best { score, of: earlier });
+                }
+                at += 1;
+            }
+            self.out.push(match b.found() {
+                true => Canonical {
+                    of: b.of,
+                    score: b.score,
+                },
+                false => Canonical {
+                    of: row as u32,
+                    score: 1.0,
+                },
+            });
+        }
+        let newly_kept = self.settle(&fresh);
+        self.reverse(&newly_kept, stats);
+        true
+    }
+
+    /// Rows probing each cell: `(starts, rows)`, cell `c`'s probers being
+    /// `rows[starts[c]..starts[c + 1]]`, in row order.
+    fn probers<'p>(
+        &self,
+        lists: impl Iterator<Item = (usize, &'p [u32])> + Clone,
+    ) -> (Vec<usize>, Vec<u32>) {
+        let mut starts = vec![0usize; self.lists() + 1];
+        for (_, cells) in lists.clone() {
+            for &c in cells {
+                starts[c as usize + 1] += 1;
+            }
+        }
+        for c in 0..self.lists() {
+            starts[c + 1] += starts[c];
+        }
+        let mut next = starts.clone();
+        let mut rows = vec![0u32; starts[self.lists()]];
+        for (row, cells) in lists {
+            for &c in cells {
+                rows[next[c as usize]] = row as u32;
+                next[c as usize] += 1;
+            }
+        }
+        (starts, rows)
+    }
+
+    /// Moves each cell's newly decided kept rows to the end of its kept prefix; returns
+    /// them in row order.
+    fn settle(&mut self, fresh: &[usize]) -> Vec<u32> {
+        let dim = self.dim;
+        let mut newly_kept = Vec::new();
+        for (c, &f) in fresh.iter().enumerate() {
+            let base = self.offsets[c];
+            for p in base + self.done[c]..base + self.done[c] + f {
+                let row = self.ids[p];
+                if !self.out[row as usize].is_kept(row as usize) {
+                    continue;
+                }
+                let to = base + self.kept[c];
+                if to != p {
+                    self.slab.copy_within(p * dim..(p + 1) * dim, to * dim);
+                    self.ids[to] = row;
+                }
+                self.pos[row as usize] = to as u32;
+                self.kept[c] += 1;
+                newly_kept.push(row);
+            }
+            self.done[c] += f;
+        }
+        newly_kept.sort_unstable();
+        newly_kept
+    }
+
+    /// Scores newly kept rows against the undecided rows of the cells they probe (other
+    /// than their own, whose rows find them by forward scoring), recording in `early` each
+    /// undecided row's best match.
+    fn reverse(&mut self, newly_kept: &[u32], stats: &mut BlockwiseStats) {
+        let (starts, probers) = self.probers(
+            newly_kept
+                .iter()
+                .map(|&r| (r as usize, &self.probes.of(r as usize)[1..])),
+        );
+        let mut tasks = Vec::new();
+        for c in 0..self.lists() {
+            let undecided = self.offsets[c] + self.done[c]..self.offsets[c + 1];
+            push_tasks(
+                &mut tasks,
+                starts[c]..starts[c + 1],
+                undecided,
+                Kind::Reverse,
+            );
+        }
+        let found = self
+            .scan(&probers, &tasks, usize::MAX)
+            .expect("no pair budget");
+        count(&tasks, stats);
+        for (row, b) in found.best {
+            self.early[row as usize].offer(b);
+        }
+    }
+
+    /// Runs `tasks` in parallel; `None` once within-block pairs pass `budget`.
+    fn scan(&self, probers: &[u32], tasks: &[Task], budget: usize) -> Option<Found> {
+        let pairs = AtomicUsize::new(0);
+        let found = tasks
+            .par_iter()
+            .fold(
+                || (Found::default(), Vec::new(), Vec::new()),
+                |(mut found, mut qbuf, mut scores), task| {
+                    if pairs.load(Ordering::Relaxed) <= budget {
+                        let before = found.pairs.len();
+                        self.scan_task(probers, task, &mut qbuf, &mut scores, &mut found);
+                        let added = found.pairs.len() - before;
+                        if added > 0 {
+                            pairs.fetch_add(added, Ordering::Relaxed);
+                        }
+                    }
+                    (found, qbuf, scores)
+                },
+            )
+            .map(|(found, _, _)| found)
+            .reduce(Found::default, |mut a, mut b| {
+                if a.best.len() < b.best.len() {
+                    std::mem::swap(&mut a.best, &mut b.best);
+                }
+                a.best.append(&mut b.best);
+                if a.pairs.len() < b.pairs.len() {
+                    std::mem::swap(&mut a.pairs, &mut b.pairs);
+                }
+                a.pairs.append(&mut b.pairs);
+                a
+            });
+        (pairs.into_inner() <= budget).then_some(found)
+    }
+
+    /// Scores one task's probers against its slab rows.
+    fn scan_task(
+        &self,
+        probers: &[u32],
+        task: &Task,
+        qbuf: &mut Vec<f32>,
+        scores: &mut Vec<f32>,
+        found: &mut Found,
+    ) {
+        let dim = self.dim;
+        let floor = self.threshold - RESCORE_MARGIN;
+        let slab = &self.slab[task.m.start * dim..task.m.end * dim];
+        let ids = &self.ids[task.m.clone()];
+        let mut column = vec![
+            Best::NONE;
+            if task.kind == Kind::Reverse {
+                ids.len()
+            } else {
+                0
+            }
+        ];
+        for block in probers[task.q.clone()].chunks(BLOCK_QUERIES) {
+            qbuf.clear();
+            for &q in block {
+                qbuf.extend_from_slice(self.vector(q));
+            }
+            scores.resize(block.len() * ids.len(), 0.0);
+            scores_into(qbuf, slab, dim, scores);
+            for ((line, &q), qv) in scores
+                .chunks_exact(ids.len())
+                .zip(block)
+                .zip(qbuf.chunks_exact(dim))
+            {
+                let mut best = Best::NONE;
+                for (j, (&s, &id)) in line.iter().zip(ids).enumerate() {
+                    if s < floor || id == q {
+                        continue;
+                    }
+                    let exact = dot(qv, &slab[j * dim..(j + 1) * dim]);
+                    if exact < self.threshold {
+                        continue;
+                    }
+                    match task.kind {
+                        Kind::Forward => best.offer(Best {
+                            score: exact,
+                            of: id,
+                        }),
+                        Kind::Within => {
+                            found.pairs.push((q.max(id), q.min(id), exact));
+                        }
+                        Kind::Reverse => column[j].offer(Best {
+                            score: exact,
+                            of: q,
+                        }),
+                    }
+                }
+                if best.found() {
+                    found.best.push((q, best));
+                }
+            }
+        }
+        for (b, &id) in column.iter().zip(ids) {
+            if b.found() {
+                found.best.push((id, *b));
+            }
+        }
+    }
+}
+
+/// Splits `q` probers × slab rows `m` into tasks of at most [`TASK_QUERIES`] ×
+/// [`TASK_MEMBERS`]; none when either is empty.
+fn push_tasks(tasks: &mut Vec<Task>, q: Range<usize>, m: Range<usize>, kind: Kind) {
+    if q.is_empty() || m.is_empty() {
+        return;
+    }
+    for q0 in q.clone().step_by(TASK_QUERIES) {
+        for m0 in m.clone().step_by(TASK_MEMBERS) {
+            tasks.push(Task {
+                q: q0..(q0 + TASK_QUERIES).min(q.end),
+                m: m0..(m0 + TASK_MEMBERS).min(m.end),
+                kind,
+            });
+        }
+    }
+}
+
+/// Adds the tasks' row products to `stats`.
+fn count(tasks: &[Task], stats: &mut BlockwiseStats) {
+    for t in tasks {
+        let products = (t.q.len() * t.m.len()) as u64;
+        match t.kind {
+            Kind::Forward => stats.forward += products,
+            Kind::Within => stats.within += products,
+            Kind::Reverse => stats.reverse += products,
+        }
+    }
+}
+
+/// Moves row `i` of `data` (rows `dim` wide) to row `to[i]`, in place (`to` a
+/// permutation), following each cycle with one row of scratch.
+fn permute_rows(data: &mut [f32], dim: usize, to: &[u32]) {
+    let mut placed = vec![false; to.len()];
+    let mut carry = vec![0f32; dim];
+    for start in 0..to.len() {
+        if placed[start] || to[start] as usize == start {
+            continue;
+        }
+        // `carry` holds the row that started at `at`; it goes to `to[at]`, whose
+        // original row is carried on.
+        carry.copy_from_slice(&data[start * dim..(start + 1) * dim]);
+        let mut at = start;
+        loop {
+            placed[at] = true;
+            let dest = to[at] as usize;
+            carry.swap_with_slice(&mut data[dest * dim..(dest + 1) * dim]);
+            if dest == start {
+                break;
+            }
+            at = dest;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
