@@ -38,11 +38,15 @@ pub struct DedupArgs {
     /// rows; summary.json says which threshold it chose.
     #[arg(long, value_name = "N")]
     pub target_rows: Option<u64>,
-    /// Also write pairs.jsonl: every similar pair found at the threshold.
+    /// Also write pairs.jsonl: every similar pair found at the threshold. The
+    /// default index then lists every similar pair before it selects (as it does
+    /// with --sweep or --target-rows) instead of scoring rows against the kept
+    /// rows only, which is slower on dense data.
     #[arg(long)]
     pub pairs: bool,
     /// Memory to stay within, e.g. 4G, 512M or a number of bytes: the search's
-    /// hit and candidate buffers are held to half of what is left below it and
+    /// hit and candidate buffers (with --pairs, --sweep or --target-rows, or
+    /// another index) are held to half of what is left below it and
     /// spill to sorted runs in the temporary directory ($TMPDIR) beyond that,
     /// and the similar-pair lists built from spilled runs stay there too,
     /// memory-mapped; the results are the same. Default: the memory available

@@ -332,7 +332,7 @@ impl Quantizer {
     /// when groups are [`FANOUT`] cells (more than `FANOUT²` cells), smaller than the
     /// `√lists` cells they hold below that. At 10M rows (33k cells) this moved the sampled
     /// decisions exact search reproduces from 0.9895 to 0.9920 for 8 % more time.
-    fn group_probes(&self, coarse_probes: usize) -> usize {
+    pub fn group_probes(&self, coarse_probes: usize) -> usize {
         if self.lists() > FANOUT * FANOUT {
             coarse_probes + coarse_probes / 2
         } else {

@@ -359,11 +359,29 @@ impl<'a> IvfIndex<'a> {
         self.quantizer
             .nearest_by(queries, max, coarse, progress, |cells, ids| {
                 let (own, own_score) = cells[0];
-                let mut ranked: Vec<(f32, u32, f32)> = cells[1..]
-                    .iter()
-                    .map(|&(c, s)| (self.cell_gap(own, own_score, c, s), c, s))
-                    .filter(|&(gap, _, _)| gap <= reach)
-                    .collect();
+                // The gap is at least (own_score − s) / 2 (unit centroids are at most 2
+                // apart), and the cells come most similar first: once that bound passes
+                // the reach, or the `probes − 1`-th smallest gap so far for a cell below
+                // `floor`, no later cell can be picked, and their gaps are not computed.
+                let mut ranked: Vec<(f32, u32, f32)> = Vec::with_capacity(cells.len());
+                let mut nearest = vec![f32::INFINITY; probes - 1];
+                for &(c, s) in &cells[1..] {
+                    let least = (own_score - s).max(0.0) / 2.0;
+                    let kth = nearest.last().copied().unwrap_or(f32::NEG_INFINITY);
+                    if least > reach || (s < floor && least > kth) {
+                        break;
+                    }
+                    let gap = self.cell_gap(own, own_score, c, s);
+                    if gap > reach {
+                        continue;
+                    }
+                    ranked.push((gap, c, s));
+                    if gap < kth {
+                        let at = nearest.partition_point(|&g| g <= gap);
+                        nearest.insert(at, gap);
+                        nearest.pop();
+                    }
+                }
                 ranked.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
                 let near = ranked.len().min(probes - 1);
                 ids.push(own);
@@ -650,6 +668,11 @@ impl VectorIndex for IvfIndex<'_> {
             "groups": self.quantizer.groups(),
             "levels": self.quantizer.levels(),
             "coarse_probes": self.params.coarse_probes,
+            // Groups probed in fact: more than requested above 4,096 cells.
+            "groups_probed": self
+                .quantizer
+                .group_probes(self.params.coarse_probes)
+                .min(self.quantizer.groups()),
             "kmeans_iterations": self.quantizer.iterations(),
             "seed": self.params.seed,
         })
