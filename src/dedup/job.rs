@@ -421,13 +421,15 @@ fn blockwise(
         .map(|(u, &g)| {
             let c = by_vector[g as usize];
             match (c.is_kept(g as usize), reps[g as usize] as usize == u) {
-                (true, true) => Canonical {
-                    of: u as u32,
-                    score: 1.0,
-                },
-                (true, false) => Canonical {
+                // A vector too far from itself (a zero vector: no token the model
+                // knows) matches nothing, not even its copies, which are kept as it is.
+                (true, false) if self_score[g as usize] >= threshold => Canonical {
                     of: reps[g as usize],
                     score: self_score[g as usize],
+                },
+                (true, _) => Canonical {
+                    of: u as u32,
+                    score: 1.0,
                 },
                 (false, _) => Canonical {
                     of: reps[c.of as usize],
@@ -877,6 +879,44 @@ mod tests {
             assert_eq!(low.rethreshold(&groups, t).unwrap(), fresh.decisions, "{t}");
         }
         assert!(low.rethreshold(&groups, 0.79).is_none(), "below the floor");
+    }
+
+    #[test]
+    fn blockwise_decides_as_exact_search_with_copies_and_zero_vectors() {
+        let dim = 16;
+        let mut v = clustered(900, dim, 6, 0.25, 9);
+        // Unique rows with bit-identical vectors (a copy of row 5's), and zero vectors.
+        let five = v[5 * dim..6 * dim].to_vec();
+        for r in (100..900).step_by(97) {
+            v[r * dim..(r + 1) * dim].copy_from_slice(&five);
+        }
+        for r in (50..900).step_by(131) {
+            v[r * dim..(r + 1) * dim].fill(0.0);
+        }
+        let groups = groups_of(900);
+        let exact = DedupParams {
+            threshold: 0.9,
+            index: IndexKind::Exact,
+            ..Default::default()
+        };
+        let want = dedup_self(&groups, v.clone().into(), dim, &exact, &Silent).unwrap();
+        assert!(want.removed() > 100, "{} removed", want.removed());
+        // Every cell probed: the same candidates as exact search.
+        let every = DedupParams {
+            index: IndexKind::Ivf,
+            ivf: IvfParams {
+                lists: 12,
+                probes: 12,
+                max_probes: 12,
+                ..IvfParams::default()
+            },
+            ..exact.clone()
+        };
+        assert!(every.blockwise());
+        let got = dedup_self(&groups, v.into(), dim, &every, &Silent).unwrap();
+        assert_eq!(got.index["selection"]["method"], "blockwise");
+        assert_eq!(got.decisions, want.decisions);
+        assert!(got.rethreshold(&groups, 0.95).is_none(), "no pairs kept");
     }
 
     #[test]
