@@ -11,7 +11,8 @@ matrix product (NumPy). Reported:
   - kept rows: how many have no earlier kept row at cosine >= threshold + 1e-5 (the margin
     keeps float32 rounding from counting a pair semsift's own dot product puts just below);
     one that has such a row is a missed duplicate;
-  - removed rows: how many name as `duplicate_of` the most similar earlier kept row (within
+  - removed rows: how many name as `duplicate_of` an earlier kept row at least `threshold`
+    similar that is the most similar one (within
     1e-5): the (row, duplicate_of) pair exact search would give;
   - both together: the share of sampled decisions exact search reproduces;
   - same-verse duplicates: sampled rows with an earlier row of the same verse `ref` (a
@@ -112,7 +113,8 @@ def main() -> None:
             else:
                 removed_n += 1
                 mine = float(np.dot(v[row].astype(np.float32), v[duplicate_of[row]].astype(np.float32)))
-                removed_ok += mine >= best_score - MARGIN
+                # A removed row must match at the threshold, and its match be the best.
+                removed_ok += mine >= t - MARGIN and mine >= best_score - MARGIN
         # Same-verse duplicates among all earlier rows, kept or not.
         for row, qv in zip(rows, q):
             if not refs[row]:
