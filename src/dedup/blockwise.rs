@@ -193,10 +193,16 @@ struct Run {
     out: Vec<Canonical>,
 }
 
-/// One unit of scan work: probing rows `q` (positions in a prober list) against slab
-/// positions `m`.
+/// One unit of scan work: probing rows `q` (positions in a prober list) against the slab
+/// rows of each part.
 struct Task {
     q: Range<usize>,
+    parts: Vec<Part>,
+}
+
+/// Slab positions `m`, scored as `kind` says.
+#[derive(Clone)]
+struct Part {
     m: Range<usize>,
     kind: Kind,
 }
@@ -277,8 +283,7 @@ impl Run {
             let base = self.offsets[c];
             let kept = base..base + self.kept[c];
             let own = base + self.done[c]..base + self.done[c] + fresh[c];
-            push_tasks(&mut tasks, q.clone(), kept, Kind::Forward);
-            push_tasks(&mut tasks, q, own, Kind::Within);
+            push_tasks(&mut tasks, q, &[(kept, Kind::Forward), (own, Kind::Within)]);
         }
         let Some(found) = self.scan(&probers, &tasks, budget) else {
             return false;
@@ -387,8 +392,7 @@ impl Run {
             push_tasks(
                 &mut tasks,
                 starts[c]..starts[c + 1],
-                undecided,
-                Kind::Reverse,
+                &[(undecided, Kind::Reverse)],
             );
         }
         let found = self
@@ -434,7 +438,8 @@ impl Run {
         (pairs.into_inner() <= budget).then_some(found)
     }
 
-    /// Scores one task's probers against its slab rows.
+    /// Scores one task's probers against its slab rows, gathering each prober once for
+    /// all its parts.
     fn scan_task(
         &self,
         probers: &[u32],
@@ -443,79 +448,117 @@ impl Run {
         scores: &mut Vec<f32>,
         found: &mut Found,
     ) {
-        let dim = self.dim;
-        let floor = self.threshold - RESCORE_MARGIN;
-        let slab = &self.slab[task.m.start * dim..task.m.end * dim];
-        let ids = &self.ids[task.m.clone()];
-        let mut column = vec![
-            Best::NONE;
-            if task.kind == Kind::Reverse {
-                ids.len()
-            } else {
-                0
-            }
-        ];
+        // Undecided rows' best matches from newly kept probers, one list per part.
+        let mut columns: Vec<Vec<Best>> = task
+            .parts
+            .iter()
+            .map(|p| match p.kind {
+                Kind::Reverse => vec![Best::NONE; p.m.len()],
+                _ => Vec::new(),
+            })
+            .collect();
         for block in probers[task.q.clone()].chunks(BLOCK_QUERIES) {
             qbuf.clear();
             for &q in block {
                 qbuf.extend_from_slice(self.vector(q));
             }
-            scores.resize(block.len() * ids.len(), 0.0);
-            scores_into(qbuf, slab, dim, scores);
-            for ((line, &q), qv) in scores
-                .chunks_exact(ids.len())
-                .zip(block)
-                .zip(qbuf.chunks_exact(dim))
-            {
-                let mut best = Best::NONE;
-                for (j, (&s, &id)) in line.iter().zip(ids).enumerate() {
-                    if s < floor || id == q {
-                        continue;
-                    }
-                    let exact = dot(qv, &slab[j * dim..(j + 1) * dim]);
-                    if exact < self.threshold {
-                        continue;
-                    }
-                    match task.kind {
-                        Kind::Forward => best.offer(Best {
-                            score: exact,
-                            of: id,
-                        }),
-                        Kind::Within => {
-                            found.pairs.push((q.max(id), q.min(id), exact));
-                        }
-                        Kind::Reverse => column[j].offer(Best {
-                            score: exact,
-                            of: q,
-                        }),
-                    }
-                }
-                if best.found() {
-                    found.best.push((q, best));
+            for (part, column) in task.parts.iter().zip(&mut columns) {
+                self.scan_part(block, qbuf, part, scores, column, found);
+            }
+        }
+        for (part, column) in task.parts.iter().zip(&columns) {
+            for (b, &id) in column.iter().zip(&self.ids[part.m.clone()]) {
+                if b.found() {
+                    found.best.push((id, *b));
                 }
             }
         }
-        for (b, &id) in column.iter().zip(ids) {
-            if b.found() {
-                found.best.push((id, *b));
+    }
+
+    /// Scores `block` (probers, their vectors in `qbuf`) against one part's slab rows.
+    fn scan_part(
+        &self,
+        block: &[u32],
+        qbuf: &[f32],
+        part: &Part,
+        scores: &mut Vec<f32>,
+        column: &mut [Best],
+        found: &mut Found,
+    ) {
+        let dim = self.dim;
+        let floor = self.threshold - RESCORE_MARGIN;
+        let slab = &self.slab[part.m.start * dim..part.m.end * dim];
+        let ids = &self.ids[part.m.clone()];
+        scores.resize(block.len() * ids.len(), 0.0);
+        scores_into(qbuf, slab, dim, scores);
+        for ((line, &q), qv) in scores
+            .chunks_exact(ids.len())
+            .zip(block)
+            .zip(qbuf.chunks_exact(dim))
+        {
+            let mut best = Best::NONE;
+            for (j, (&s, &id)) in line.iter().zip(ids).enumerate() {
+                if s < floor || id == q {
+                    continue;
+                }
+                let exact = dot(qv, &slab[j * dim..(j + 1) * dim]);
+                if exact < self.threshold {
+                    continue;
+                }
+                match part.kind {
+                    Kind::Forward => best.offer(Best {
+                        score: exact,
+                        of: id,
+                    }),
+                    Kind::Within => found.pairs.push((q.max(id), q.min(id), exact)),
+                    Kind::Reverse => column[j].offer(Best {
+                        score: exact,
+                        of: q,
+                    }),
+                }
+            }
+            if best.found() {
+                found.best.push((q, best));
             }
         }
     }
 }
 
-/// Splits `q` probers × slab rows `m` into tasks of at most [`TASK_QUERIES`] ×
-/// [`TASK_MEMBERS`]; none when either is empty.
-fn push_tasks(tasks: &mut Vec<Task>, q: Range<usize>, m: Range<usize>, kind: Kind) {
-    if q.is_empty() || m.is_empty() {
+/// Splits `q` probers × the slab rows of `parts` into tasks of at most [`TASK_QUERIES`]
+/// probers: one task for all parts when each fits in [`TASK_MEMBERS`] rows (its probers
+/// are gathered once), else one per part and [`TASK_MEMBERS`] rows. Empty parts are left
+/// out.
+fn push_tasks(tasks: &mut Vec<Task>, q: Range<usize>, parts: &[(Range<usize>, Kind)]) {
+    let parts: Vec<Part> = parts
+        .iter()
+        .filter(|(m, _)| !m.is_empty())
+        .map(|(m, kind)| Part {
+            m: m.clone(),
+            kind: *kind,
+        })
+        .collect();
+    if q.is_empty() || parts.is_empty() {
         return;
     }
     for q0 in q.clone().step_by(TASK_QUERIES) {
-        for m0 in m.clone().step_by(TASK_MEMBERS) {
+        let q = q0..(q0 + TASK_QUERIES).min(q.end);
+        if parts.iter().all(|p| p.m.len() <= TASK_MEMBERS) {
             tasks.push(Task {
-                q: q0..(q0 + TASK_QUERIES).min(q.end),
-                m: m0..(m0 + TASK_MEMBERS).min(m.end),
-                kind,
+                q,
+                parts: parts.clone(),
             });
+            continue;
+        }
+        for p in &parts {
+            for m0 in p.m.clone().step_by(TASK_MEMBERS) {
+                tasks.push(Task {
+                    q: q.clone(),
+                    parts: vec![Part {
+                        m: m0..(m0 + TASK_MEMBERS).min(p.m.end),
+                        kind: p.kind,
+                    }],
+                });
+            }
         }
     }
 }
@@ -523,11 +566,13 @@ fn push_tasks(tasks: &mut Vec<Task>, q: Range<usize>, m: Range<usize>, kind: Kin
 /// Adds the tasks' row products to `stats`.
 fn count(tasks: &[Task], stats: &mut BlockwiseStats) {
     for t in tasks {
-        let products = (t.q.len() * t.m.len()) as u64;
-        match t.kind {
-            Kind::Forward => stats.forward += products,
-            Kind::Within => stats.within += products,
-            Kind::Reverse => stats.reverse += products,
+        for p in &t.parts {
+            let products = (t.q.len() * p.m.len()) as u64;
+            match p.kind {
+                Kind::Forward => stats.forward += products,
+                Kind::Within => stats.within += products,
+                Kind::Reverse => stats.reverse += products,
+            }
         }
     }
 }
