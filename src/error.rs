@@ -34,6 +34,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A temporary file (in the system's temporary directory) could not be written.
+    #[error("cannot write {what} to a temporary file: {source}")]
+    TempFile {
+        /// What was being written.
+        what: &'static str,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// An option has a value that cannot work.
     #[error("invalid {name}: {reason}")]
     InvalidOption {

@@ -26,6 +26,7 @@ pub mod progress;
 #[cfg(feature = "python")]
 mod python;
 pub mod report;
+mod scratch;
 pub mod store;
 
 pub use error::Error;

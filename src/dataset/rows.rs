@@ -50,6 +50,55 @@ impl Texts {
     }
 }
 
+impl Texts {
+    /// Moves the text bytes to an unlinked temporary file (in the system's temporary
+    /// directory), keeping only their offsets in memory: for texts that are only quoted
+    /// from then on, so a large job does not hold them through its index and search.
+    pub fn into_disk(self) -> std::io::Result<DiskTexts> {
+        use std::io::Write;
+        let mut file = crate::scratch::unlinked_temp_file()?;
+        file.write_all(self.buf.as_bytes())?;
+        Ok(DiskTexts {
+            file: std::sync::Mutex::new(file),
+            ends: self.ends,
+            columns: self.columns,
+        })
+    }
+}
+
+/// [`Texts`] moved to a temporary file by [`Texts::into_disk`], read back one at a time.
+#[derive(Debug)]
+pub struct DiskTexts {
+    file: std::sync::Mutex<std::fs::File>,
+    ends: Vec<usize>,
+    columns: usize,
+}
+
+impl DiskTexts {
+    /// Column `c` of unique row `u`, read from the file.
+    pub fn get(&self, u: usize, c: usize) -> std::io::Result<String> {
+        use std::io::{Read, Seek, SeekFrom};
+        let k = u * self.columns + c;
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        let mut bytes = vec![0u8; self.ends[k] - start];
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        file.seek(SeekFrom::Start(start as u64))?;
+        file.read_exact(&mut bytes)?;
+        String::from_utf8(bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.ends.len() / self.columns.max(1)
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
 /// The map between a file's row numbers and the rows a job read from it, which differ
 /// once rows are skipped: read row `i` is the `i`-th row of the file that was not skipped.
 #[derive(Debug, Default, Clone)]
@@ -98,6 +147,21 @@ impl RowNumbers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_on_disk_read_back_as_they_were() {
+        let rows = [["héllo", ""], ["", "wörld ✓"], ["a\nb", "c"]];
+        let mut texts = Texts::new(2);
+        for r in &rows {
+            texts.push(r);
+        }
+        let disk = texts.into_disk().unwrap();
+        assert_eq!(disk.len(), 3);
+        // Out of order, as a summary quotes them.
+        for (u, c) in [(2, 1), (0, 0), (1, 1), (0, 1), (2, 0), (1, 0)] {
+            assert_eq!(disk.get(u, c).unwrap(), rows[u][c], "row {u} column {c}");
+        }
+    }
 
     #[test]
     fn row_numbers_map_both_ways_around_skipped_rows() {

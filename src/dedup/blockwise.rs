@@ -81,6 +81,9 @@ const BLOCK_QUERIES: usize = 256;
 /// `partition` (an [`IvfIndex`](crate::index::IvfIndex) built over the same vectors with
 /// `self_threshold` at most `threshold`). `block` rows per block ([`block_rows`]).
 /// Returns one outcome per row, `of` a row number, and what was done.
+///
+/// # Panics
+/// When `vectors` does not hold one `dim`-wide row per probe list of `partition`.
 pub fn select_blockwise(
     vectors: Vec<f32>,
     dim: usize,
@@ -115,11 +118,12 @@ fn run_blocks(
 ) -> Result<(Vec<Canonical>, BlockwiseStats), IndexError> {
     let n = partition.probes.offsets.len() - 1;
     assert_eq!(vectors.len(), n * dim, "one vector per probe list");
+    let block = block.max(1);
     let mut run = Run::new(vectors, dim, partition, threshold);
     let mut stats = BlockwiseStats::default();
     progress.begin("search", Some(n as u64));
     let mut pending: Vec<Range<usize>> = (0..n)
-        .step_by(block.max(1))
+        .step_by(block)
         .map(|lo| lo..(lo + block).min(n))
         .rev()
         .collect();

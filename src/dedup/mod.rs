@@ -12,7 +12,9 @@
 //!    copy or a row at least `threshold` similar; [`decide_cross`].
 //!
 //! [`job`] runs these steps as one call over vectors in memory: [`dedup_self`] and
-//! [`dedup_against`], returning a [`Deduplication`].
+//! [`dedup_against`], returning a [`Deduplication`]. With the default index and nothing
+//! asking for the pairs, [`dedup_self`] runs steps 2 and 3 as one: [`blockwise`] decides
+//! rows block by block against the rows kept so far, without listing pairs.
 
 pub mod blockwise;
 pub mod cross;
@@ -35,7 +37,9 @@ pub use job::{
 pub use pairs::{EarlierPairs, RESCORE_MARGIN};
 pub use rows::VectorRows;
 pub use select::{highest_threshold_keeping, kept_count, select, Canonical};
-pub use summary::{DedupSummary, LeastSimilar, ModelInfo, QuotedRows, RowCounts, LEAST_SIMILAR};
+pub use summary::{
+    DedupSummary, LeastSimilar, ModelInfo, QuotedRows, QuotedTexts, RowCounts, LEAST_SIMILAR,
+};
 
 /// What happens to one input row.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::job::{least_similar, short_f32, Deduplication, SweepPoint, TargetOutcome};
 use super::{Decision, ExactGroups};
 use crate::dataset::template::ColumnTemplates;
-use crate::dataset::{RowNumbers, Texts};
+use crate::dataset::{DiskTexts, RowNumbers, Texts};
 
 /// How many least-similar removed pairs a summary lists.
 pub const LEAST_SIMILAR: usize = 20;
@@ -164,7 +164,7 @@ pub struct QuotedRows<'a> {
     /// Exact-copy groups of the rows.
     pub groups: &'a ExactGroups,
     /// Texts of the unique rows (empty when they were dropped: quotes are then empty).
-    pub texts: &'a Texts,
+    pub texts: QuotedTexts<'a>,
     /// The file's row number of each row read.
     pub numbers: &'a RowNumbers,
 }
@@ -174,13 +174,31 @@ impl QuotedRows<'_> {
     fn quote(&self, row: u64, columns: &[String]) -> Map<String, Value> {
         let g = self.groups.group_of_row()[row as usize] as usize;
         let mut m = Map::new();
-        if g < self.texts.len() {
-            for (c, name) in columns.iter().enumerate() {
-                m.insert(name.clone(), Value::from(self.texts.get(g, c)));
-            }
+        for (c, name) in columns.iter().enumerate() {
+            let text = match self.texts {
+                QuotedTexts::InMemory(t) if g < t.len() => t.get(g, c).to_string(),
+                QuotedTexts::OnDisk(t) if g < t.len() => match t.get(g, c) {
+                    Ok(text) => text,
+                    Err(error) => {
+                        tracing::warn!(%error, row, "cannot read a quoted text back");
+                        return Map::new();
+                    }
+                },
+                _ => return Map::new(),
+            };
+            m.insert(name.clone(), Value::from(text));
         }
         m
     }
+}
+
+/// Where the texts a summary quotes are held.
+#[derive(Clone, Copy)]
+pub enum QuotedTexts<'a> {
+    /// In memory.
+    InMemory(&'a Texts),
+    /// Moved to a temporary file after embedding ([`Texts::into_disk`]).
+    OnDisk(&'a DiskTexts),
 }
 
 impl LeastSimilar {

@@ -15,11 +15,11 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use super::neighbors::{Column, Neighbors};
+use crate::scratch::unlinked_temp_file;
 use crate::store::mmap::{MappedFile, Plain};
 
 /// A hit or candidate pair: `(key, id, score)`.
@@ -33,22 +33,6 @@ pub(crate) const TRIPLE_BYTES: usize = 12;
 
 /// Buffer of each run's reader and of the writer.
 const IO_BUFFER: usize = 1 << 20;
-
-/// A new temporary file, already unlinked: its data lives until the handle is closed, and
-/// a crash leaves nothing behind. (Where an open file cannot be removed, it stays until
-/// the OS cleans the directory.)
-fn unlinked_temp_file() -> io::Result<File> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, AtomicOrdering::Relaxed);
-    let path = std::env::temp_dir().join(format!("semsift-spill-{}-{n}", std::process::id()));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    let _ = std::fs::remove_file(&path);
-    Ok(file)
-}
 
 /// Writes `sorted` to a new unlinked temporary file and returns it, rewound.
 pub(crate) fn write_run(sorted: &[Triple]) -> io::Result<File> {

@@ -8,10 +8,10 @@ use super::output::{write_split, OutputDir, OutputFile};
 use super::rows::{load_rows, LoadedRows};
 use super::templates::{check_strip_share, find_templates, EmbedTexts};
 use super::vectors::{embed_texts, EmbedReport};
-use crate::dataset::{self, OnError, ReadOptions, SplitOptions};
+use crate::dataset::{self, DiskTexts, OnError, ReadOptions, SplitOptions};
 use crate::dedup::{
     dedup_against, dedup_self, Decision, DedupParams, DedupSummary, Deduplication, LeastSimilar,
-    ModelInfo, QuotedRows, RowCounts,
+    ModelInfo, QuotedRows, QuotedTexts, RowCounts,
 };
 use crate::embed::Encoder;
 use crate::index::{HnswParams, IndexKind, IvfParams};
@@ -147,7 +147,7 @@ pub fn run_dedup(
     out.file("removed.jsonl")?;
     out.file("summary.json")?;
 
-    let rows = load_rows(&opts.input, &opts.read, opts.on_error, progress)?;
+    let mut rows = load_rows(&opts.input, &opts.read, opts.on_error, progress)?;
     let kept_name = dataset::output_file_name("kept", rows.format, rows.compression);
     out.file(&kept_name)?;
     let reference = match &opts.against {
@@ -162,6 +162,7 @@ pub fn run_dedup(
         }
         None => None,
     };
+    let mut reference = reference;
     watch.lap("read");
 
     // Each set's common text, found (and stripped) on its own.
@@ -201,6 +202,18 @@ pub fn run_dedup(
         .zip(ref_templates.as_ref())
         .map(|(r, t)| embed(r, t))
         .transpose()?;
+    // From here on the texts are only quoted (a few rows of summary.json): they wait in
+    // a temporary file, so the index and search do not hold them (1 GB at 10M rows).
+    let to_disk = |r: &mut LoadedRows| {
+        std::mem::take(&mut r.texts)
+            .into_disk()
+            .map_err(|source| Error::TempFile {
+                what: "the input's texts",
+                source,
+            })
+    };
+    let texts = to_disk(&mut rows)?;
+    let ref_texts = reference.as_mut().map(to_disk).transpose()?;
     watch.lap("embed");
 
     let result = match (&reference, &ref_embedded) {
@@ -290,8 +303,11 @@ pub fn run_dedup(
         memory_limit_mib: memory_limit.map(|b| b >> 20),
         least_similar: LeastSimilar::list(
             &result.decisions,
-            quoted(&rows),
-            quoted(reference.as_ref().unwrap_or(&rows)),
+            quoted(&rows, &texts),
+            match (&reference, &ref_texts) {
+                (Some(r), Some(t)) => quoted(r, t),
+                _ => quoted(&rows, &texts),
+            },
             &opts.read.columns,
         ),
         sweep: result.sweep.clone(),
@@ -319,10 +335,10 @@ fn embed_summary(input: &EmbedReport, reference: Option<&EmbedReport>) -> Value 
 }
 
 /// A file's rows as the summary quotes them.
-fn quoted(rows: &LoadedRows) -> QuotedRows<'_> {
+fn quoted<'a>(rows: &'a LoadedRows, texts: &'a DiskTexts) -> QuotedRows<'a> {
     QuotedRows {
         groups: &rows.groups,
-        texts: &rows.texts,
+        texts: QuotedTexts::OnDisk(texts),
         numbers: &rows.numbers,
     }
 }

@@ -132,7 +132,7 @@ impl DedupResult {
         fn quoted<'a>(r: &'a RowSet, numbers: &'a RowNumbers) -> QuotedRows<'a> {
             QuotedRows {
                 groups: &r.groups,
-                texts: &r.texts,
+                texts: QuotedTexts::InMemory(&r.texts),
                 numbers,
             }
         }
