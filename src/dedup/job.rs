@@ -246,7 +246,8 @@ impl Deduplication {
 
     /// The decisions at another threshold, from the pairs already found: `None` when
     /// `threshold` is below [`floor`](Self::floor) or no pairs were kept
-    /// ([`DedupParams::keep_pairs`]; a new search is needed), or it is outside `(0, 1]`. `groups` are the rows' exact-copy groups, as given to the job.
+    /// ([`DedupParams::keep_pairs`]; a new search is needed), or it is outside `(0, 1]`.
+    /// `groups` are the rows' exact-copy groups, as given to the job.
     pub fn rethreshold(&self, groups: &ExactGroups, threshold: f32) -> Option<Vec<Decision>> {
         if threshold < self.floor || check_threshold("threshold", threshold).is_err() {
             return None;

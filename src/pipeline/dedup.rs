@@ -150,7 +150,7 @@ pub fn run_dedup(
     let mut rows = load_rows(&opts.input, &opts.read, opts.on_error, progress)?;
     let kept_name = dataset::output_file_name("kept", rows.format, rows.compression);
     out.file(&kept_name)?;
-    let reference = match &opts.against {
+    let mut reference = match &opts.against {
         Some(path) => {
             let read = ReadOptions {
                 format: None,
@@ -162,7 +162,6 @@ pub fn run_dedup(
         }
         None => None,
     };
-    let mut reference = reference;
     watch.lap("read");
 
     // Each set's common text, found (and stripped) on its own.
@@ -208,7 +207,7 @@ pub fn run_dedup(
         std::mem::take(&mut r.texts)
             .into_disk()
             .map_err(|source| Error::TempFile {
-                what: "the input's texts",
+                what: "the texts summary.json quotes",
                 source,
             })
     };
