@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use crate::dataset::RowNumbers;
 use crate::dedup::{
-    Decision, DedupSummary, Deduplication, LeastSimilar, ModelInfo, QuotedRows, RowCounts,
+    Decision, DedupSummary, Deduplication, LeastSimilar, ModelInfo, QuotedRows, QuotedTexts,
+    RowCounts,
 };
 
 /// The decisions of a deduplication: which rows are kept, and for each removed row the
