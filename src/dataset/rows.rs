@@ -29,9 +29,7 @@ impl Texts {
 
     /// Column `c` of unique row `u`.
     pub fn get(&self, u: usize, c: usize) -> &str {
-        let k = u * self.columns + c;
-        let start = if k == 0 { 0 } else { self.ends[k - 1] };
-        &self.buf[start..self.ends[k]]
+        &self.buf[span(&self.ends, self.columns, u, c)]
     }
 
     /// Number of rows.
@@ -66,6 +64,14 @@ impl Texts {
     }
 }
 
+/// Where column `c` of unique row `u` lies in the text bytes, given each text's end
+/// (`columns` texts per row).
+fn span(ends: &[usize], columns: usize, u: usize, c: usize) -> std::ops::Range<usize> {
+    let k = u * columns + c;
+    let start = if k == 0 { 0 } else { ends[k - 1] };
+    start..ends[k]
+}
+
 /// [`Texts`] moved to a temporary file by [`Texts::into_disk`], read back one at a time.
 #[derive(Debug)]
 pub struct DiskTexts {
@@ -78,11 +84,10 @@ impl DiskTexts {
     /// Column `c` of unique row `u`, read from the file.
     pub fn get(&self, u: usize, c: usize) -> std::io::Result<String> {
         use std::io::{Read, Seek, SeekFrom};
-        let k = u * self.columns + c;
-        let start = if k == 0 { 0 } else { self.ends[k - 1] };
-        let mut bytes = vec![0u8; self.ends[k] - start];
+        let at = span(&self.ends, self.columns, u, c);
+        let mut bytes = vec![0u8; at.len()];
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        file.seek(SeekFrom::Start(start as u64))?;
+        file.seek(SeekFrom::Start(at.start as u64))?;
         file.read_exact(&mut bytes)?;
         String::from_utf8(bytes)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
