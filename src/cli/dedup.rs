@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 use semsift::dataset::OnError;
 use semsift::pipeline::{run_dedup, DedupOptions};
+use semsift::store::Dtype;
 
-use super::common::{IndexArgs, InputArgs, ModelArgs, StoreArgs, TemplateArgs};
+use super::common::{parse_dtype, IndexArgs, InputArgs, ModelArgs, StoreArgs, TemplateArgs};
 use super::progress::Bars;
 
 /// Flags of `semsift dedup`.
@@ -53,6 +54,12 @@ pub struct DedupArgs {
     /// when the run starts.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
+    /// Precision the vectors are held and compared in: f16 (half the memory,
+    /// the bulk of a large run's) or f32. With f16 every score is computed on
+    /// the rounded vectors: within 2^-10 of the f32 cosine, about 1e-5
+    /// typically, so only pairs that close to the threshold can change sides.
+    #[arg(long, default_value = "f16", value_name = "f16|f32", value_parser = parse_dtype)]
+    pub precision: Dtype,
     #[command(flatten)]
     pub templates: TemplateArgs,
     #[command(flatten)]
@@ -87,6 +94,7 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
         ivf: args.index.ivf(),
         store: args.store.store.clone(),
         store_dtype: args.store.store_dtype,
+        precision: args.precision,
         sweep: args.sweep.clone(),
         target_rows: args.target_rows,
         write_pairs: args.pairs,

@@ -33,6 +33,8 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use half::f16;
+use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
 use super::select::Canonical;
@@ -84,8 +86,8 @@ const BLOCK_QUERIES: usize = 256;
 ///
 /// # Panics
 /// When `vectors` does not hold one `dim`-wide row per probe list of `partition`.
-pub fn select_blockwise(
-    vectors: Vec<f32>,
+pub fn select_blockwise<T: Element>(
+    vectors: Vec<T>,
     dim: usize,
     partition: IvfPartition,
     threshold: f32,
@@ -107,8 +109,8 @@ struct Halving {
 }
 
 /// [`select_blockwise`], halving blocks as `halving` says.
-fn run_blocks(
-    vectors: Vec<f32>,
+fn run_blocks<T: Element>(
+    vectors: Vec<T>,
     dim: usize,
     partition: IvfPartition,
     threshold: f32,
@@ -176,14 +178,46 @@ impl Best {
     }
 }
 
+/// How the vectors are held: as `f32`, or as `f16` widened when they are scored.
+pub trait Element: Copy + Send + Sync + 'static {
+    /// `values` as `f32`: themselves, or widened into `buf`.
+    fn view<'a>(values: &'a [Self], buf: &'a mut Vec<f32>) -> &'a [f32];
+    /// Appends `values` as `f32` to `out`.
+    fn extend(out: &mut Vec<f32>, values: &[Self]);
+}
+
+impl Element for f32 {
+    fn view<'a>(values: &'a [f32], _: &'a mut Vec<f32>) -> &'a [f32] {
+        values
+    }
+
+    fn extend(out: &mut Vec<f32>, values: &[f32]) {
+        out.extend_from_slice(values);
+    }
+}
+
+impl Element for f16 {
+    fn view<'a>(values: &'a [f16], buf: &'a mut Vec<f32>) -> &'a [f32] {
+        buf.clear();
+        Self::extend(buf, values);
+        buf
+    }
+
+    fn extend(out: &mut Vec<f32>, values: &[f16]) {
+        let at = out.len();
+        out.resize(at + values.len(), 0.0);
+        values.convert_to_f32_slice(&mut out[at..]);
+    }
+}
+
 /// The state of one selection: the vectors by cell and what is decided.
-struct Run {
+struct Run<T> {
     dim: usize,
     threshold: f32,
     /// Vectors in cell order: cell `c` spans `offsets[c]..offsets[c + 1]`, its kept rows
     /// first (`kept[c]` of them), then its decided removed rows (to `done[c]`, stale),
     /// then its undecided rows in row order.
-    slab: Vec<f32>,
+    slab: Vec<T>,
     /// The row at each slab position.
     ids: Vec<u32>,
     /// Each undecided or kept row's slab position.
@@ -229,8 +263,11 @@ struct Found {
     pairs: Vec<(u32, u32, f32)>,
 }
 
-impl Run {
-    fn new(mut slab: Vec<f32>, dim: usize, partition: IvfPartition, threshold: f32) -> Run {
+/// A scanning thread's buffers: found so far, gathered probers, scores, widened parts.
+type Scratch = (Found, Vec<f32>, Vec<f32>, Vec<Vec<f32>>);
+
+impl<T: Element> Run<T> {
+    fn new(mut slab: Vec<T>, dim: usize, partition: IvfPartition, threshold: f32) -> Run<T> {
         let IvfPartition {
             offsets,
             members,
@@ -266,7 +303,7 @@ impl Run {
         self.probes.of(row)[0] as usize
     }
 
-    fn vector(&self, row: u32) -> &[f32] {
+    fn vector(&self, row: u32) -> &[T] {
         let p = self.pos[row as usize] as usize;
         &self.slab[p * self.dim..(p + 1) * self.dim]
     }
@@ -413,21 +450,18 @@ impl Run {
         let pairs = AtomicUsize::new(0);
         let found = tasks
             .par_iter()
-            .fold(
-                || (Found::default(), Vec::new(), Vec::new()),
-                |(mut found, mut qbuf, mut scores), task| {
-                    if pairs.load(Ordering::Relaxed) <= budget {
-                        let before = found.pairs.len();
-                        self.scan_task(probers, task, &mut qbuf, &mut scores, &mut found);
-                        let added = found.pairs.len() - before;
-                        if added > 0 {
-                            pairs.fetch_add(added, Ordering::Relaxed);
-                        }
+            .fold(Scratch::default, |mut scratch, task| {
+                if pairs.load(Ordering::Relaxed) <= budget {
+                    let before = scratch.0.pairs.len();
+                    self.scan_task(probers, task, &mut scratch);
+                    let added = scratch.0.pairs.len() - before;
+                    if added > 0 {
+                        pairs.fetch_add(added, Ordering::Relaxed);
                     }
-                    (found, qbuf, scores)
-                },
-            )
-            .map(|(found, _, _)| found)
+                }
+                scratch
+            })
+            .map(|(found, ..)| found)
             .reduce(Found::default, |mut a, mut b| {
                 if a.best.len() < b.best.len() {
                     std::mem::swap(&mut a.best, &mut b.best);
@@ -442,16 +476,18 @@ impl Run {
         (pairs.into_inner() <= budget).then_some(found)
     }
 
-    /// Scores one task's probers against its slab rows, gathering each prober once for
-    /// all its parts.
-    fn scan_task(
-        &self,
-        probers: &[u32],
-        task: &Task,
-        qbuf: &mut Vec<f32>,
-        scores: &mut Vec<f32>,
-        found: &mut Found,
-    ) {
+    /// Scores one task's probers against its slab rows, gathering (and widening) each
+    /// prober and each part's slab rows once for the whole task.
+    fn scan_task(&self, probers: &[u32], task: &Task, scratch: &mut Scratch) {
+        let (found, qbuf, scores, widened) = scratch;
+        let dim = self.dim;
+        widened.resize_with(task.parts.len(), Vec::new);
+        let slabs: Vec<&[f32]> = task
+            .parts
+            .iter()
+            .zip(widened.iter_mut())
+            .map(|(part, buf)| T::view(&self.slab[part.m.start * dim..part.m.end * dim], buf))
+            .collect();
         // Undecided rows' best matches from newly kept probers, one list per part.
         let mut columns: Vec<Vec<Best>> = task
             .parts
@@ -464,10 +500,10 @@ impl Run {
         for block in probers[task.q.clone()].chunks(BLOCK_QUERIES) {
             qbuf.clear();
             for &q in block {
-                qbuf.extend_from_slice(self.vector(q));
+                T::extend(qbuf, self.vector(q));
             }
-            for (part, column) in task.parts.iter().zip(&mut columns) {
-                self.scan_part(block, qbuf, part, scores, column, found);
+            for ((part, column), slab) in task.parts.iter().zip(&mut columns).zip(&slabs) {
+                self.scan_part(block, qbuf, part, slab, scores, column, found);
             }
         }
         for (part, column) in task.parts.iter().zip(&columns) {
@@ -479,19 +515,21 @@ impl Run {
         }
     }
 
-    /// Scores `block` (probers, their vectors in `qbuf`) against one part's slab rows.
+    /// Scores `block` (probers, their vectors in `qbuf`) against one part's slab rows
+    /// (`slab`, as `f32`).
+    #[allow(clippy::too_many_arguments)]
     fn scan_part(
         &self,
         block: &[u32],
         qbuf: &[f32],
         part: &Part,
+        slab: &[f32],
         scores: &mut Vec<f32>,
         column: &mut [Best],
         found: &mut Found,
     ) {
         let dim = self.dim;
         let floor = self.threshold - RESCORE_MARGIN;
-        let slab = &self.slab[part.m.start * dim..part.m.end * dim];
         let ids = &self.ids[part.m.clone()];
         scores.resize(block.len() * ids.len(), 0.0);
         scores_into(qbuf, slab, dim, scores);
@@ -583,9 +621,12 @@ fn count(tasks: &[Task], stats: &mut BlockwiseStats) {
 
 /// Moves row `i` of `data` (rows `dim` wide) to row `to[i]`, in place (`to` a
 /// permutation), following each cycle with one row of scratch.
-fn permute_rows(data: &mut [f32], dim: usize, to: &[u32]) {
+fn permute_rows<T: Copy>(data: &mut [T], dim: usize, to: &[u32]) {
     let mut placed = vec![false; to.len()];
-    let mut carry = vec![0f32; dim];
+    let Some(&first) = data.first() else {
+        return;
+    };
+    let mut carry = vec![first; dim];
     for start in 0..to.len() {
         if placed[start] || to[start] as usize == start {
             continue;

@@ -23,25 +23,20 @@ pub struct IdenticalVectors {
 impl IdenticalVectors {
     /// Groups the rows of `vectors` (row-major, `dim` wide) by identical bits.
     pub fn group(vectors: &[f32], dim: usize) -> Self {
-        let n = vectors.len() / dim.max(1);
-        let row = |i: usize| &vectors[i * dim..(i + 1) * dim];
+        Self::group_bytes(bytemuck::cast_slice(vectors), dim * 4)
+    }
+
+    /// Groups rows of `row_bytes` bytes each (`data.len() / row_bytes` of them) by
+    /// identical bytes: vectors as held, whatever their element type.
+    pub fn group_bytes(data: &[u8], row_bytes: usize) -> Self {
+        let n = data.len() / row_bytes.max(1);
+        let row = |i: usize| &data[i * row_bytes..(i + 1) * row_bytes];
         let mut by_hash: HashMap<u64, Vec<u32>> = HashMap::new();
         let mut group_of = Vec::with_capacity(n);
         let mut reps: Vec<u32> = Vec::new();
-        let mut buf = Vec::with_capacity(dim * 4);
         for i in 0..n {
-            buf.clear();
-            row(i)
-                .iter()
-                .for_each(|x| buf.extend_from_slice(&x.to_bits().to_le_bytes()));
-            let h = xxh3_64(&buf);
-            let same = |g: &u32| {
-                let r = reps[*g as usize] as usize;
-                row(r)
-                    .iter()
-                    .zip(row(i))
-                    .all(|(a, b)| a.to_bits() == b.to_bits())
-            };
+            let h = xxh3_64(row(i));
+            let same = |g: &u32| row(reps[*g as usize] as usize) == row(i);
             let slot = by_hash.entry(h).or_default();
             let g = match slot.iter().find(|g| same(g)) {
                 Some(&g) => g,

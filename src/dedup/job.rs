@@ -307,17 +307,20 @@ pub fn dedup_self(
     progress: &dyn Progress,
 ) -> Result<Deduplication, Error> {
     params.check()?;
-    check_vectors(vectors.as_slice(), groups.groups(), dim)?;
+    check_vectors(vectors.len(), groups.groups(), dim)?;
     let mut watch = Stopwatch::start();
     // One vector per group of bit-identical vectors: the others are dropped here, and
     // rows are mapped to their group's vector from then on.
-    let identical = IdenticalVectors::group(vectors.as_slice(), dim);
+    let held = vectors.held();
+    let identical = IdenticalVectors::group_bytes(held.bytes(), dim * held.dtype().size());
     if identical.groups() < groups.groups() {
         vectors.retain_rows(identical.reps(), dim);
     }
     if params.blockwise() {
         return blockwise(groups, vectors, identical, dim, params, watch, progress);
     }
+    // The pair search reads `f32` vectors.
+    vectors.widen();
     let floor = params.floor();
     let distinct = vectors.as_slice();
     let index = build_index(params, distinct, dim, true, progress)?;
@@ -371,13 +374,14 @@ fn blockwise(
     progress: &dyn Progress,
 ) -> Result<Deduplication, Error> {
     let threshold = params.threshold;
-    let distinct = vectors.as_slice();
+    let held = vectors.held();
     // Rows with a bit-identical vector point to the first of them, at its self-similarity.
+    let mut buf = Vec::new();
     let self_score: Vec<f32> = (0..identical.groups())
         .map(|g| match identical.members(g).len() {
             1 => 1.0,
             _ => {
-                let v = &distinct[g * dim..(g + 1) * dim];
+                let v = held.read(g * dim..(g + 1) * dim, &mut buf);
                 dot(v, v)
             }
         })
@@ -386,21 +390,25 @@ fn blockwise(
         self_threshold: Some(threshold - RESCORE_MARGIN),
         ..params.ivf
     };
-    let index = index::IvfIndex::build(distinct, dim, ivf, progress)?;
-    let mut summary = index.describe();
-    let partition = index.into_partition();
+    let (partition, mut summary) = index::IvfIndex::partition_held(held, dim, ivf, progress)?;
+    summary["precision"] = json!(held.dtype().to_string());
     watch.lap("index");
     let by_vector = match partition {
         Some(partition) => {
             let block = blockwise::block_rows(identical.groups());
-            let (out, stats) = blockwise::select_blockwise(
-                vectors.into_owned(),
-                dim,
-                partition,
-                threshold,
-                block,
-                progress,
-            )?;
+            let (out, stats) = match vectors {
+                Vectors::Half(v) => {
+                    blockwise::select_blockwise(v, dim, partition, threshold, block, progress)?
+                }
+                v => blockwise::select_blockwise(
+                    v.into_owned(),
+                    dim,
+                    partition,
+                    threshold,
+                    block,
+                    progress,
+                )?,
+            };
             summary["selection"] = json!({
                 "method": "blockwise",
                 "block_rows": block,
@@ -472,8 +480,8 @@ pub fn dedup_against(
     progress: &dyn Progress,
 ) -> Result<Deduplication, Error> {
     params.check()?;
-    check_vectors(vectors, groups.groups(), dim)?;
-    check_vectors(ref_vectors, reference.groups(), dim)?;
+    check_vectors(vectors.len(), groups.groups(), dim)?;
+    check_vectors(ref_vectors.len(), reference.groups(), dim)?;
     let mut watch = Stopwatch::start();
     let index = build_index(params, ref_vectors, dim, false, progress)?;
     // An approximate search finds a pair from one side only when the query probes the
@@ -553,8 +561,8 @@ fn against(
     let (index, reverse) = indexes;
     let dim = index.dim();
     params.check()?;
-    check_vectors(vectors, groups.groups(), dim)?;
-    check_vectors(ref_vectors, reference.groups(), dim)?;
+    check_vectors(vectors.len(), groups.groups(), dim)?;
+    check_vectors(ref_vectors.len(), reference.groups(), dim)?;
     if keys.len() != groups.groups() {
         return Err(Error::InvalidOption {
             name: "keys",
@@ -651,13 +659,13 @@ fn against(
 }
 
 /// Vectors must be whole rows, one per unique row.
-fn check_vectors(vectors: &[f32], unique: usize, dim: usize) -> Result<(), Error> {
-    if dim == 0 || vectors.len() != unique * dim {
+fn check_vectors(values: usize, unique: usize, dim: usize) -> Result<(), Error> {
+    if dim == 0 || values != unique * dim {
         return Err(Error::InvalidOption {
             name: "vectors",
             reason: format!(
                 "{} values for {unique} unique rows of {dim} dimensions (expected {})",
-                vectors.len(),
+                values,
                 unique * dim
             ),
         });
@@ -918,6 +926,42 @@ mod tests {
         assert_eq!(got.index["selection"]["method"], "blockwise");
         assert_eq!(got.decisions, want.decisions);
         assert!(got.rethreshold(&groups, 0.95).is_none(), "no pairs kept");
+    }
+
+    #[test]
+    fn vectors_held_as_f16_decide_as_the_rounded_vectors_in_f32() {
+        // More rows than one partition chunk, so the chunked widening is crossed.
+        let (n, dim) = (70_000, 8);
+        let mut v = clustered(n, dim, 40, 0.05, 17);
+        let five = v[5 * dim..6 * dim].to_vec();
+        for r in (100..n).step_by(997) {
+            v[r * dim..(r + 1) * dim].copy_from_slice(&five);
+        }
+        for r in (50..n).step_by(1301) {
+            v[r * dim..(r + 1) * dim].fill(0.0);
+        }
+        let mut half = Vec::new();
+        crate::store::narrow_into(&v, &mut half);
+        let rounded: Vec<f32> = half.iter().map(|x| x.to_f32()).collect();
+        assert!(rounded != v, "rounding changed some values");
+        let groups = groups_of(n);
+        for keep_pairs in [false, true] {
+            let params = DedupParams {
+                threshold: 0.95,
+                keep_pairs,
+                ..Default::default()
+            };
+            assert_eq!(params.blockwise(), !keep_pairs);
+            let want = dedup_self(&groups, rounded.clone().into(), dim, &params, &Silent).unwrap();
+            let got =
+                dedup_self(&groups, Vectors::Half(half.clone()), dim, &params, &Silent).unwrap();
+            assert!(want.removed() > 1000, "{} removed", want.removed());
+            assert_eq!(got.decisions, want.decisions, "keep_pairs {keep_pairs}");
+            if !keep_pairs {
+                assert_eq!(got.index["precision"], "f16");
+                assert_eq!(want.index["precision"], "f32");
+            }
+        }
     }
 
     #[test]

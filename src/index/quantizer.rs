@@ -22,12 +22,15 @@
 //! quantizer (one matrix product when it is flat), then, for each group the block's
 //! vectors probe, one product of those vectors against the group's fine centroids.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 
 use super::IndexError;
 use crate::cluster::{lloyd, ClusterError, Init, KMeans, KMeansParams};
 use crate::linalg::{scores_into, Rng};
 use crate::progress::{Progress, Silent};
+use crate::store::HeldRef;
 
 /// Indexes with fewer cells than this keep one group (a flat quantizer): scoring all
 /// their centroids costs less than the two-level overhead saves.
@@ -84,10 +87,11 @@ fn groups_for(lists: usize) -> usize {
 }
 
 impl Quantizer {
-    /// Fits `params.lists` cells to `vectors` (row-major, `dim` wide, unit length).
+    /// Fits `params.lists` cells to `vectors` (row-major, `dim` wide, unit length, as
+    /// held: `f16` ones are widened only as far as the fit's sample).
     /// Progress stage: `fit` (the group fit, then one step per group).
     pub fn fit(
-        vectors: &[f32],
+        vectors: HeldRef<'_>,
         dim: usize,
         params: QuantizerParams,
         progress: &dyn Progress,
@@ -97,7 +101,7 @@ impl Quantizer {
 
     /// [`fit`](Self::fit), flat below `flat_below` cells.
     fn fit_level(
-        vectors: &[f32],
+        vectors: HeldRef<'_>,
         dim: usize,
         params: QuantizerParams,
         flat_below: usize,
@@ -107,7 +111,7 @@ impl Quantizer {
         let lists = params.lists.clamp(1, n.max(1));
         let mut rng = Rng::new(params.seed);
         let sample = sample_rows(vectors, dim, lists * params.fit_per_list, &mut rng);
-        let sample: &[f32] = sample.as_deref().unwrap_or(vectors);
+        let sample: &[f32] = &sample;
         let kmeans = |rows: &[f32], k: usize, seed: u64, progress: &dyn Progress| {
             KMeans::fit(
                 rows,
@@ -137,9 +141,14 @@ impl Quantizer {
             });
         }
         let groups = groups_for(lists);
-        let coarse_rows = sample_rows(sample, dim, groups * COARSE_FIT_PER_GROUP, &mut rng);
+        let coarse_rows = sample_rows(
+            HeldRef::F32(sample),
+            dim,
+            groups * COARSE_FIT_PER_GROUP,
+            &mut rng,
+        );
         let coarse = Self::fit_level(
-            coarse_rows.as_deref().unwrap_or(sample),
+            HeldRef::F32(&coarse_rows),
             dim,
             QuantizerParams {
                 lists: groups,
@@ -460,16 +469,24 @@ impl Scratch {
 
 /// A seeded sample of `cap` rows of `vectors` (in sampled order), or `None` when there
 /// are no more rows than that.
-fn sample_rows(vectors: &[f32], dim: usize, cap: usize, rng: &mut Rng) -> Option<Vec<f32>> {
+fn sample_rows<'v>(vectors: HeldRef<'v>, dim: usize, cap: usize, rng: &mut Rng) -> Cow<'v, [f32]> {
     let n = vectors.len() / dim;
     if n <= cap {
-        return None;
+        return match vectors {
+            HeldRef::F32(v) => Cow::Borrowed(v),
+            HeldRef::F16(_) => {
+                let mut all = Vec::new();
+                vectors.read(0..n * dim, &mut all);
+                Cow::Owned(all)
+            }
+        };
     }
     let mut out = Vec::with_capacity(cap * dim);
+    let mut buf = Vec::new();
     for i in rng.sample(n, cap) {
-        out.extend_from_slice(&vectors[i * dim..(i + 1) * dim]);
+        out.extend_from_slice(vectors.read(i * dim..(i + 1) * dim, &mut buf));
     }
-    Some(out)
+    Cow::Owned(out)
 }
 
 /// Splits `total` cells among groups in proportion to their sizes (largest remainders,
@@ -566,7 +583,7 @@ mod tests {
     fn two_level_cells_find_nearly_every_nearest_centroid() {
         let dim = 24;
         let v = clustered(40_000, dim, 8, 0.4, 7);
-        let q = Quantizer::fit(&v, dim, params(FLAT_BELOW + 200), &Silent).unwrap();
+        let q = Quantizer::fit(HeldRef::F32(&v), dim, params(FLAT_BELOW + 200), &Silent).unwrap();
         assert!(q.groups() > 20, "{} groups", q.groups());
         assert_eq!(q.lists(), FLAT_BELOW + 200);
         let queries = &v[..2000 * dim];
@@ -583,7 +600,7 @@ mod tests {
         let dim = 12;
         let v = clustered(60_000, dim, 40, 0.6, 5);
         let lists = 18_000;
-        let q = Quantizer::fit(&v, dim, params(lists), &Silent).unwrap();
+        let q = Quantizer::fit(HeldRef::F32(&v), dim, params(lists), &Silent).unwrap();
         assert_eq!(q.levels(), 3);
         assert!(q.groups() >= GROUPS_FLAT_BELOW, "{} groups", q.groups());
         assert!(q.lists() > FANOUT * FANOUT);
@@ -610,7 +627,8 @@ mod tests {
                     .build()
                     .unwrap()
                     .install(|| {
-                        let q = Quantizer::fit(&v, dim, params(lists), &Silent).unwrap();
+                        let q =
+                            Quantizer::fit(HeldRef::F32(&v), dim, params(lists), &Silent).unwrap();
                         let near = q
                             .nearest_by(&v, 3, 4, None, |c, ids| ids.extend(c.iter().map(|x| x.0)))
                             .unwrap();

@@ -131,6 +131,7 @@ pub fn run_filter(
         encoder,
         opts.store.as_deref(),
         opts.store_dtype,
+        Dtype::F32,
         progress,
     )?;
     let v = vectors.as_slice();

@@ -96,6 +96,7 @@ impl Set {
             encoder,
             opts.store.as_deref(),
             opts.store_dtype,
+            Dtype::F32,
             progress,
         )?;
         Ok(Set {

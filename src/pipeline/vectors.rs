@@ -7,7 +7,7 @@ use crate::dataset::Texts;
 use crate::embed::{EmbedError, Encoder};
 use crate::linalg::normalize_rows;
 use crate::progress::Progress;
-use crate::store::{Dtype, Lookup, StoreKey, VectorStore, Vectors};
+use crate::store::{narrow_into, Dtype, Lookup, StoreKey, VectorStore, Vectors};
 use crate::Error;
 
 /// How the vectors were obtained.
@@ -33,13 +33,17 @@ pub struct EmbedReport {
 /// normalised to unit length, so a dot product is the cosine of the concatenation).
 ///
 /// With a `store`, vectors for the same rows and model are reused from an earlier run, and
-/// an interrupted run resumes after the last checkpoint.
+/// an interrupted run resumes after the last checkpoint. The vectors are held as `hold`
+/// says: `f16` ones ([`Vectors::Half`]) are rounded chunk by chunk as they are computed,
+/// so the `f32` vectors are never all in memory.
+#[allow(clippy::too_many_arguments)]
 pub fn embed_texts(
     texts: &Texts,
     content_key: u128,
     encoder: &dyn Encoder,
     store: Option<&Path>,
     dtype: Dtype,
+    hold: Dtype,
     progress: &dyn Progress,
 ) -> Result<(Vectors, EmbedReport), Error> {
     let start = Instant::now();
@@ -47,14 +51,27 @@ pub fn embed_texts(
     let n = texts.len();
     let mut report = EmbedReport::default();
     let Some(dir) = store else {
-        let mut out = Vec::with_capacity(n * dim);
-        embed_range(texts, encoder, 0, progress, &mut |chunk| {
-            out.extend_from_slice(chunk);
-            Ok(())
-        })?;
+        let vectors = match hold {
+            Dtype::F32 => {
+                let mut out = Vec::with_capacity(n * dim);
+                embed_range(texts, encoder, 0, progress, &mut |chunk| {
+                    out.extend_from_slice(chunk);
+                    Ok(())
+                })?;
+                Vectors::Owned(out)
+            }
+            Dtype::F16 => {
+                let mut out = Vec::with_capacity(n * dim);
+                embed_range(texts, encoder, 0, progress, &mut |chunk| {
+                    narrow_into(chunk, &mut out);
+                    Ok(())
+                })?;
+                Vectors::Half(out)
+            }
+        };
         report.embedded = n;
         report.time = start.elapsed();
-        return Ok((Vectors::Owned(out), report));
+        return Ok((vectors, report));
     };
     let store = VectorStore::open(dir)?;
     let key = StoreKey {
@@ -96,9 +113,22 @@ pub fn embed_texts(
             writer.finish()?
         }
     };
-    let vectors = match file.dtype() {
-        Dtype::F32 if file.as_f32().is_some() => Vectors::Mapped(file),
-        _ => Vectors::Widened(file.to_f32_vec()),
+    let vectors = match (hold, file.dtype()) {
+        (Dtype::F32, Dtype::F32) if file.as_f32().is_some() => Vectors::Mapped(file),
+        (Dtype::F32, _) => Vectors::Widened(file.to_f32_vec()),
+        (Dtype::F16, _) => match (file.as_f16(), file.as_f32()) {
+            (Some(v), _) => Vectors::Half(v.to_vec()),
+            (None, Some(v)) => {
+                let mut out = Vec::with_capacity(v.len());
+                narrow_into(v, &mut out);
+                Vectors::Half(out)
+            }
+            (None, None) => {
+                let mut out = Vec::with_capacity(file.rows() * dim);
+                narrow_into(&file.to_f32_vec(), &mut out);
+                Vectors::Half(out)
+            }
+        },
     };
     report.time = start.elapsed();
     Ok((vectors, report))

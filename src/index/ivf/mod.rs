@@ -42,6 +42,7 @@ use super::{check_queries, row, HitStream, IndexError, Neighbors, NeighborsBuild
 use crate::cluster::lloyd;
 use crate::linalg::{dot_wide, scores_into};
 use crate::progress::Progress;
+use crate::store::HeldRef;
 
 /// Clustered-index parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -108,6 +109,8 @@ pub const CELL_ROWS: usize = 256;
 /// Rows fitted per centroid: the cells only need to be compact, not the best k-means
 /// optimum, and fitting cost grows with `lists² × fit rows`.
 const FIT_PER_LIST: usize = 32;
+/// Rows widened at a time when `f16` vectors are put in their cells (64 MiB at 256-d).
+const PARTITION_CHUNK: usize = 1 << 16;
 /// Probing queries scored per task (bounds a task's gathered queries to 4 MiB at 256-d).
 const TASK_QUERIES: usize = 4096;
 /// Members scored per task.
@@ -192,6 +195,40 @@ impl IvfIndex<'static> {
     ) -> Result<Self, IndexError> {
         Self::fit(Base::Shared(vectors), dim, params, progress)
     }
+
+    /// The cells and every vector's probe list for a self-search at
+    /// `params.self_threshold` (what [`into_partition`](IvfIndex::into_partition) hands
+    /// over), fitted to vectors as held without an index that keeps them, with the index's
+    /// description. `f16` vectors are widened a chunk at a time, never all at once.
+    /// `None` when there are no vectors.
+    ///
+    /// # Errors
+    /// [`IndexError::InvalidParameter`] without a `self_threshold` or with a zero count;
+    /// [`IndexError::DimensionMismatch`] when `vectors` is not whole `dim`-wide rows.
+    pub fn partition_held(
+        vectors: HeldRef<'_>,
+        dim: usize,
+        params: IvfParams,
+        progress: &dyn Progress,
+    ) -> Result<(Option<IvfPartition>, serde_json::Value), IndexError> {
+        if params.self_threshold.is_none() {
+            return Err(IndexError::InvalidParameter {
+                name: "self_threshold",
+                value: 0,
+                reason: "a partition needs the self-search threshold",
+            });
+        }
+        if dim == 0 || !vectors.len().is_multiple_of(dim) {
+            return Err(IndexError::DimensionMismatch {
+                expected: dim,
+                got: vectors.len(),
+            });
+        }
+        let mut index = Self::unfitted(Base::Borrowed(&[]), dim, vectors.len() / dim, params)?;
+        index.fit_cells(vectors, progress)?;
+        let about = index.describe();
+        Ok((index.into_partition(), about))
+    }
 }
 
 impl<'a> IvfIndex<'a> {
@@ -215,6 +252,19 @@ impl<'a> IvfIndex<'a> {
     ) -> Result<Self, IndexError> {
         let keep = base.clone();
         let vectors: &[f32] = &keep;
+        let len = check_queries(vectors, dim)?;
+        let mut index = Self::unfitted(base, dim, len, params)?;
+        index.fit_cells(HeldRef::F32(vectors), progress)?;
+        Ok(index)
+    }
+
+    /// An index of `len` vectors with its parameters checked and no cells yet.
+    fn unfitted(
+        base: Base<'a>,
+        dim: usize,
+        len: usize,
+        params: IvfParams,
+    ) -> Result<Self, IndexError> {
         for (name, value) in [
             ("probes", params.probes),
             ("coarse_probes", params.coarse_probes),
@@ -228,78 +278,107 @@ impl<'a> IvfIndex<'a> {
                 });
             }
         }
-        let len = check_queries(vectors, dim)?;
         let lists = match params.lists {
             0 => auto_lists(len, params.probes),
             l => l.min(len),
         };
-        let mut index = IvfIndex {
+        Ok(IvfIndex {
             base,
             dim,
             len,
             params,
             quantizer: Quantizer::default(),
-            lists: 0,
+            lists,
             offsets: vec![0],
             members: Vec::new(),
             self_probes: None,
-        };
+        })
+    }
+
+    /// Fits the quantizer to `vectors` (the index's `len` vectors, as held) and puts each
+    /// in its cell; `f16` vectors are widened [`PARTITION_CHUNK`] rows at a time.
+    fn fit_cells(
+        &mut self,
+        vectors: HeldRef<'_>,
+        progress: &dyn Progress,
+    ) -> Result<(), IndexError> {
+        let (len, dim, params) = (self.len, self.dim, self.params);
         if len == 0 {
-            return Ok(index);
+            self.lists = 0;
+            return Ok(());
         }
         let qparams = QuantizerParams {
-            lists,
+            lists: self.lists,
             fit_per_list: FIT_PER_LIST,
             iterations: params.iterations,
             seed: params.seed,
         };
         let clock = std::time::Instant::now();
-        index.quantizer = Quantizer::fit(vectors, dim, qparams, progress)?;
+        self.quantizer = Quantizer::fit(vectors, dim, qparams, progress)?;
         let fit_seconds = clock.elapsed().as_secs_f64();
-        let lists = index.quantizer.lists();
-        index.lists = lists;
+        let lists = self.quantizer.lists();
+        self.lists = lists;
         progress.begin("partition", Some(len as u64));
-        let labels = match params.self_threshold {
-            // The probe list starts with the nearest centroid: the vector's own cell.
-            Some(t) => {
-                let probes = index.nearest_cells(vectors, Some(t), Some(progress))?;
-                let labels = (0..len).map(|i| probes.of(i)[0]).collect();
-                index.self_probes = Some(probes);
-                labels
-            }
-            None => {
-                index
-                    .quantizer
-                    .nearest_by(
-                        vectors,
-                        1,
-                        params.coarse_probes,
-                        Some(progress),
-                        |cells, ids| ids.push(cells[0].0),
-                    )?
-                    .ids
-            }
+        let chunk = match vectors {
+            HeldRef::F32(_) => len,
+            HeldRef::F16(_) => PARTITION_CHUNK,
         };
+        let mut labels = Vec::with_capacity(len);
+        let mut probes = lloyd::Nearest {
+            offsets: vec![0],
+            ids: Vec::new(),
+        };
+        let mut buf = Vec::new();
+        for lo in (0..len).step_by(chunk) {
+            let hi = (lo + chunk).min(len);
+            let queries = vectors.read(lo * dim..hi * dim, &mut buf);
+            match params.self_threshold {
+                // The probe list starts with the nearest centroid: the vector's own cell.
+                Some(t) => {
+                    let found = self.nearest_cells(queries, Some(t), Some(progress))?;
+                    labels.extend((0..hi - lo).map(|i| found.of(i)[0]));
+                    let base = probes.ids.len();
+                    probes.ids.extend_from_slice(&found.ids);
+                    probes
+                        .offsets
+                        .extend(found.offsets[1..].iter().map(|&o| base + o));
+                }
+                None => labels.extend(
+                    self.quantizer
+                        .nearest_by(
+                            queries,
+                            1,
+                            params.coarse_probes,
+                            Some(progress),
+                            |cells, ids| ids.push(cells[0].0),
+                        )?
+                        .ids,
+                ),
+            }
+        }
         progress.end();
+        if params.self_threshold.is_some() {
+            self.self_probes = Some(probes);
+        }
         let cells = lloyd::members_by_cluster(&labels, lists);
-        index.offsets = cells.offsets;
-        index.members = cells.order;
+        self.offsets = cells.offsets;
+        self.members = cells.order;
         tracing::info!(
             vectors = len,
             lists,
-            groups = index.quantizer.groups(),
-            levels = index.quantizer.levels(),
-            largest = (0..lists).map(|c| index.cell(c).len()).max(),
-            iterations = index.quantizer.iterations(),
+            groups = self.quantizer.groups(),
+            levels = self.quantizer.levels(),
+            largest = (0..lists).map(|c| self.cell(c).len()).max(),
+            iterations = self.quantizer.iterations(),
             fit_seconds,
             partition_seconds = clock.elapsed().as_secs_f64() - fit_seconds,
-            probes_per_vector = index
+            probes_per_vector = self
                 .self_probes
                 .as_ref()
                 .map(|p| p.ids.len() as f64 / len as f64),
             "ivf cells fitted"
         );
-        Ok(index)
+        Ok(())
     }
 
     /// Its cells and its vectors' probe lists, when it was built with a `self_threshold`
