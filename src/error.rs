@@ -34,8 +34,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A temporary file (in the system's temporary directory) could not be written.
-    #[error("cannot write {what} to a temporary file: {source}")]
+    /// A temporary file (in the system's temporary directory) could not be written or
+    /// read back.
+    #[error("temporary file for {what}: {source}")]
     TempFile {
         /// What was being written.
         what: &'static str,

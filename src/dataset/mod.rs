@@ -87,7 +87,7 @@ pub use compress::Compression;
 pub use error::DatasetError;
 pub use field::{Chat, Field, FieldError, CONVERSATION_KEYS};
 pub use format::{Format, ParseFormatError};
-pub use rows::{DiskTexts, RowNumbers, Texts};
+pub use rows::{DiskTexts, RowNumbers, TextSource, Texts};
 pub use split::{output_file_name, split, split_with, Route, SplitOptions, SplitStats};
 
 /// Buffer size for reading decoded text input.

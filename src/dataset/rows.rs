@@ -102,6 +102,72 @@ impl DiskTexts {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
+
+    /// Number of columns per row.
+    pub fn columns(&self) -> usize {
+        self.columns
+    }
+
+    /// Unique rows `rows`, read from the file in one piece, as texts in memory (row
+    /// `rows.start` becomes row 0).
+    pub fn rows(&self, rows: std::ops::Range<usize>) -> std::io::Result<Texts> {
+        use std::io::{Read, Seek, SeekFrom};
+        let first = rows.start * self.columns;
+        let last = rows.end * self.columns;
+        let start = if first == 0 { 0 } else { self.ends[first - 1] };
+        let end = if last == 0 { 0 } else { self.ends[last - 1] };
+        let mut bytes = vec![0u8; end - start];
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        file.seek(SeekFrom::Start(start as u64))?;
+        file.read_exact(&mut bytes)?;
+        drop(file);
+        let buf = String::from_utf8(bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        Ok(Texts {
+            buf,
+            ends: self.ends[first..last].iter().map(|e| e - start).collect(),
+            columns: self.columns,
+        })
+    }
+}
+
+/// Texts to embed: in memory, or in a temporary file and read a chunk of rows at a time
+/// (so a large job holds its texts and its vectors in memory at different times).
+#[derive(Debug, Clone, Copy)]
+pub enum TextSource<'a> {
+    /// Texts in memory.
+    Memory(&'a Texts),
+    /// Texts moved to disk ([`Texts::into_disk`]).
+    Disk(&'a DiskTexts),
+}
+
+impl TextSource<'_> {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            TextSource::Memory(t) => t.len(),
+            TextSource::Disk(t) => t.len(),
+        }
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of columns per row.
+    pub fn columns(&self) -> usize {
+        match self {
+            TextSource::Memory(t) => t.columns(),
+            TextSource::Disk(t) => t.columns(),
+        }
+    }
+}
+
+impl<'a> From<&'a Texts> for TextSource<'a> {
+    fn from(t: &'a Texts) -> Self {
+        TextSource::Memory(t)
+    }
 }
 
 /// The map between a file's row numbers and the rows a job read from it, which differ

@@ -8,7 +8,7 @@ use super::output::{write_split, OutputDir, OutputFile};
 use super::rows::{load_rows, LoadedRows};
 use super::templates::{check_strip_share, find_templates, EmbedTexts};
 use super::vectors::{embed_texts, EmbedReport};
-use crate::dataset::{self, DiskTexts, OnError, ReadOptions, SplitOptions};
+use crate::dataset::{self, DiskTexts, OnError, ReadOptions, SplitOptions, TextSource};
 use crate::dedup::{
     dedup_against, dedup_self, Decision, DedupParams, DedupSummary, Deduplication, LeastSimilar,
     ModelInfo, QuotedRows, QuotedTexts, RowCounts,
@@ -190,11 +190,30 @@ pub fn run_dedup(
         .map(|(path, r)| common(path, r));
     watch.lap("templates");
 
+    // The texts are embedded, then only quoted (a few rows of summary.json): they wait
+    // in a temporary file, read back a chunk at a time to be embedded, so the vectors
+    // and the texts (1 GB at 10M rows) are not in memory together.
+    let to_disk = |r: &mut LoadedRows| {
+        std::mem::take(&mut r.texts)
+            .into_disk()
+            .map_err(|source| Error::TempFile {
+                what: "the texts",
+                source,
+            })
+    };
+    let texts = to_disk(&mut rows)?;
+    let ref_texts = reference.as_mut().map(to_disk).transpose()?;
     let dim = encoder.dim() * opts.read.columns.len();
-    let embed = |r: &LoadedRows, t: &EmbedTexts| {
+    let embed = |on_disk: &DiskTexts, t: EmbedTexts| {
+        let content_key = t.content_key;
+        let stripped = t.into_stripped();
+        let source = match &stripped {
+            Some(s) => TextSource::Memory(s),
+            None => TextSource::Disk(on_disk),
+        };
         embed_texts(
-            t.texts(&r.texts),
-            t.content_key,
+            source,
+            content_key,
             encoder,
             opts.store.as_deref(),
             opts.store_dtype,
@@ -202,24 +221,14 @@ pub fn run_dedup(
             progress,
         )
     };
-    let (mut vectors, embed_report) = embed(&rows, &templates)?;
-    let mut ref_embedded = reference
+    let templates_found = templates.templates.clone();
+    let (mut vectors, embed_report) = embed(&texts, templates)?;
+    let ref_templates_found = ref_templates.as_ref().map(|t| t.templates.clone());
+    let mut ref_embedded = ref_texts
         .as_ref()
-        .zip(ref_templates.as_ref())
+        .zip(ref_templates)
         .map(|(r, t)| embed(r, t))
         .transpose()?;
-    // From here on the texts are only quoted (a few rows of summary.json): they wait in
-    // a temporary file, so the index and search do not hold them (1 GB at 10M rows).
-    let to_disk = |r: &mut LoadedRows| {
-        std::mem::take(&mut r.texts)
-            .into_disk()
-            .map_err(|source| Error::TempFile {
-                what: "the texts summary.json quotes",
-                source,
-            })
-    };
-    let texts = to_disk(&mut rows)?;
-    let ref_texts = reference.as_mut().map(to_disk).transpose()?;
     watch.lap("embed");
 
     let result = match (&reference, ref_embedded.as_mut()) {
@@ -295,8 +304,8 @@ pub fn run_dedup(
         columns: opts.read.columns.clone(),
         chat: opts.read.chat.map(|c| c.to_string()),
         strip_common: opts.strip_common,
-        templates: templates.templates,
-        reference_templates: ref_templates.map(|t| t.templates),
+        templates: templates_found,
+        reference_templates: ref_templates_found,
         against: opts.against.as_ref().map(|p| p.display().to_string()),
         on_error: opts.on_error.to_string(),
         rows: counts,

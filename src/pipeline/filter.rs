@@ -126,7 +126,7 @@ pub fn run_filter(
     );
     let dim = encoder.dim() * opts.read.columns.len();
     let (vectors, embed_report) = embed_texts(
-        common.texts(&rows.texts),
+        common.texts(&rows.texts).into(),
         common.content_key,
         encoder,
         opts.store.as_deref(),

@@ -91,7 +91,7 @@ impl Set {
             opts.strip_common,
         );
         let (vectors, _) = embed_texts(
-            common.texts(&rows.texts),
+            common.texts(&rows.texts).into(),
             common.content_key,
             encoder,
             opts.store.as_deref(),

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::dataset::Texts;
+use crate::dataset::TextSource;
 use crate::embed::{EmbedError, Encoder};
 use crate::linalg::normalize_rows;
 use crate::progress::Progress;
@@ -38,7 +38,7 @@ pub struct EmbedReport {
 /// so the `f32` vectors are never all in memory.
 #[allow(clippy::too_many_arguments)]
 pub fn embed_texts(
-    texts: &Texts,
+    texts: TextSource<'_>,
     content_key: u128,
     encoder: &dyn Encoder,
     store: Option<&Path>,
@@ -136,7 +136,7 @@ pub fn embed_texts(
 
 /// Embeds unique rows `from..`, chunk by chunk, handing unit-normalised rows to `sink`.
 fn embed_range(
-    texts: &Texts,
+    texts: TextSource<'_>,
     encoder: &dyn Encoder,
     from: usize,
     progress: &dyn Progress,
@@ -154,10 +154,21 @@ fn embed_range(
             return Err(EmbedError::Cancelled.into());
         }
         let end = (start + chunk).min(n);
+        let read;
+        let (rows, base) = match texts {
+            TextSource::Memory(t) => (t, start),
+            TextSource::Disk(t) => {
+                read = t.rows(start..end).map_err(|source| Error::TempFile {
+                    what: "the texts to embed",
+                    source,
+                })?;
+                (&read, 0)
+            }
+        };
         out.clear();
         out.resize((end - start) * dim, 0.0);
         for c in 0..cols {
-            let batch: Vec<&str> = (start..end).map(|u| texts.get(u, c)).collect();
+            let batch: Vec<&str> = (base..base + end - start).map(|u| rows.get(u, c)).collect();
             let vectors = encoder.encode(&batch)?;
             for (r, v) in vectors.chunks_exact(edim).enumerate() {
                 out[r * dim + c * edim..][..edim].copy_from_slice(v);

@@ -280,8 +280,17 @@ impl RowSet {
         let encoder = &*model.encoder;
         let texts = self.stripped.as_ref().unwrap_or(&self.texts);
         let key = self.groups.content_key();
-        let result =
-            py.detach(|| embed_texts(texts, key, encoder, None, Dtype::F32, Dtype::F32, &progress));
+        let result = py.detach(|| {
+            embed_texts(
+                texts.into(),
+                key,
+                encoder,
+                None,
+                Dtype::F32,
+                Dtype::F32,
+                &progress,
+            )
+        });
         let (vectors, _) = progress.finish(result)?;
         self.dim = encoder.dim() * texts.columns();
         self.vectors = Some(Arc::from(vectors.as_slice()));
