@@ -39,12 +39,14 @@ impl Stopwatch {
         let cpu_seconds = used.map(round3);
         let cores_busy = used.filter(|_| wall > 0.0).map(|u| round3(u / wall));
         let peak_rss_mib = peak_rss_mib();
+        let rss_mib = resident_bytes().map(|b| b >> 20);
         tracing::info!(
             stage = name,
             seconds,
             cpu_seconds,
             cores_busy,
             peak_rss_mib,
+            rss_mib,
             "stage done"
         );
         self.laps.insert(name.into(), json!(seconds));

@@ -24,6 +24,7 @@
 
 use std::borrow::Cow;
 
+use half::f16;
 use rayon::prelude::*;
 
 use super::IndexError;
@@ -49,6 +50,8 @@ const COARSE_FIT_PER_GROUP: usize = 256;
 /// Groups each sampled row is compared with when a tree-shaped group quantizer assigns
 /// the sample to groups during fitting.
 const FIT_COARSE_PROBES: usize = 8;
+/// Sampled `f16` rows widened at a time to find their groups.
+const WIDEN_CHUNK: usize = 1 << 16;
 
 /// How to fit the cells.
 #[derive(Debug, Clone, Copy)]
@@ -111,7 +114,7 @@ impl Quantizer {
         let lists = params.lists.clamp(1, n.max(1));
         let mut rng = Rng::new(params.seed);
         let sample = sample_rows(vectors, dim, lists * params.fit_per_list, &mut rng);
-        let sample: &[f32] = &sample;
+        let sample = sample.held();
         let kmeans = |rows: &[f32], k: usize, seed: u64, progress: &dyn Progress| {
             KMeans::fit(
                 rows,
@@ -131,7 +134,13 @@ impl Quantizer {
             .map_err(cluster)
         };
         if lists < flat_below {
-            let k = kmeans(sample, lists, params.seed, progress)?;
+            let mut all = Vec::new();
+            let k = kmeans(
+                sample.read(0..sample.len(), &mut all),
+                lists,
+                params.seed,
+                progress,
+            )?;
             return Ok(Quantizer {
                 dim,
                 fine: k.centroids,
@@ -141,14 +150,9 @@ impl Quantizer {
             });
         }
         let groups = groups_for(lists);
-        let coarse_rows = sample_rows(
-            HeldRef::F32(sample),
-            dim,
-            groups * COARSE_FIT_PER_GROUP,
-            &mut rng,
-        );
+        let coarse_rows = sample_rows(sample, dim, groups * COARSE_FIT_PER_GROUP, &mut rng);
         let coarse = Self::fit_level(
-            HeldRef::F32(&coarse_rows),
+            coarse_rows.held(),
             dim,
             QuantizerParams {
                 lists: groups,
@@ -157,11 +161,22 @@ impl Quantizer {
             GROUPS_FLAT_BELOW,
             progress,
         )?;
-        let labels = coarse
-            .nearest_by(sample, 1, FIT_COARSE_PROBES, None, |c, ids| {
+        // Each sampled row's group; `f16` rows widened a chunk at a time.
+        let rows = sample.len() / dim;
+        let chunk = match sample {
+            HeldRef::F32(_) => rows.max(1),
+            HeldRef::F16(_) => WIDEN_CHUNK,
+        };
+        let mut labels = Vec::with_capacity(rows);
+        let mut buf = Vec::new();
+        for lo in (0..rows).step_by(chunk) {
+            let queries = sample.read(lo * dim..(lo + chunk).min(rows) * dim, &mut buf);
+            let nearest = coarse.nearest_by(queries, 1, FIT_COARSE_PROBES, None, |c, ids| {
                 ids.push(c[0].0)
-            })?
-            .ids;
+            })?;
+            labels.extend_from_slice(&nearest.ids);
+        }
+        drop(buf);
         let groups = coarse.lists();
         let members = lloyd::members_by_cluster(&labels, groups);
         let sizes: Vec<usize> = (0..groups)
@@ -180,8 +195,10 @@ impl Quantizer {
                     return Ok((Vec::new(), 0));
                 }
                 let mut rows = Vec::with_capacity(sizes[g] * dim);
+                let mut buf = Vec::new();
                 for &i in &members.order[members.offsets[g]..members.offsets[g + 1]] {
-                    rows.extend_from_slice(&sample[i as usize * dim..][..dim]);
+                    let i = i as usize;
+                    rows.extend_from_slice(sample.read(i * dim..(i + 1) * dim, &mut buf));
                 }
                 let seed = params.seed ^ (g as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 let fit = kmeans(&rows, k, seed, &Silent)?;
@@ -467,26 +484,43 @@ impl Scratch {
     }
 }
 
-/// A seeded sample of `cap` rows of `vectors` (in sampled order), or `None` when there
-/// are no more rows than that.
-fn sample_rows<'v>(vectors: HeldRef<'v>, dim: usize, cap: usize, rng: &mut Rng) -> Cow<'v, [f32]> {
+/// A seeded sample of `cap` rows of `vectors` (in sampled order), held as they are, or
+/// all of them, borrowed, when there are no more rows than that.
+fn sample_rows<'v>(vectors: HeldRef<'v>, dim: usize, cap: usize, rng: &mut Rng) -> Sample<'v> {
     let n = vectors.len() / dim;
-    if n <= cap {
-        return match vectors {
-            HeldRef::F32(v) => Cow::Borrowed(v),
-            HeldRef::F16(_) => {
-                let mut all = Vec::new();
-                vectors.read(0..n * dim, &mut all);
-                Cow::Owned(all)
-            }
-        };
+    let picked = (n > cap).then(|| rng.sample(n, cap));
+    match (vectors, picked) {
+        (HeldRef::F32(v), None) => Sample::F32(Cow::Borrowed(v)),
+        (HeldRef::F16(v), None) => Sample::F16(Cow::Borrowed(v)),
+        (HeldRef::F32(v), Some(rows)) => Sample::F32(Cow::Owned(
+            rows.iter()
+                .flat_map(|&i| &v[i * dim..(i + 1) * dim])
+                .copied()
+                .collect(),
+        )),
+        (HeldRef::F16(v), Some(rows)) => Sample::F16(Cow::Owned(
+            rows.iter()
+                .flat_map(|&i| &v[i * dim..(i + 1) * dim])
+                .copied()
+                .collect(),
+        )),
     }
-    let mut out = Vec::with_capacity(cap * dim);
-    let mut buf = Vec::new();
-    for i in rng.sample(n, cap) {
-        out.extend_from_slice(vectors.read(i * dim..(i + 1) * dim, &mut buf));
+}
+
+/// Rows sampled for a fit, held as the vectors they came from (a sample of `f16` rows
+/// takes half the memory; at 10M rows it holds a million rows).
+enum Sample<'v> {
+    F32(Cow<'v, [f32]>),
+    F16(Cow<'v, [f16]>),
+}
+
+impl Sample<'_> {
+    fn held(&self) -> HeldRef<'_> {
+        match self {
+            Sample::F32(v) => HeldRef::F32(v),
+            Sample::F16(v) => HeldRef::F16(v),
+        }
     }
-    Cow::Owned(out)
 }
 
 /// Splits `total` cells among groups in proportion to their sizes (largest remainders,

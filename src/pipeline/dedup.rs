@@ -168,6 +168,10 @@ pub fn run_dedup(
         }
         None => None,
     };
+    if reference.is_none() {
+        // Exact-copy keys only match rows against a reference.
+        rows.keys = Vec::new();
+    }
     watch.lap("read");
 
     // Each set's common text, found (and stripped) on its own.

@@ -324,10 +324,16 @@ impl<'a> IvfIndex<'a> {
             HeldRef::F16(_) => PARTITION_CHUNK,
         };
         let mut labels = Vec::with_capacity(len);
+        // Room for `probes()` cells a vector and a tenth more (dense cells add some), so
+        // the lists rarely grow by doubling (400 MB at 10M vectors).
         let mut probes = lloyd::Nearest {
-            offsets: vec![0],
-            ids: Vec::new(),
+            offsets: Vec::with_capacity(len + 1),
+            ids: match params.self_threshold {
+                Some(_) => Vec::with_capacity(len * self.probes() + len / 10),
+                None => Vec::new(),
+            },
         };
+        probes.offsets.push(0);
         let mut buf = Vec::new();
         for lo in (0..len).step_by(chunk) {
             let hi = (lo + chunk).min(len);
