@@ -10,6 +10,7 @@ use semsift::embed::{self, cosine, Encoder};
 use semsift::index::IndexKind;
 use semsift::pipeline::{run_dedup, DedupOptions, DedupOutcome};
 use semsift::progress::Silent;
+use semsift::store::Dtype;
 use serde_json::Value;
 
 fn options(input: &Path, out: &Path, index: IndexKind) -> DedupOptions {
@@ -40,12 +41,14 @@ fn removed(out: &Path) -> HashMap<u64, (u64, f64, bool)> {
         .collect()
 }
 
-/// Checks the invariants of a self-dedup output; returns the removed rows.
-fn check_self_invariants(
+/// Checks the invariants of a self-dedup output, its scores within `tolerance` of the
+/// cosine recomputed in `f32`; returns the removed rows.
+fn check_scored_invariants(
     rows: &[Value],
     out: &Path,
     threshold: f64,
     enc: &dyn Encoder,
+    tolerance: f64,
 ) -> BTreeSet<u64> {
     let kept: Vec<u64> = read_jsonl(&out.join("kept.jsonl"))
         .iter()
@@ -89,13 +92,66 @@ fn check_self_invariants(
         }
         let v = enc.encode(&[&text(row), &text(dup)]).unwrap();
         let cos = cosine(&v[..enc.dim()], &v[enc.dim()..]);
-        assert!(cos >= threshold - 1e-5, "row {row} vs {dup}: cosine {cos}");
         assert!(
-            (cos - score).abs() < 1e-4,
+            cos >= threshold - tolerance.min(1e-5),
+            "row {row} vs {dup}: cosine {cos}"
+        );
+        assert!(
+            (cos - score).abs() < tolerance,
             "reported {score}, recomputed {cos}"
         );
     }
     removed.keys().copied().collect()
+}
+
+/// [`check_scored_invariants`] for `f32` vectors (the default at this size).
+fn check_self_invariants(
+    rows: &[Value],
+    out: &Path,
+    threshold: f64,
+    enc: &dyn Encoder,
+) -> BTreeSet<u64> {
+    check_scored_invariants(rows, out, threshold, enc, 1e-4)
+}
+
+#[test]
+fn vectors_held_as_f16_keep_the_invariants_within_their_bound() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("corpus.jsonl");
+    let rows = write_corpus(&input, 6, 42);
+    let enc = model();
+    let mut removed_by = Vec::new();
+    for (kind, precision) in [
+        (IndexKind::Exact, Dtype::F32),
+        (IndexKind::Exact, Dtype::F16),
+        (IndexKind::Hnsw, Dtype::F16),
+        (IndexKind::Ivf, Dtype::F16),
+    ] {
+        let out = tmp.path().join(format!("{}-{precision}", kind.name()));
+        let opts = DedupOptions {
+            precision: Some(precision),
+            ..options(&input, &out, kind)
+        };
+        let outcome = run_dedup(&opts, enc.as_ref(), &Silent).unwrap();
+        assert_eq!(outcome.summary["index"]["precision"], precision.to_string());
+        // Scores of the rounded vectors: within 2^-10 of the f32 cosine, a removed
+        // row's f32 cosine no further below the threshold.
+        let bound = (2f64).powi(-10);
+        let set = check_scored_invariants(&rows, &out, 0.9 - bound, enc.as_ref(), bound);
+        removed_by.push(set);
+    }
+    let exact = &removed_by[0];
+    for (name, found) in [
+        ("exact", &removed_by[1]),
+        ("hnsw", &removed_by[2]),
+        ("ivf", &removed_by[3]),
+    ] {
+        let differ = exact.symmetric_difference(found).count() as f64 / exact.len() as f64;
+        eprintln!("f16 {name} vs f32 exact: {differ:.4} of removed rows differ");
+        assert!(differ <= 0.02, "f16 {name}: {differ}");
+    }
+    // Only pairs within the bound of the threshold can change sides in exact search.
+    assert!(exact.symmetric_difference(&removed_by[1]).count() <= exact.len() / 200);
 }
 
 #[test]

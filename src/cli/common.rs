@@ -185,7 +185,7 @@ pub struct StoreArgs {
     pub store_dtype: Dtype,
 }
 
-pub fn parse_dtype(s: &str) -> Result<Dtype, String> {
+fn parse_dtype(s: &str) -> Result<Dtype, String> {
     match s {
         "f32" => Ok(Dtype::F32),
         "f16" => Ok(Dtype::F16),

@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use semsift::dataset::OnError;
 use semsift::pipeline::{run_dedup, DedupOptions};
 use semsift::store::Dtype;
 
-use super::common::{parse_dtype, IndexArgs, InputArgs, ModelArgs, StoreArgs, TemplateArgs};
+use super::common::{IndexArgs, InputArgs, ModelArgs, StoreArgs, TemplateArgs};
 use super::progress::Bars;
 
 /// Flags of `semsift dedup`.
@@ -54,12 +54,14 @@ pub struct DedupArgs {
     /// when the run starts.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
-    /// Precision the vectors are held and compared in: f16 (half the memory,
-    /// the bulk of a large run's) or f32. With f16 every score is computed on
-    /// the rounded vectors: within 2^-10 of the f32 cosine, about 1e-5
-    /// typically, so only pairs that close to the threshold can change sides.
-    #[arg(long, default_value = "f16", value_name = "f16|f32", value_parser = parse_dtype)]
-    pub precision: Dtype,
+    /// Precision the vectors are held and compared in: f32, or f16 (half the
+    /// memory, the bulk of a large run's; every score is then computed on the
+    /// rounded vectors, within about 2^-10 of the f32 cosine and 1e-5
+    /// typically). auto: f32 unless the f32 vectors would take more than a
+    /// quarter of the memory limit (--memory-limit, or the memory available).
+    /// summary.json's index.precision says which was used.
+    #[arg(long, value_enum, default_value_t = Precision::Auto)]
+    pub precision: Precision,
     #[command(flatten)]
     pub templates: TemplateArgs,
     #[command(flatten)]
@@ -74,6 +76,24 @@ pub struct DedupArgs {
     /// Default: `<input name>-dedup` in the current directory.
     #[arg(short, long, value_name = "OUTDIR")]
     pub output: Option<PathBuf>,
+}
+
+/// `--precision`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Precision {
+    Auto,
+    F16,
+    F32,
+}
+
+impl Precision {
+    fn dtype(self) -> Option<Dtype> {
+        match self {
+            Precision::Auto => None,
+            Precision::F16 => Some(Dtype::F16),
+            Precision::F32 => Some(Dtype::F32),
+        }
+    }
 }
 
 pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
@@ -94,7 +114,7 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
         ivf: args.index.ivf(),
         store: args.store.store.clone(),
         store_dtype: args.store.store_dtype,
-        precision: args.precision,
+        precision: args.precision.dtype(),
         sweep: args.sweep.clone(),
         target_rows: args.target_rows,
         write_pairs: args.pairs,

@@ -34,7 +34,6 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use half::f16;
-use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
 use super::select::Canonical;
@@ -42,6 +41,7 @@ use super::RESCORE_MARGIN;
 use crate::index::{IndexError, IvfPartition};
 use crate::linalg::{dot, scores_into};
 use crate::progress::Progress;
+use crate::store::widen_rows_into;
 
 /// What the selection did, for logs and summaries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -178,35 +178,34 @@ impl Best {
     }
 }
 
-/// How the vectors are held: as `f32`, or as `f16` widened when they are scored.
+/// How the vectors are held: as `f32`, or as `f16` widened (and scaled back to unit
+/// length, as [`HeldRef::read`](crate::store::HeldRef::read) does) when they are scored.
 pub trait Element: Copy + Send + Sync + 'static {
-    /// `values` as `f32`: themselves, or widened into `buf`.
-    fn view<'a>(values: &'a [Self], buf: &'a mut Vec<f32>) -> &'a [f32];
-    /// Appends `values` as `f32` to `out`.
-    fn extend(out: &mut Vec<f32>, values: &[Self]);
+    /// Rows `values` (`dim` wide) as `f32`: themselves, or widened into `buf`.
+    fn view<'a>(values: &'a [Self], dim: usize, buf: &'a mut Vec<f32>) -> &'a [f32];
+    /// Appends rows `values` (`dim` wide) as `f32` to `out`.
+    fn extend(out: &mut Vec<f32>, values: &[Self], dim: usize);
 }
 
 impl Element for f32 {
-    fn view<'a>(values: &'a [f32], _: &'a mut Vec<f32>) -> &'a [f32] {
+    fn view<'a>(values: &'a [f32], _: usize, _: &'a mut Vec<f32>) -> &'a [f32] {
         values
     }
 
-    fn extend(out: &mut Vec<f32>, values: &[f32]) {
+    fn extend(out: &mut Vec<f32>, values: &[f32], _: usize) {
         out.extend_from_slice(values);
     }
 }
 
 impl Element for f16 {
-    fn view<'a>(values: &'a [f16], buf: &'a mut Vec<f32>) -> &'a [f32] {
+    fn view<'a>(values: &'a [f16], dim: usize, buf: &'a mut Vec<f32>) -> &'a [f32] {
         buf.clear();
-        Self::extend(buf, values);
+        widen_rows_into(values, dim, buf);
         buf
     }
 
-    fn extend(out: &mut Vec<f32>, values: &[f16]) {
-        let at = out.len();
-        out.resize(at + values.len(), 0.0);
-        values.convert_to_f32_slice(&mut out[at..]);
+    fn extend(out: &mut Vec<f32>, values: &[f16], dim: usize) {
+        widen_rows_into(values, dim, out);
     }
 }
 
@@ -486,7 +485,7 @@ impl<T: Element> Run<T> {
             .parts
             .iter()
             .zip(widened.iter_mut())
-            .map(|(part, buf)| T::view(&self.slab[part.m.start * dim..part.m.end * dim], buf))
+            .map(|(part, buf)| T::view(&self.slab[part.m.start * dim..part.m.end * dim], dim, buf))
             .collect();
         // Undecided rows' best matches from newly kept probers, one list per part.
         let mut columns: Vec<Vec<Best>> = task
@@ -500,7 +499,7 @@ impl<T: Element> Run<T> {
         for block in probers[task.q.clone()].chunks(BLOCK_QUERIES) {
             qbuf.clear();
             for &q in block {
-                T::extend(qbuf, self.vector(q));
+                T::extend(qbuf, self.vector(q), dim);
             }
             for ((part, column), slab) in task.parts.iter().zip(&mut columns).zip(&slabs) {
                 self.scan_part(block, qbuf, part, slab, scores, column, found);

@@ -320,7 +320,7 @@ pub fn dedup_self(
         return blockwise(groups, vectors, identical, dim, params, watch, progress);
     }
     // The pair search reads `f32` vectors.
-    vectors.widen();
+    vectors.widen(dim);
     let floor = params.floor();
     let distinct = vectors.as_slice();
     let index = build_index(params, distinct, dim, true, progress)?;
@@ -381,7 +381,7 @@ fn blockwise(
         .map(|g| match identical.members(g).len() {
             1 => 1.0,
             _ => {
-                let v = held.read(g * dim..(g + 1) * dim, &mut buf);
+                let v = held.read(g * dim..(g + 1) * dim, dim, &mut buf);
                 dot(v, v)
             }
         })
@@ -401,7 +401,7 @@ fn blockwise(
                     blockwise::select_blockwise(v, dim, partition, threshold, block, progress)?
                 }
                 v => blockwise::select_blockwise(
-                    v.into_owned(),
+                    v.into_owned(dim),
                     dim,
                     partition,
                     threshold,
@@ -942,7 +942,9 @@ mod tests {
         }
         let mut half = Vec::new();
         crate::store::narrow_into(&v, &mut half);
-        let rounded: Vec<f32> = half.iter().map(|x| x.to_f32()).collect();
+        // Widened rows are scaled back to unit length.
+        let mut rounded: Vec<f32> = half.iter().map(|x| x.to_f32()).collect();
+        crate::linalg::normalize_rows(&mut rounded, dim);
         assert!(rounded != v, "rounding changed some values");
         let groups = groups_of(n);
         for keep_pairs in [false, true] {

@@ -136,7 +136,7 @@ impl Quantizer {
         if lists < flat_below {
             let mut all = Vec::new();
             let k = kmeans(
-                sample.read(0..sample.len(), &mut all),
+                sample.read(0..sample.len(), dim, &mut all),
                 lists,
                 params.seed,
                 progress,
@@ -170,7 +170,7 @@ impl Quantizer {
         let mut labels = Vec::with_capacity(rows);
         let mut buf = Vec::new();
         for lo in (0..rows).step_by(chunk) {
-            let queries = sample.read(lo * dim..(lo + chunk).min(rows) * dim, &mut buf);
+            let queries = sample.read(lo * dim..(lo + chunk).min(rows) * dim, dim, &mut buf);
             let nearest = coarse.nearest_by(queries, 1, FIT_COARSE_PROBES, None, |c, ids| {
                 ids.push(c[0].0)
             })?;
@@ -198,7 +198,7 @@ impl Quantizer {
                 let mut buf = Vec::new();
                 for &i in &members.order[members.offsets[g]..members.offsets[g + 1]] {
                     let i = i as usize;
-                    rows.extend_from_slice(sample.read(i * dim..(i + 1) * dim, &mut buf));
+                    rows.extend_from_slice(sample.read(i * dim..(i + 1) * dim, dim, &mut buf));
                 }
                 let seed = params.seed ^ (g as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 let fit = kmeans(&rows, k, seed, &Silent)?;

@@ -44,11 +44,13 @@ pub struct DedupOptions {
     pub store: Option<PathBuf>,
     /// Element type of vectors written to the store.
     pub store_dtype: Dtype,
-    /// Element type the vectors are held and compared in. [`Dtype::F16`] (the default)
-    /// halves the memory they take, the largest part of a run's; every score is then
-    /// computed on the rounded vectors, within `2⁻¹⁰` of the `f32` vectors' cosine (about
-    /// `10⁻⁵` typically). [`Dtype::F32`] compares the vectors as computed.
-    pub precision: Dtype,
+    /// Element type the vectors are held and compared in. [`Dtype::F16`] halves the
+    /// memory they take, the largest part of a large run's; every score is then computed
+    /// on the rounded vectors (scaled back to unit length), within about `2⁻¹⁰` of the
+    /// `f32` vectors' cosine and `10⁻⁵` typically. [`Dtype::F32`] compares the vectors as
+    /// computed. `None` (the default): `f32` unless the `f32` vectors would take more than
+    /// a quarter of the memory limit ([`AUTO_F16_SHARE`]).
+    pub precision: Option<Dtype>,
     /// Extra thresholds to report kept counts for, from the same neighbour search.
     pub sweep: Vec<f32>,
     /// Pick the highest threshold (not below `threshold`) that keeps at most this many rows.
@@ -84,7 +86,7 @@ impl DedupOptions {
             ivf: IvfParams::default(),
             store: None,
             store_dtype: Dtype::F32,
-            precision: Dtype::F16,
+            precision: None,
             sweep: vec![],
             target_rows: None,
             write_pairs: false,
@@ -130,6 +132,26 @@ pub struct DedupOutcome {
     pub files: Vec<PathBuf>,
 }
 
+/// With `precision: None`, vectors are held as `f16` when as `f32` they would take more
+/// than this share of the memory limit (10M rows of 256 dimensions: 9.2 GB of `f32`).
+pub const AUTO_F16_SHARE: f64 = 0.25;
+
+/// The precision a run holds its vectors in: `asked`, or by [`AUTO_F16_SHARE`] for
+/// `rows` unique rows (input and reference) of `dim` dimensions.
+fn precision_for(
+    asked: Option<Dtype>,
+    rows: usize,
+    dim: usize,
+    memory_limit: Option<u64>,
+) -> Dtype {
+    let f32_bytes = (rows * dim * 4) as f64;
+    match (asked, memory_limit) {
+        (Some(p), _) => p,
+        (None, Some(limit)) if f32_bytes > AUTO_F16_SHARE * limit as f64 => Dtype::F16,
+        (None, _) => Dtype::F32,
+    }
+}
+
 /// The files a dedup run may write besides `summary.json`, which is written last and marks
 /// the set complete (see [`OutputDir::finish_set`]).
 pub(super) const OUTPUT_FAMILY: &[&str] =
@@ -168,8 +190,10 @@ pub fn run_dedup(
         }
         None => None,
     };
+    // The input's key map only served to group its exact copies (400 MB at 10M rows),
+    // and its keys only match rows against a reference.
+    rows.groups.drop_keys();
     if reference.is_none() {
-        // Exact-copy keys only match rows against a reference.
         rows.keys = Vec::new();
     }
     watch.lap("read");
@@ -208,6 +232,8 @@ pub fn run_dedup(
     let texts = to_disk(&mut rows)?;
     let ref_texts = reference.as_mut().map(to_disk).transpose()?;
     let dim = encoder.dim() * opts.read.columns.len();
+    let unique = texts.len() + ref_texts.as_ref().map_or(0, |t| t.len());
+    let precision = precision_for(opts.precision, unique, dim, memory_limit);
     let embed = |on_disk: &DiskTexts, t: EmbedTexts| {
         let content_key = t.content_key;
         let stripped = t.into_stripped();
@@ -221,7 +247,7 @@ pub fn run_dedup(
             encoder,
             opts.store.as_deref(),
             opts.store_dtype,
-            opts.precision,
+            precision,
             progress,
         )
     };
@@ -240,12 +266,12 @@ pub fn run_dedup(
             &rows.groups,
             &rows.keys,
             {
-                vectors.widen();
+                vectors.widen(dim);
                 vectors.as_slice()
             },
             &r.groups,
             {
-                rv.widen();
+                rv.widen(dim);
                 rv.as_slice()
             },
             dim,
@@ -255,6 +281,8 @@ pub fn run_dedup(
         _ => dedup_self(&rows.groups, vectors, dim, &params, progress)?,
     };
     watch.extend(result.timings.clone());
+    let mut result = result;
+    result.index["precision"] = json!(precision.to_string());
 
     // Write: kept rows through a second pass over the input, removed (and skipped) rows
     // beside them, then summary.json, which lists them all with their checksums.

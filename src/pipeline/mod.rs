@@ -22,7 +22,7 @@ mod vectors;
 pub use crate::dataset::{RowNumbers, Texts};
 pub use crate::report::Clusters;
 pub use crate::store::Vectors;
-pub use dedup::{run_dedup, DedupOptions, DedupOutcome};
+pub use dedup::{run_dedup, DedupOptions, DedupOutcome, AUTO_F16_SHARE};
 pub use embed::{embed_dataset, embed_to_npy, EmbedFiles, EmbedOutcome, EmbedStats};
 pub use filter::{run_filter, FilterMode, FilterOptions, FilterOutcome};
 pub use output::{AtomicFile, OutputDir};

@@ -7,6 +7,7 @@ use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
 use super::{Dtype, VectorFile};
+use crate::linalg::normalize_rows;
 
 /// Values converted per parallel chunk.
 const CONVERT_CHUNK: usize = 1 << 16;
@@ -23,9 +24,10 @@ pub enum Vectors {
     /// and again): never modified, copied when rows are dropped.
     Shared(Arc<[f32]>),
     /// Computed in this run and held rounded to `f16`, half the memory of `f32`. Every
-    /// computation reads them widened to `f32`, so the rounded vectors are the ones a job
-    /// compares: a cosine moves by at most `2⁻¹⁰` from the `f32` vectors' (each value's
-    /// relative rounding error is at most `2⁻¹¹`, and `|u·e| ≤ 2⁻¹¹` for unit `u`).
+    /// computation reads them widened to `f32` and scaled back to unit length, so these
+    /// are the vectors a job compares: each value's relative rounding error is at most
+    /// `2⁻¹¹`, which moves a cosine by at most about `2⁻¹⁰` (`1e-5` typically) from the
+    /// `f32` vectors'.
     Half(Vec<f16>),
 }
 
@@ -52,8 +54,14 @@ impl<'a> HeldRef<'a> {
         self.len() == 0
     }
 
-    /// Values `range` as `f32`: borrowed when held as `f32`, widened into `buf` otherwise.
-    pub fn read<'b>(&self, range: std::ops::Range<usize>, buf: &'b mut Vec<f32>) -> &'b [f32]
+    /// Values `range` (whole rows, `dim` wide) as `f32`: borrowed when held as `f32`,
+    /// widened into `buf` and scaled to unit length otherwise ([`widen_rows_into`]).
+    pub fn read<'b>(
+        &self,
+        range: std::ops::Range<usize>,
+        dim: usize,
+        buf: &'b mut Vec<f32>,
+    ) -> &'b [f32]
     where
         'a: 'b,
     {
@@ -61,8 +69,7 @@ impl<'a> HeldRef<'a> {
             HeldRef::F32(v) => &v[range],
             HeldRef::F16(v) => {
                 buf.clear();
-                buf.resize(range.len(), 0.0);
-                v[range].convert_to_f32_slice(buf);
+                widen_rows_into(&v[range], dim, buf);
                 buf
             }
         }
@@ -92,12 +99,27 @@ pub fn narrow_into(values: &[f32], out: &mut Vec<f16>) {
     out[at..].convert_from_f32_slice(values);
 }
 
-/// `values` widened to `f32`, in parallel.
-pub fn widen(values: &[f16]) -> Vec<f32> {
+/// Rows of `f16` values (`dim` wide) widened to `f32` and scaled back to unit length
+/// (zero rows stay zero), appended to `out`: rounding leaves a norm up to `2⁻¹¹` off 1,
+/// enough to score a row against itself visibly below 1 and to trip indexes that check
+/// for unit vectors.
+pub fn widen_rows_into(values: &[f16], dim: usize, out: &mut Vec<f32>) {
+    let at = out.len();
+    out.resize(at + values.len(), 0.0);
+    values.convert_to_f32_slice(&mut out[at..]);
+    normalize_rows(&mut out[at..], dim);
+}
+
+/// [`widen_rows_into`] for many rows, in parallel.
+fn widen(values: &[f16], dim: usize) -> Vec<f32> {
     let mut out = vec![0f32; values.len()];
-    out.par_chunks_mut(CONVERT_CHUNK)
-        .zip(values.par_chunks(CONVERT_CHUNK))
-        .for_each(|(o, v)| v.convert_to_f32_slice(o));
+    let chunk = CONVERT_CHUNK.div_ceil(dim.max(1)) * dim.max(1);
+    out.par_chunks_mut(chunk)
+        .zip(values.par_chunks(chunk))
+        .for_each(|(o, v)| {
+            v.convert_to_f32_slice(o);
+            normalize_rows(o, dim);
+        });
     out
 }
 
@@ -121,20 +143,20 @@ impl Vectors {
     }
 
     /// All values, row-major, as a vector of its own: moved out when in memory, copied
-    /// from a mapped file or a shared owner.
-    pub fn into_owned(self) -> Vec<f32> {
+    /// from a mapped file or a shared owner, widened from `f16` (rows `dim` wide).
+    pub fn into_owned(self, dim: usize) -> Vec<f32> {
         match self {
             Vectors::Owned(v) | Vectors::Widened(v) => v,
-            Vectors::Half(v) => widen(&v),
+            Vectors::Half(v) => widen(&v, dim),
             Vectors::Mapped(_) | Vectors::Shared(_) => self.as_slice().to_vec(),
         }
     }
 
-    /// Held as `f32` from now on: `f16` values are widened (twice the memory), others
-    /// stay as they are.
-    pub fn widen(&mut self) {
+    /// Held as `f32` from now on: `f16` rows (`dim` wide) are widened as
+    /// [`HeldRef::read`] widens them (twice the memory), others stay as they are.
+    pub fn widen(&mut self, dim: usize) {
         if let Vectors::Half(v) = self {
-            *self = Vectors::Owned(widen(v));
+            *self = Vectors::Owned(widen(v, dim));
         }
     }
 
@@ -200,14 +222,19 @@ mod tests {
         let values: Vec<f32> = (0..12).map(|i| (i as f32 - 5.5) / 7.0).collect();
         let mut half = Vec::new();
         narrow_into(&values, &mut half);
-        let rounded: Vec<f32> = half.iter().map(|x| x.to_f32()).collect();
-        assert!(rounded
+        assert!(half
             .iter()
             .zip(&values)
-            .all(|(r, v)| (r - v).abs() <= v.abs() / 2048.0));
+            .all(|(r, v)| (r.to_f32() - v).abs() <= v.abs() / 2048.0));
+        // Widened rows are unit length again.
+        let mut rounded: Vec<f32> = half.iter().map(|x| x.to_f32()).collect();
+        normalize_rows(&mut rounded, 3);
+        for row in rounded.chunks(3) {
+            assert!((row.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-6);
+        }
         let mut buf = Vec::new();
-        assert_eq!(HeldRef::F16(&half).read(3..9, &mut buf), &rounded[3..9]);
-        assert_eq!(HeldRef::F32(&values).read(3..9, &mut buf), &values[3..9]);
+        assert_eq!(HeldRef::F16(&half).read(3..9, 3, &mut buf), &rounded[3..9]);
+        assert_eq!(HeldRef::F32(&values).read(3..9, 3, &mut buf), &values[3..9]);
         assert_eq!(HeldRef::F16(&half).bytes().len(), 24);
 
         // Rows 0 and 2 of four rows 3 wide, in place, as for f32.
@@ -217,7 +244,7 @@ mod tests {
         owned.retain_rows(&[0, 2], 3);
         assert_eq!(held.len(), 6);
         assert_eq!(held.held().dtype(), Dtype::F16);
-        held.widen();
+        held.widen(3);
         assert_eq!(held.as_slice(), owned.as_slice());
         assert_eq!(held.as_slice(), [&rounded[0..3], &rounded[6..9]].concat());
     }

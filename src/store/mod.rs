@@ -58,7 +58,7 @@ use std::path::PathBuf;
 
 pub use cache::{Lookup, StoreKey, VectorStore};
 pub use header::{Dtype, FORMAT_VERSION, HEADER_LEN, MAX_FINGERPRINT_LEN};
-pub use held::{narrow_into, HeldRef, Vectors};
+pub use held::{narrow_into, widen_rows_into, HeldRef, Vectors};
 pub use vectors::{VectorFile, VectorWriter};
 
 /// Why vectors could not be written or read back.

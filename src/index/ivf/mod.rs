@@ -337,7 +337,7 @@ impl<'a> IvfIndex<'a> {
         let mut buf = Vec::new();
         for lo in (0..len).step_by(chunk) {
             let hi = (lo + chunk).min(len);
-            let queries = vectors.read(lo * dim..hi * dim, &mut buf);
+            let queries = vectors.read(lo * dim..hi * dim, dim, &mut buf);
             match params.self_threshold {
                 // The probe list starts with the nearest centroid: the vector's own cell.
                 Some(t) => {
