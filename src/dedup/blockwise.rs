@@ -34,12 +34,13 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use half::f16;
+use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
 use super::select::Canonical;
 use super::RESCORE_MARGIN;
 use crate::index::{IndexError, IvfPartition};
-use crate::linalg::{dot, scores_into};
+use crate::linalg::{dot, normalize_rows, scores_into};
 use crate::progress::Progress;
 use crate::store::widen_rows_into;
 
@@ -178,34 +179,60 @@ impl Best {
     }
 }
 
-/// How the vectors are held: as `f32`, or as `f16` widened (and scaled back to unit
-/// length, as [`HeldRef::read`](crate::store::HeldRef::read) does) when they are scored.
+/// How the vectors are held: as `f32`, or as `f16`, whose rows every job compares
+/// widened and scaled back to unit length ([`HeldRef::read`](crate::store::HeldRef::read)).
+///
+/// Scaling each member row of every scan would cost as much again as widening it, so
+/// members are scored widened only: their norms are within `2⁻¹¹` of 1, which moves a
+/// score by at most [`SLACK`](Element::SLACK), and the few scores that come within it of
+/// the threshold are computed again on the scaled rows, exactly as exact search does.
 pub trait Element: Copy + Send + Sync + 'static {
-    /// Rows `values` (`dim` wide) as `f32`: themselves, or widened into `buf`.
-    fn view<'a>(values: &'a [Self], dim: usize, buf: &'a mut Vec<f32>) -> &'a [f32];
-    /// Appends rows `values` (`dim` wide) as `f32` to `out`.
+    /// How far a member's score may lie from its scaled row's.
+    const SLACK: f32;
+    /// Rows `values` as `f32`, not scaled: themselves, or widened into `buf`.
+    fn raw<'a>(values: &'a [Self], buf: &'a mut Vec<f32>) -> &'a [f32];
+    /// Appends rows `values` (`dim` wide) as `f32` to `out`, scaled.
     fn extend(out: &mut Vec<f32>, values: &[Self], dim: usize);
+    /// The dot product of unit row `q` with member row `raw` (from [`raw`](Self::raw))
+    /// scaled, through `buf`.
+    fn score(q: &[f32], raw: &[f32], buf: &mut Vec<f32>) -> f32;
 }
 
 impl Element for f32 {
-    fn view<'a>(values: &'a [f32], _: usize, _: &'a mut Vec<f32>) -> &'a [f32] {
+    const SLACK: f32 = 0.0;
+
+    fn raw<'a>(values: &'a [f32], _: &'a mut Vec<f32>) -> &'a [f32] {
         values
     }
 
     fn extend(out: &mut Vec<f32>, values: &[f32], _: usize) {
         out.extend_from_slice(values);
     }
+
+    fn score(q: &[f32], raw: &[f32], _: &mut Vec<f32>) -> f32 {
+        dot(q, raw)
+    }
 }
 
 impl Element for f16 {
-    fn view<'a>(values: &'a [f16], dim: usize, buf: &'a mut Vec<f32>) -> &'a [f32] {
+    const SLACK: f32 = 1.0 / 1024.0;
+
+    fn raw<'a>(values: &'a [f16], buf: &'a mut Vec<f32>) -> &'a [f32] {
         buf.clear();
-        widen_rows_into(values, dim, buf);
+        buf.resize(values.len(), 0.0);
+        values.convert_to_f32_slice(buf);
         buf
     }
 
     fn extend(out: &mut Vec<f32>, values: &[f16], dim: usize) {
         widen_rows_into(values, dim, out);
+    }
+
+    fn score(q: &[f32], raw: &[f32], buf: &mut Vec<f32>) -> f32 {
+        buf.clear();
+        buf.extend_from_slice(raw);
+        normalize_rows(buf, raw.len());
+        dot(q, buf)
     }
 }
 
@@ -485,7 +512,7 @@ impl<T: Element> Run<T> {
             .parts
             .iter()
             .zip(widened.iter_mut())
-            .map(|(part, buf)| T::view(&self.slab[part.m.start * dim..part.m.end * dim], dim, buf))
+            .map(|(part, buf)| T::raw(&self.slab[part.m.start * dim..part.m.end * dim], buf))
             .collect();
         // Undecided rows' best matches from newly kept probers, one list per part.
         let mut columns: Vec<Vec<Best>> = task
@@ -528,7 +555,8 @@ impl<T: Element> Run<T> {
         found: &mut Found,
     ) {
         let dim = self.dim;
-        let floor = self.threshold - RESCORE_MARGIN;
+        let floor = self.threshold - RESCORE_MARGIN - T::SLACK;
+        let mut row = Vec::new();
         let ids = &self.ids[part.m.clone()];
         scores.resize(block.len() * ids.len(), 0.0);
         scores_into(qbuf, slab, dim, scores);
@@ -542,7 +570,7 @@ impl<T: Element> Run<T> {
                 if s < floor || id == q {
                     continue;
                 }
-                let exact = dot(qv, &slab[j * dim..(j + 1) * dim]);
+                let exact = T::score(qv, &slab[j * dim..(j + 1) * dim], &mut row);
                 if exact < self.threshold {
                     continue;
                 }

@@ -492,19 +492,18 @@ fn sample_rows<'v>(vectors: HeldRef<'v>, dim: usize, cap: usize, rng: &mut Rng) 
     match (vectors, picked) {
         (HeldRef::F32(v), None) => Sample::F32(Cow::Borrowed(v)),
         (HeldRef::F16(v), None) => Sample::F16(Cow::Borrowed(v)),
-        (HeldRef::F32(v), Some(rows)) => Sample::F32(Cow::Owned(
-            rows.iter()
-                .flat_map(|&i| &v[i * dim..(i + 1) * dim])
-                .copied()
-                .collect(),
-        )),
-        (HeldRef::F16(v), Some(rows)) => Sample::F16(Cow::Owned(
-            rows.iter()
-                .flat_map(|&i| &v[i * dim..(i + 1) * dim])
-                .copied()
-                .collect(),
-        )),
+        (HeldRef::F32(v), Some(rows)) => Sample::F32(Cow::Owned(gather(v, dim, &rows))),
+        (HeldRef::F16(v), Some(rows)) => Sample::F16(Cow::Owned(gather(v, dim, &rows))),
     }
+}
+
+/// Rows `rows` of `v` (`dim` wide), in that order, in a vector of exactly their size.
+fn gather<T: Copy>(v: &[T], dim: usize, rows: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(rows.len() * dim);
+    for &i in rows {
+        out.extend_from_slice(&v[i * dim..(i + 1) * dim]);
+    }
+    out
 }
 
 /// Rows sampled for a fit, held as the vectors they came from (a sample of `f16` rows
