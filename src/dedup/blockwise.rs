@@ -34,15 +34,13 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use half::f16;
-use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
 use super::select::Canonical;
 use super::RESCORE_MARGIN;
 use crate::index::{IndexError, IvfPartition};
-use crate::linalg::{dot, normalize_rows, scores_into};
+use crate::linalg::{dot, inverse_norm, scores_into, widen_scaled};
 use crate::progress::Progress;
-use crate::store::widen_rows_into;
 
 /// What the selection did, for logs and summaries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -182,34 +180,41 @@ impl Best {
 /// How the vectors are held: as `f32`, or as `f16`, whose rows every job compares
 /// widened and scaled back to unit length ([`HeldRef::read`](crate::store::HeldRef::read)).
 ///
-/// Scaling each member row of every scan would cost as much again as widening it, so
-/// members are scored widened only: their norms are within `2⁻¹¹` of 1, which moves a
-/// score by at most [`SLACK`](Element::SLACK), and the few scores that come within it of
-/// the threshold are computed again on the scaled rows, exactly as exact search does.
+/// Each row's scale is computed once. Probing rows are widened and scaled as they are
+/// gathered; member rows, read far more often, only widened: their norms are within
+/// `2⁻¹¹` of 1, which moves a score by at most [`SLACK`](Element::SLACK), and the few
+/// scores that come within it of the threshold are computed again on the scaled row,
+/// exactly as exact search computes them.
 pub trait Element: Copy + Send + Sync + 'static {
     /// How far a member's score may lie from its scaled row's.
     const SLACK: f32;
+    /// Each row's scale (`dim` wide rows); empty when rows need none.
+    fn scales(values: &[Self], dim: usize) -> Vec<f32>;
     /// Rows `values` as `f32`, not scaled: themselves, or widened into `buf`.
     fn raw<'a>(values: &'a [Self], buf: &'a mut Vec<f32>) -> &'a [f32];
-    /// Appends rows `values` (`dim` wide) as `f32` to `out`, scaled.
-    fn extend(out: &mut Vec<f32>, values: &[Self], dim: usize);
+    /// Appends row `values` as `f32` to `out`, times `scale`.
+    fn extend(out: &mut Vec<f32>, values: &[Self], scale: f32);
     /// The dot product of unit row `q` with member row `raw` (from [`raw`](Self::raw))
-    /// scaled, through `buf`.
-    fn score(q: &[f32], raw: &[f32], buf: &mut Vec<f32>) -> f32;
+    /// times `scale`, through `buf`.
+    fn score(q: &[f32], raw: &[f32], scale: f32, buf: &mut Vec<f32>) -> f32;
 }
 
 impl Element for f32 {
     const SLACK: f32 = 0.0;
 
+    fn scales(_: &[f32], _: usize) -> Vec<f32> {
+        Vec::new()
+    }
+
     fn raw<'a>(values: &'a [f32], _: &'a mut Vec<f32>) -> &'a [f32] {
         values
     }
 
-    fn extend(out: &mut Vec<f32>, values: &[f32], _: usize) {
+    fn extend(out: &mut Vec<f32>, values: &[f32], _: f32) {
         out.extend_from_slice(values);
     }
 
-    fn score(q: &[f32], raw: &[f32], _: &mut Vec<f32>) -> f32 {
+    fn score(q: &[f32], raw: &[f32], _: f32, _: &mut Vec<f32>) -> f32 {
         dot(q, raw)
     }
 }
@@ -217,21 +222,36 @@ impl Element for f32 {
 impl Element for f16 {
     const SLACK: f32 = 1.0 / 1024.0;
 
+    fn scales(values: &[f16], dim: usize) -> Vec<f32> {
+        values
+            .par_chunks(dim * 1024)
+            .flat_map_iter(|rows| {
+                let mut buf = vec![0.0; dim];
+                rows.chunks_exact(dim)
+                    .map(|row| {
+                        widen_scaled(row, 1.0, &mut buf);
+                        inverse_norm(&buf)
+                    })
+                    .collect::<Vec<f32>>()
+            })
+            .collect()
+    }
+
     fn raw<'a>(values: &'a [f16], buf: &'a mut Vec<f32>) -> &'a [f32] {
-        buf.clear();
         buf.resize(values.len(), 0.0);
-        values.convert_to_f32_slice(buf);
+        widen_scaled(values, 1.0, buf);
         buf
     }
 
-    fn extend(out: &mut Vec<f32>, values: &[f16], dim: usize) {
-        widen_rows_into(values, dim, out);
+    fn extend(out: &mut Vec<f32>, values: &[f16], scale: f32) {
+        let at = out.len();
+        out.resize(at + values.len(), 0.0);
+        widen_scaled(values, scale, &mut out[at..]);
     }
 
-    fn score(q: &[f32], raw: &[f32], buf: &mut Vec<f32>) -> f32 {
+    fn score(q: &[f32], raw: &[f32], scale: f32, buf: &mut Vec<f32>) -> f32 {
         buf.clear();
-        buf.extend_from_slice(raw);
-        normalize_rows(buf, raw.len());
+        buf.extend(raw.iter().map(|x| x * scale));
         dot(q, buf)
     }
 }
@@ -246,6 +266,8 @@ struct Run<T> {
     slab: Vec<T>,
     /// The row at each slab position.
     ids: Vec<u32>,
+    /// Each row's scale ([`Element::scales`]).
+    scales: Vec<f32>,
     /// Each undecided or kept row's slab position.
     pos: Vec<u32>,
     offsets: Vec<usize>,
@@ -304,6 +326,7 @@ impl<T: Element> Run<T> {
         for (p, &row) in members.iter().enumerate() {
             pos[row as usize] = p as u32;
         }
+        let scales = T::scales(&slab, dim);
         permute_rows(&mut slab, dim, &pos);
         let lists = offsets.len() - 1;
         Run {
@@ -311,6 +334,7 @@ impl<T: Element> Run<T> {
             threshold,
             slab,
             ids: members,
+            scales,
             pos,
             offsets,
             kept: vec![0; lists],
@@ -327,6 +351,10 @@ impl<T: Element> Run<T> {
 
     fn own_cell(&self, row: usize) -> usize {
         self.probes.of(row)[0] as usize
+    }
+
+    fn scale(&self, row: u32) -> f32 {
+        self.scales.get(row as usize).copied().unwrap_or(1.0)
     }
 
     fn vector(&self, row: u32) -> &[T] {
@@ -526,7 +554,7 @@ impl<T: Element> Run<T> {
         for block in probers[task.q.clone()].chunks(BLOCK_QUERIES) {
             qbuf.clear();
             for &q in block {
-                T::extend(qbuf, self.vector(q), dim);
+                T::extend(qbuf, self.vector(q), self.scale(q));
             }
             for ((part, column), slab) in task.parts.iter().zip(&mut columns).zip(&slabs) {
                 self.scan_part(block, qbuf, part, slab, scores, column, found);
@@ -570,7 +598,7 @@ impl<T: Element> Run<T> {
                 if s < floor || id == q {
                     continue;
                 }
-                let exact = T::score(qv, &slab[j * dim..(j + 1) * dim], &mut row);
+                let exact = T::score(qv, &slab[j * dim..(j + 1) * dim], self.scale(id), &mut row);
                 if exact < self.threshold {
                     continue;
                 }

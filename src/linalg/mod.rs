@@ -18,11 +18,13 @@
 
 mod gemm;
 mod rng;
+mod widen;
 
 use candle_core::{Storage, Tensor};
 
 pub(crate) use gemm::scores_into;
 pub use rng::Rng;
+pub use widen::widen_scaled;
 
 /// Dot product summed in a fixed order (eight interleaved partial sums), so the same
 /// pair of vectors always gets the same score whatever found it. For unit vectors this is
@@ -88,11 +90,18 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
 /// L2-normalises each `dim`-long row of `data` in place; zero rows stay zero.
 pub fn normalize_rows(data: &mut [f32], dim: usize) {
     for row in data.chunks_exact_mut(dim) {
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            let inv = 1.0 / norm;
-            row.iter_mut().for_each(|x| *x *= inv);
-        }
+        let inv = inverse_norm(row);
+        row.iter_mut().for_each(|x| *x *= inv);
+    }
+}
+
+/// What [`normalize_rows`] multiplies `row` by: `1 / ‖row‖`, or 1 for a zero row.
+pub fn inverse_norm(row: &[f32]) -> f32 {
+    let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        1.0 / norm
+    } else {
+        1.0
     }
 }
 

@@ -7,7 +7,7 @@ use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
 use super::{Dtype, VectorFile};
-use crate::linalg::normalize_rows;
+use crate::linalg::{normalize_rows, widen_scaled};
 
 /// Values converted per parallel chunk.
 const CONVERT_CHUNK: usize = 1 << 16;
@@ -106,7 +106,7 @@ pub fn narrow_into(values: &[f32], out: &mut Vec<f16>) {
 pub fn widen_rows_into(values: &[f16], dim: usize, out: &mut Vec<f32>) {
     let at = out.len();
     out.resize(at + values.len(), 0.0);
-    values.convert_to_f32_slice(&mut out[at..]);
+    widen_scaled(values, 1.0, &mut out[at..]);
     normalize_rows(&mut out[at..], dim);
 }
 
@@ -117,7 +117,7 @@ fn widen(values: &[f16], dim: usize) -> Vec<f32> {
     out.par_chunks_mut(chunk)
         .zip(values.par_chunks(chunk))
         .for_each(|(o, v)| {
-            v.convert_to_f32_slice(o);
+            widen_scaled(v, 1.0, o);
             normalize_rows(o, dim);
         });
     out
