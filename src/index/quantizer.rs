@@ -607,7 +607,17 @@ mod tests {
 
     #[test]
     fn rank_keys_order_as_score_descending_then_cell() {
-        let scores = [0.5f32, -0.25, 0.0, -0.0, 1.0, -1.0, f32::MIN_POSITIVE, 0.5, 0.25];
+        let scores = [
+            0.5f32,
+            -0.25,
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            f32::MIN_POSITIVE,
+            0.5,
+            0.25,
+        ];
         let mut pairs: Vec<(u32, f32)> = scores
             .iter()
             .enumerate()

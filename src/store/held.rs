@@ -1,4 +1,5 @@
-//! Vectors a job works on: computed in memory, or mapped from a store file.
+//! Vectors a job works on: computed in memory (as `f32`, or rounded to `f16`), or mapped
+//! from a store file.
 
 use std::sync::Arc;
 
