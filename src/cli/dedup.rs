@@ -58,7 +58,8 @@ pub struct DedupArgs {
     /// memory, the bulk of a large run's; every score is then computed on the
     /// rounded vectors, within about 2^-10 of the f32 cosine and 1e-5
     /// typically). auto: f32 unless the f32 vectors would take more than a
-    /// quarter of the memory limit (--memory-limit, or the memory available).
+    /// quarter of the memory available when the run starts (not of
+    /// --memory-limit, which changes how a run spills, never its results).
     /// summary.json's index.precision says which was used.
     #[arg(long, value_enum, default_value_t = Precision::Auto)]
     pub precision: Precision,

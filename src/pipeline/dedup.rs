@@ -49,7 +49,8 @@ pub struct DedupOptions {
     /// on the rounded vectors (scaled back to unit length), within about `2⁻¹⁰` of the
     /// `f32` vectors' cosine and `10⁻⁵` typically. [`Dtype::F32`] compares the vectors as
     /// computed. `None` (the default): `f32` unless the `f32` vectors would take more than
-    /// a quarter of the memory limit ([`AUTO_F16_SHARE`]).
+    /// a quarter of the memory available when the run starts ([`AUTO_F16_SHARE`]; not of
+    /// `memory_limit`, so that a limit changes how a run spills, never its results).
     pub precision: Option<Dtype>,
     /// Extra thresholds to report kept counts for, from the same neighbour search.
     pub sweep: Vec<f32>,
@@ -133,19 +134,14 @@ pub struct DedupOutcome {
 }
 
 /// With `precision: None`, vectors are held as `f16` when as `f32` they would take more
-/// than this share of the memory limit (10M rows of 256 dimensions: 9.2 GB of `f32`).
+/// than this share of the memory available (10M rows of 256 dimensions: 9.2 GB of `f32`).
 pub const AUTO_F16_SHARE: f64 = 0.25;
 
 /// The precision a run holds its vectors in: `asked`, or by [`AUTO_F16_SHARE`] for
 /// `rows` unique rows (input and reference) of `dim` dimensions.
-fn precision_for(
-    asked: Option<Dtype>,
-    rows: usize,
-    dim: usize,
-    memory_limit: Option<u64>,
-) -> Dtype {
+fn precision_for(asked: Option<Dtype>, rows: usize, dim: usize, available: Option<u64>) -> Dtype {
     let f32_bytes = (rows * dim * 4) as f64;
-    match (asked, memory_limit) {
+    match (asked, available) {
         (Some(p), _) => p,
         (None, Some(limit)) if f32_bytes > AUTO_F16_SHARE * limit as f64 => Dtype::F16,
         (None, _) => Dtype::F32,
@@ -233,7 +229,7 @@ pub fn run_dedup(
     let ref_texts = reference.as_mut().map(to_disk).transpose()?;
     let dim = encoder.dim() * opts.read.columns.len();
     let unique = texts.len() + ref_texts.as_ref().map_or(0, |t| t.len());
-    let precision = precision_for(opts.precision, unique, dim, memory_limit);
+    let precision = precision_for(opts.precision, unique, dim, available_memory());
     let embed = |on_disk: &DiskTexts, t: EmbedTexts| {
         let content_key = t.content_key;
         let stripped = t.into_stripped();
