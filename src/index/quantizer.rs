@@ -314,8 +314,29 @@ impl Quantizer {
         progress: Option<&dyn Progress>,
         pick: impl Fn(&[(u32, f32)], &mut Vec<u32>) + Sync,
     ) -> Result<lloyd::Nearest, IndexError> {
+        let n = queries.len() / self.dim;
+        let mut out = lloyd::Nearest {
+            offsets: Vec::with_capacity(n + 1),
+            ids: Vec::with_capacity(n),
+        };
+        out.offsets.push(0);
+        self.nearest_into(queries, max, coarse_probes, progress, pick, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`nearest_by`](Self::nearest_by), appending each row's list to `out` (which holds
+    /// at least its leading `0` offset), so a caller that finds lists a chunk of rows at
+    /// a time gathers them in one buffer it sized, with no copy.
+    pub fn nearest_into(
+        &self,
+        queries: &[f32],
+        max: usize,
+        coarse_probes: usize,
+        progress: Option<&dyn Progress>,
+        pick: impl Fn(&[(u32, f32)], &mut Vec<u32>) + Sync,
+        out: &mut lloyd::Nearest,
+    ) -> Result<(), IndexError> {
         let dim = self.dim;
-        let n = queries.len() / dim;
         let coarse_probes = self.group_probes(coarse_probes);
         let blocks: Vec<Result<Picks, IndexError>> = queries
             .par_chunks(self.block_rows(coarse_probes) * dim)
@@ -338,20 +359,20 @@ impl Quantizer {
                 Ok((ids, lens))
             })
             .collect();
-        let mut out = lloyd::Nearest {
-            offsets: Vec::with_capacity(n + 1),
-            ids: Vec::with_capacity(n),
-        };
-        out.offsets.push(0);
+        assert!(
+            !out.offsets.is_empty(),
+            "nearest_into: offsets start with 0"
+        );
         for block in blocks {
             let (ids, lens) = block?;
             out.ids.extend_from_slice(&ids);
-            for len in lens {
-                let last = out.offsets[out.offsets.len() - 1];
-                out.offsets.push(last + len as usize);
-            }
+            let mut last = out.offsets[out.offsets.len() - 1];
+            out.offsets.extend(lens.iter().map(|&len| {
+                last += len as usize;
+                last
+            }));
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Groups probed at every level for `coarse_probes` requested: half as many again
@@ -387,11 +408,17 @@ impl Quantizer {
             let lists = self.lists();
             s.scores.resize(rows * lists, 0.0);
             scores_into(block, &self.fine, dim, &mut s.scores);
-            s.top.resize(max.min(lists), 0);
+            let keep = max.min(lists);
             for line in s.scores.chunks_exact(lists) {
-                lloyd::top_ids(line, &mut s.top);
-                s.candidates
-                    .extend(s.top.iter().map(|&c| (c, line[c as usize])));
+                s.keys.clear();
+                s.keys
+                    .extend(line.iter().enumerate().map(|(c, &x)| rank_key(c as u32, x)));
+                if keep < lists {
+                    s.keys.select_nth_unstable(keep - 1);
+                }
+                let best = &mut s.keys[..keep];
+                best.sort_unstable();
+                s.candidates.extend(best.iter().map(|&k| from_rank_key(k)));
                 s.starts.push(s.candidates.len());
             }
             return;
@@ -459,7 +486,6 @@ struct Scratch {
     candidates: Vec<(u32, f32)>,
     starts: Vec<usize>,
     filled: Vec<usize>,
-    top: Vec<u32>,
     /// Each row's probed groups, row after row, and the row of each.
     probed: Vec<u32>,
     owner: Vec<u32>,

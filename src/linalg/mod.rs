@@ -18,13 +18,13 @@
 
 mod gemm;
 mod rng;
-mod widen;
+mod simd;
 
 use candle_core::{Storage, Tensor};
 
 pub(crate) use gemm::scores_into;
 pub use rng::Rng;
-pub use widen::widen_scaled;
+pub use simd::{dot_wide, widen_scaled};
 
 /// Dot product summed in a fixed order (eight interleaved partial sums), so the same
 /// pair of vectors always gets the same score whatever found it. For unit vectors this is
@@ -44,32 +44,6 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         tail += x * y;
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
-}
-
-/// Dot product with 32 partial sums: several independent chains of vector multiply-adds
-/// instead of [`dot`]'s one, so it runs at the processor's throughput rather than its
-/// latency. Also summed in a fixed order (a different one from [`dot`]'s), for scores
-/// that only rank or bound, never decide a pair.
-pub fn dot_wide(a: &[f32], b: &[f32]) -> f32 {
-    debug_assert_eq!(a.len(), b.len());
-    let mut acc = [0f32; 32];
-    let (ac, ar) = a.split_at(a.len() / 32 * 32);
-    let (bc, br) = b.split_at(ac.len());
-    for (x, y) in ac.chunks_exact(32).zip(bc.chunks_exact(32)) {
-        for l in 0..32 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    let mut tail = 0f32;
-    for (x, y) in ar.iter().zip(br) {
-        tail += x * y;
-    }
-    for width in [16, 8, 4, 2, 1] {
-        for l in 0..width {
-            acc[l] += acc[l + width];
-        }
-    }
-    acc[0] + tail
 }
 
 /// Cosine similarity of two equal-length vectors, computed in f64.

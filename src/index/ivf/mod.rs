@@ -125,6 +125,8 @@ const TASK_HITS: usize = 32;
 /// Added to a threshold's reach before cells beyond it are skipped, so float rounding in
 /// the centroid scores never skips a cell that holds a match.
 const REACH_SLACK: f32 = 1e-3;
+/// Taken off a score difference before [`gap_floor`] bounds a gap with it.
+const GAP_SLACK: f32 = 2e-3;
 /// Hits held before the first compaction (12 bytes each).
 const COMPACT_HITS: usize = 1 << 25;
 
@@ -341,13 +343,8 @@ impl<'a> IvfIndex<'a> {
             match params.self_threshold {
                 // The probe list starts with the nearest centroid: the vector's own cell.
                 Some(t) => {
-                    let found = self.nearest_cells(queries, Some(t), Some(progress))?;
-                    labels.extend((0..hi - lo).map(|i| found.of(i)[0]));
-                    let base = probes.ids.len();
-                    probes.ids.extend_from_slice(&found.ids);
-                    probes
-                        .offsets
-                        .extend(found.offsets[1..].iter().map(|&o| base + o));
+                    self.nearest_cells_into(queries, Some(t), Some(progress), &mut probes)?;
+                    labels.extend((lo..hi).map(|i| probes.of(i)[0]));
                 }
                 None => labels.extend(
                     self.quantizer
@@ -428,30 +425,57 @@ impl<'a> IvfIndex<'a> {
         threshold: Option<f32>,
         progress: Option<&dyn Progress>,
     ) -> Result<lloyd::Nearest, IndexError> {
+        let n = queries.len() / self.dim;
+        let mut out = lloyd::Nearest {
+            offsets: Vec::with_capacity(n + 1),
+            ids: Vec::with_capacity(n * self.probes()),
+        };
+        out.offsets.push(0);
+        self.nearest_cells_into(queries, threshold, progress, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`nearest_cells`](Self::nearest_cells), appending to `out`.
+    fn nearest_cells_into(
+        &self,
+        queries: &[f32],
+        threshold: Option<f32>,
+        progress: Option<&dyn Progress>,
+        out: &mut lloyd::Nearest,
+    ) -> Result<(), IndexError> {
         let probes = self.probes();
         let coarse = self.params.coarse_probes;
         let Some(threshold) = threshold else {
-            return self
-                .quantizer
-                .nearest_by(queries, probes, coarse, progress, |cells, ids| {
-                    ids.extend(cells.iter().map(|&(c, _)| c))
-                });
+            return self.quantizer.nearest_into(
+                queries,
+                probes,
+                coarse,
+                progress,
+                |cells, ids| ids.extend(cells.iter().map(|&(c, _)| c)),
+                out,
+            );
         };
         let max = self.params.max_probes.max(probes).min(self.lists);
         let floor = threshold - self.params.dense_margin;
         // Rows at least `threshold` similar to a query lie within this distance of it.
         let reach = (2.0 - 2.0 * threshold).max(0.0).sqrt() + REACH_SLACK;
-        self.quantizer
-            .nearest_by(queries, max, coarse, progress, |cells, ids| {
+        self.quantizer.nearest_into(
+            queries,
+            max,
+            coarse,
+            progress,
+            |cells, ids| {
                 let (own, own_score) = cells[0];
-                // The gap is at least (own_score − s) / 2 (unit centroids are at most 2
-                // apart), and the cells come most similar first: once that bound passes
-                // the reach, or the `probes − 1`-th smallest gap so far for a cell below
-                // `floor`, no later cell can be picked, and their gaps are not computed.
-                let mut ranked: Vec<(f32, u32, f32)> = Vec::with_capacity(cells.len());
+                let own_distance = distance(own_score);
+                // The cells come most similar first, and `gap_floor` grows as the score
+                // falls: once it passes the reach, or the `probes − 1`-th smallest gap so
+                // far for a cell below `floor`, no later cell can be picked, and their
+                // gaps are not computed.
+                // (gap and cell as one integer ordering as (gap, cell), score)
+                let mut ranked: Vec<(u64, f32)> = Vec::with_capacity(cells.len());
                 let mut nearest = vec![f32::INFINITY; probes - 1];
                 for &(c, s) in &cells[1..] {
-                    let least = (own_score - s).max(0.0) / 2.0;
+                    let least = gap_floor(own_score, own_distance, s);
                     let kth = nearest.last().copied().unwrap_or(f32::NEG_INFINITY);
                     if least > reach || (s < floor && least > kth) {
                         break;
@@ -460,24 +484,26 @@ impl<'a> IvfIndex<'a> {
                     if gap > reach {
                         continue;
                     }
-                    ranked.push((gap, c, s));
+                    ranked.push((gap_key(gap, c), s));
                     if gap < kth {
                         let at = nearest.partition_point(|&g| g <= gap);
                         nearest.insert(at, gap);
                         nearest.pop();
                     }
                 }
-                ranked.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                ranked.sort_unstable_by_key(|&(key, _)| key);
                 let near = ranked.len().min(probes - 1);
                 ids.push(own);
-                ids.extend(ranked[..near].iter().map(|&(_, c, _)| c));
+                ids.extend(ranked[..near].iter().map(|&(key, _)| key as u32));
                 ids.extend(
                     ranked[near..]
                         .iter()
-                        .filter(|&&(_, _, s)| s >= floor)
-                        .map(|&(_, c, _)| c),
+                        .filter(|&&(_, s)| s >= floor)
+                        .map(|&(key, _)| key as u32),
                 );
-            })
+            },
+            out,
+        )
     }
 
     /// A lower bound on the distance from a query to any member of cell `c`, given the
@@ -762,6 +788,31 @@ impl VectorIndex for IvfIndex<'_> {
             "seed": self.params.seed,
         })
     }
+}
+
+/// `(gap, c)` as an integer whose ascending order is the gaps' total order (`f32::total_cmp`:
+/// a gap of `+0.0` or more orders as its bits), ties by ascending cell.
+fn gap_key(gap: f32, c: u32) -> u64 {
+    let b = gap.to_bits();
+    let ascending = if b >> 31 == 1 { !b } else { b | 1 << 31 };
+    (u64::from(ascending) << 32) | u64::from(c)
+}
+
+/// The distance between unit vectors whose dot product is `score`.
+fn distance(score: f32) -> f32 {
+    (2.0 - 2.0 * score).max(0.0).sqrt()
+}
+
+/// A lower bound on [`IvfIndex::cell_gap`] for a cell scoring `score`, from the scores
+/// alone (no centroid is read), that grows as `score` falls. The two unit centroids are
+/// at most 2 apart, and at most `distance(own_score) + distance(score)` (the query lies
+/// within those distances of each). `GAP_SLACK` comes off the numerator, so the bound
+/// stays below a gap computed in floats, and below the gap of zero `cell_gap` gives two
+/// (nearly) equal centroids, whose scores differ by at most their distance (< 10⁻³).
+fn gap_floor(own_score: f32, own_distance: f32, score: f32) -> f32 {
+    let apart = (own_distance + distance(score)).min(2.0);
+    let triangle = (own_score - score - GAP_SLACK).max(0.0) / apart.max(f32::MIN_POSITIVE);
+    ((own_score - score).max(0.0) / 2.0).max(triangle)
 }
 
 /// Sorts hits by query, keeps each query's `max_hits` lowest ids (marking the query in

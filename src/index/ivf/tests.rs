@@ -193,3 +193,48 @@ fn empty_index_and_bad_parameters() {
     let err = IvfIndex::build(&[1.0, 0.0], 2, bad, &Silent).err().unwrap();
     assert!(err.to_string().contains("probes = 0"), "{err}");
 }
+
+#[test]
+fn gap_keys_order_as_gap_then_cell() {
+    let gaps = [0.0f32, 1e-30, 0.25, 0.25, 0.5, 1.5, f32::INFINITY];
+    let mut pairs: Vec<(f32, u32)> = Vec::new();
+    for (i, &g) in gaps.iter().enumerate() {
+        pairs.push((g, (7 * i as u32) % 5));
+        pairs.push((g, 3));
+    }
+    let mut by_key = pairs.clone();
+    by_key.sort_unstable_by_key(|&(g, c)| gap_key(g, c));
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    assert_eq!(by_key, pairs);
+    assert_eq!(gap_key(0.75, 9) as u32, 9, "the cell is the low half");
+}
+
+#[test]
+fn the_gap_floor_never_exceeds_the_gap() {
+    // Queries and centroids spread at every distance, including centroids nearly equal.
+    let dim = 24;
+    let centroids = clustered(300, dim, 6, 0.6, 11);
+    let queries = clustered(200, dim, 6, 0.8, 12);
+    let params = IvfParams {
+        lists: 300,
+        ..IvfParams::default()
+    };
+    let ivf = IvfIndex::build(&centroids, dim, params, &Silent).unwrap();
+    let q = &ivf.quantizer;
+    let mut checked = 0;
+    for x in queries.chunks_exact(dim) {
+        let scores: Vec<f32> = (0..q.lists()).map(|c| dot(x, q.centroid(c))).collect();
+        let (own, &own_score) = scores
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap();
+        for (c, &s) in scores.iter().enumerate() {
+            let gap = ivf.cell_gap(own as u32, own_score, c as u32, s);
+            let floor = gap_floor(own_score, distance(own_score), s);
+            assert!(floor <= gap, "cell {c}: floor {floor} > gap {gap}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 10_000);
+}
