@@ -336,9 +336,59 @@ impl Quantizer {
         pick: impl Fn(&[(u32, f32)], &mut Vec<u32>) + Sync,
         out: &mut lloyd::Nearest,
     ) -> Result<(), IndexError> {
+        self.lists_into(
+            queries,
+            max,
+            coarse_probes,
+            progress,
+            pick,
+            &mut out.ids,
+            &mut out.offsets,
+        )
+    }
+
+    /// Each row's `max` most similar cells it reaches and their scores (what
+    /// [`nearest_by`](Self::nearest_by) hands `pick`), row after row, with offsets:
+    /// row `r`'s are `cells[offsets[r]..offsets[r + 1]]`.
+    pub fn best_cells(
+        &self,
+        queries: &[f32],
+        max: usize,
+        coarse_probes: usize,
+        progress: Option<&dyn Progress>,
+    ) -> Result<(Vec<(u32, f32)>, Vec<usize>), IndexError> {
+        let n = queries.len() / self.dim;
+        let mut cells = Vec::with_capacity(n * max.min(self.lists()));
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        self.lists_into(
+            queries,
+            max,
+            coarse_probes,
+            progress,
+            |best, out| out.extend_from_slice(best),
+            &mut cells,
+            &mut offsets,
+        )?;
+        Ok((cells, offsets))
+    }
+
+    /// Appends to `ids` what `pick` makes of each row's best cells, and each row's end to
+    /// `offsets` (which starts with `0`).
+    #[allow(clippy::too_many_arguments)]
+    fn lists_into<T: Copy + Send>(
+        &self,
+        queries: &[f32],
+        max: usize,
+        coarse_probes: usize,
+        progress: Option<&dyn Progress>,
+        pick: impl Fn(&[(u32, f32)], &mut Vec<T>) + Sync,
+        ids: &mut Vec<T>,
+        offsets: &mut Vec<usize>,
+    ) -> Result<(), IndexError> {
         let dim = self.dim;
         let coarse_probes = self.group_probes(coarse_probes);
-        let blocks: Vec<Result<Picks, IndexError>> = queries
+        let blocks: Vec<Result<(Vec<T>, Vec<u32>), IndexError>> = queries
             .par_chunks(self.block_rows(coarse_probes) * dim)
             .map_init(Scratch::default, |scratch, block| {
                 if progress.is_some_and(|p| p.cancelled()) {
@@ -359,15 +409,12 @@ impl Quantizer {
                 Ok((ids, lens))
             })
             .collect();
-        assert!(
-            !out.offsets.is_empty(),
-            "nearest_into: offsets start with 0"
-        );
+        assert!(!offsets.is_empty(), "lists_into: offsets start with 0");
         for block in blocks {
-            let (ids, lens) = block?;
-            out.ids.extend_from_slice(&ids);
-            let mut last = out.offsets[out.offsets.len() - 1];
-            out.offsets.extend(lens.iter().map(|&len| {
+            let (block_ids, lens) = block?;
+            ids.extend_from_slice(&block_ids);
+            let mut last = offsets[offsets.len() - 1];
+            offsets.extend(lens.iter().map(|&len| {
                 last += len as usize;
                 last
             }));
@@ -474,9 +521,6 @@ impl Quantizer {
         }
     }
 }
-
-/// A block's picked ids, row after row, and how many each row has.
-type Picks = (Vec<u32>, Vec<u32>);
 
 /// Buffers one thread reuses from block to block (and one more set per group level).
 #[derive(Default)]

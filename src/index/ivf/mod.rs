@@ -109,8 +109,8 @@ pub const CELL_ROWS: usize = 256;
 /// Rows fitted per centroid: the cells only need to be compact, not the best k-means
 /// optimum, and fitting cost grows with `lists² × fit rows`.
 const FIT_PER_LIST: usize = 32;
-/// Rows widened at a time when `f16` vectors are put in their cells (64 MiB at 256-d).
-const PARTITION_CHUNK: usize = 1 << 16;
+/// Rows put in their cells at a time (`f16` ones widened: 32 MiB at 256-d).
+const PARTITION_CHUNK: usize = 1 << 15;
 /// Probing queries scored per task (bounds a task's gathered queries to 4 MiB at 256-d).
 const TASK_QUERIES: usize = 4096;
 /// Members scored per task.
@@ -125,6 +125,8 @@ const TASK_HITS: usize = 32;
 /// Added to a threshold's reach before cells beyond it are skipped, so float rounding in
 /// the centroid scores never skips a cell that holds a match.
 const REACH_SLACK: f32 = 1e-3;
+/// Rows whose cells one task picks (in order of their own cell).
+const PICK_ROWS: usize = 1024;
 /// Taken off a score difference before [`gap_floor`] bounds a gap with it.
 const GAP_SLACK: f32 = 2e-3;
 /// Hits held before the first compaction (12 bytes each).
@@ -157,6 +159,17 @@ pub struct IvfPartition {
     /// Each row's probe list for a self-search at the index's `self_threshold`: its own
     /// cell first, then the cells [`IvfIndex`]'s threshold queries would probe.
     pub probes: lloyd::Nearest,
+}
+
+/// What [`IvfIndex::pick_cells`] keeps of a threshold query's best cells.
+#[derive(Debug, Clone, Copy)]
+struct Pick {
+    /// Cells kept by gap, the query's own included.
+    probes: usize,
+    /// Further cells at least this similar are kept too (dense regions).
+    floor: f32,
+    /// Cells farther than this from the query hold no match.
+    reach: f32,
 }
 
 /// One unit of scan work: queries `q` (positions in the cell's prober list) against
@@ -321,10 +334,9 @@ impl<'a> IvfIndex<'a> {
         let lists = self.quantizer.lists();
         self.lists = lists;
         progress.begin("partition", Some(len as u64));
-        let chunk = match vectors {
-            HeldRef::F32(_) => len,
-            HeldRef::F16(_) => PARTITION_CHUNK,
-        };
+        // Chunks bound the cells' candidates held at a time (17 MiB), and the widened
+        // rows when the vectors are `f16`.
+        let chunk = PARTITION_CHUNK;
         let mut labels = Vec::with_capacity(len);
         // Room for `probes()` cells a vector and a tenth more (dense cells add some), so
         // the lists rarely grow by doubling (400 MB at 10M vectors).
@@ -456,54 +468,97 @@ impl<'a> IvfIndex<'a> {
             );
         };
         let max = self.params.max_probes.max(probes).min(self.lists);
-        let floor = threshold - self.params.dense_margin;
-        // Rows at least `threshold` similar to a query lie within this distance of it.
-        let reach = (2.0 - 2.0 * threshold).max(0.0).sqrt() + REACH_SLACK;
-        self.quantizer.nearest_into(
-            queries,
-            max,
-            coarse,
-            progress,
-            |cells, ids| {
-                let (own, own_score) = cells[0];
-                let own_distance = distance(own_score);
-                // The cells come most similar first, and `gap_floor` grows as the score
-                // falls: once it passes the reach, or the `probes − 1`-th smallest gap so
-                // far for a cell below `floor`, no later cell can be picked, and their
-                // gaps are not computed.
-                // (gap and cell as one integer ordering as (gap, cell), score)
-                let mut ranked: Vec<(u64, f32)> = Vec::with_capacity(cells.len());
-                let mut nearest = vec![f32::INFINITY; probes - 1];
-                for &(c, s) in &cells[1..] {
-                    let least = gap_floor(own_score, own_distance, s);
-                    let kth = nearest.last().copied().unwrap_or(f32::NEG_INFINITY);
-                    if least > reach || (s < floor && least > kth) {
-                        break;
-                    }
-                    let gap = self.cell_gap(own, own_score, c, s);
-                    if gap > reach {
-                        continue;
-                    }
-                    ranked.push((gap_key(gap, c), s));
-                    if gap < kth {
-                        let at = nearest.partition_point(|&g| g <= gap);
-                        nearest.insert(at, gap);
-                        nearest.pop();
-                    }
+        let pick = Pick {
+            probes,
+            floor: threshold - self.params.dense_margin,
+            // Rows at least `threshold` similar to a query lie within this distance of it.
+            reach: (2.0 - 2.0 * threshold).max(0.0).sqrt() + REACH_SLACK,
+        };
+        let (cells, offsets) = self.quantizer.best_cells(queries, max, coarse, progress)?;
+        let n = offsets.len() - 1;
+        // Rows in order of their own cell: rows of nearby cells have nearly the same
+        // candidates, so their gaps read the same centroids, from cache.
+        let mut order: Vec<u64> = (0..n)
+            .map(|r| (u64::from(cells[offsets[r]].0) << 32) | r as u64)
+            .collect();
+        order.sort_unstable();
+        let picked: Vec<(Vec<u32>, Vec<u32>)> = order
+            .par_chunks(PICK_ROWS)
+            .map(|rows| {
+                let (mut ids, mut lens) = (Vec::new(), Vec::with_capacity(rows.len()));
+                for &key in rows {
+                    let r = key as u32 as usize;
+                    let before = ids.len();
+                    self.pick_cells(&cells[offsets[r]..offsets[r + 1]], pick, &mut ids);
+                    lens.push((ids.len() - before) as u32);
                 }
-                ranked.sort_unstable_by_key(|&(key, _)| key);
-                let near = ranked.len().min(probes - 1);
-                ids.push(own);
-                ids.extend(ranked[..near].iter().map(|&(key, _)| key as u32));
-                ids.extend(
-                    ranked[near..]
-                        .iter()
-                        .filter(|&&(_, s)| s >= floor)
-                        .map(|&(key, _)| key as u32),
-                );
-            },
-            out,
-        )
+                (ids, lens)
+            })
+            .collect();
+        // Each row's list, found in cell order, appended in row order.
+        let mut span = vec![(0usize, 0usize); n];
+        let mut flat = Vec::with_capacity(picked.iter().map(|(ids, _)| ids.len()).sum());
+        let mut keys = order.iter();
+        for (ids, lens) in &picked {
+            let mut at = flat.len();
+            flat.extend_from_slice(ids);
+            for (&len, &key) in lens.iter().zip(&mut keys) {
+                span[key as u32 as usize] = (at, len as usize);
+                at += len as usize;
+            }
+        }
+        for (start, len) in span {
+            out.ids.extend_from_slice(&flat[start..start + len]);
+            out.offsets.push(out.ids.len());
+        }
+        Ok(())
+    }
+
+    /// A threshold query's cells from its `max` best (`cells`, most similar first): its
+    /// own cell, then the others ranked by how close the query comes to them
+    /// ([`cell_gap`](Self::cell_gap)), skipping those beyond `pick.reach`: the first
+    /// `pick.probes` in all, then any further ones at least `pick.floor` similar.
+    fn pick_cells(&self, cells: &[(u32, f32)], pick: Pick, ids: &mut Vec<u32>) {
+        let Pick {
+            probes,
+            floor,
+            reach,
+        } = pick;
+        let (own, own_score) = cells[0];
+        let own_distance = distance(own_score);
+        // The cells come most similar first, and `gap_floor` grows as the score falls:
+        // once it passes the reach, or the `probes − 1`-th smallest gap so far for a cell
+        // below `floor`, no later cell can be picked, and their gaps are not computed.
+        // (gap and cell as one integer ordering as (gap, cell), score)
+        let mut ranked: Vec<(u64, f32)> = Vec::with_capacity(cells.len());
+        let mut nearest = vec![f32::INFINITY; probes - 1];
+        for &(c, s) in &cells[1..] {
+            let least = gap_floor(own_score, own_distance, s);
+            let kth = nearest.last().copied().unwrap_or(f32::NEG_INFINITY);
+            if least > reach || (s < floor && least > kth) {
+                break;
+            }
+            let gap = self.cell_gap(own, own_score, c, s);
+            if gap > reach {
+                continue;
+            }
+            ranked.push((gap_key(gap, c), s));
+            if gap < kth {
+                let at = nearest.partition_point(|&g| g <= gap);
+                nearest.insert(at, gap);
+                nearest.pop();
+            }
+        }
+        ranked.sort_unstable_by_key(|&(key, _)| key);
+        let near = ranked.len().min(probes - 1);
+        ids.push(own);
+        ids.extend(ranked[..near].iter().map(|&(key, _)| key as u32));
+        ids.extend(
+            ranked[near..]
+                .iter()
+                .filter(|&&(_, s)| s >= floor)
+                .map(|&(key, _)| key as u32),
+        );
     }
 
     /// A lower bound on the distance from a query to any member of cell `c`, given the
