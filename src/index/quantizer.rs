@@ -113,8 +113,7 @@ impl Quantizer {
         let n = vectors.len() / dim;
         let lists = params.lists.clamp(1, n.max(1));
         let mut rng = Rng::new(params.seed);
-        let sample = sample_rows(vectors, dim, lists * params.fit_per_list, &mut rng);
-        let sample = sample.held();
+        let sample = Picked::new(vectors, dim, lists * params.fit_per_list, &mut rng);
         let kmeans = |rows: &[f32], k: usize, seed: u64, progress: &dyn Progress| {
             KMeans::fit(
                 rows,
@@ -136,7 +135,7 @@ impl Quantizer {
         if lists < flat_below {
             let mut all = Vec::new();
             let k = kmeans(
-                sample.read(0..sample.len(), dim, &mut all),
+                sample.read(0..sample.len(), &mut all),
                 lists,
                 params.seed,
                 progress,
@@ -150,7 +149,7 @@ impl Quantizer {
             });
         }
         let groups = groups_for(lists);
-        let coarse_rows = sample_rows(sample, dim, groups * COARSE_FIT_PER_GROUP, &mut rng);
+        let coarse_rows = sample.gather(groups * COARSE_FIT_PER_GROUP, &mut rng);
         let coarse = Self::fit_level(
             coarse_rows.held(),
             dim,
@@ -161,16 +160,13 @@ impl Quantizer {
             GROUPS_FLAT_BELOW,
             progress,
         )?;
-        // Each sampled row's group; `f16` rows widened a chunk at a time.
-        let rows = sample.len() / dim;
-        let chunk = match sample {
-            HeldRef::F32(_) => rows.max(1),
-            HeldRef::F16(_) => WIDEN_CHUNK,
-        };
+        // Each sampled row's group, a chunk of rows at a time.
+        let rows = sample.len();
+        let chunk = WIDEN_CHUNK;
         let mut labels = Vec::with_capacity(rows);
         let mut buf = Vec::new();
         for lo in (0..rows).step_by(chunk) {
-            let queries = sample.read(lo * dim..(lo + chunk).min(rows) * dim, dim, &mut buf);
+            let queries = sample.read(lo..(lo + chunk).min(rows), &mut buf);
             let nearest = coarse.nearest_by(queries, 1, FIT_COARSE_PROBES, None, |c, ids| {
                 ids.push(c[0].0)
             })?;
@@ -198,7 +194,7 @@ impl Quantizer {
                 let mut buf = Vec::new();
                 for &i in &members.order[members.offsets[g]..members.offsets[g + 1]] {
                     let i = i as usize;
-                    rows.extend_from_slice(sample.read(i * dim..(i + 1) * dim, dim, &mut buf));
+                    rows.extend_from_slice(sample.read(i..i + 1, &mut buf));
                 }
                 let seed = params.seed ^ (g as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 let fit = kmeans(&rows, k, seed, &Silent)?;
@@ -582,16 +578,69 @@ fn from_rank_key(k: u64) -> (u32, f32) {
     (k as u32, f32::from_bits(b))
 }
 
-/// A seeded sample of `cap` rows of `vectors` (in sampled order), held as they are, or
-/// all of them, borrowed, when there are no more rows than that.
-fn sample_rows<'v>(vectors: HeldRef<'v>, dim: usize, cap: usize, rng: &mut Rng) -> Sample<'v> {
-    let n = vectors.len() / dim;
-    let picked = (n > cap).then(|| rng.sample(n, cap));
-    match (vectors, picked) {
-        (HeldRef::F32(v), None) => Sample::F32(Cow::Borrowed(v)),
-        (HeldRef::F16(v), None) => Sample::F16(Cow::Borrowed(v)),
-        (HeldRef::F32(v), Some(rows)) => Sample::F32(Cow::Owned(gather(v, dim, &rows))),
-        (HeldRef::F16(v), Some(rows)) => Sample::F16(Cow::Owned(gather(v, dim, &rows))),
+/// A seeded sample of `cap` rows of vectors (in sampled order), or all of them when
+/// there are no more rows than that, kept as row numbers: gathered, the sample would be
+/// a copy of a million rows at 10M rows (512 MiB as `f16`).
+struct Picked<'v> {
+    vectors: HeldRef<'v>,
+    dim: usize,
+    /// The sampled rows; `None`: every row, in order.
+    rows: Option<Vec<usize>>,
+}
+
+impl<'v> Picked<'v> {
+    fn new(vectors: HeldRef<'v>, dim: usize, cap: usize, rng: &mut Rng) -> Self {
+        let n = vectors.len() / dim;
+        let rows = (n > cap).then(|| rng.sample(n, cap));
+        Picked { vectors, dim, rows }
+    }
+
+    /// Rows in the sample.
+    fn len(&self) -> usize {
+        match &self.rows {
+            Some(rows) => rows.len(),
+            None => self.vectors.len() / self.dim,
+        }
+    }
+
+    /// Sampled rows `range` (positions in the sample), as [`HeldRef::read`] reads them:
+    /// borrowed when they lie in order in `f32` vectors, otherwise in `buf`.
+    fn read<'b>(&self, range: std::ops::Range<usize>, buf: &'b mut Vec<f32>) -> &'b [f32]
+    where
+        'v: 'b,
+    {
+        let dim = self.dim;
+        let Some(rows) = &self.rows else {
+            return self.vectors.read(range.start * dim..range.end * dim, dim, buf);
+        };
+        let mut one = Vec::new();
+        buf.clear();
+        for &r in &rows[range] {
+            buf.extend_from_slice(self.vectors.read(r * dim..(r + 1) * dim, dim, &mut one));
+        }
+        buf
+    }
+
+    /// A seeded sample of `cap` of these rows (all of them when there are no more),
+    /// gathered as held.
+    fn gather(&self, cap: usize, rng: &mut Rng) -> Sample<'v> {
+        let n = self.len();
+        let picked = (n > cap).then(|| rng.sample(n, cap));
+        let rows: Vec<usize> = match (&self.rows, picked) {
+            (None, None) => {
+                return match self.vectors {
+                    HeldRef::F32(v) => Sample::F32(Cow::Borrowed(v)),
+                    HeldRef::F16(v) => Sample::F16(Cow::Borrowed(v)),
+                };
+            }
+            (Some(rows), None) => rows.clone(),
+            (None, Some(picked)) => picked,
+            (Some(rows), Some(picked)) => picked.iter().map(|&k| rows[k]).collect(),
+        };
+        match self.vectors {
+            HeldRef::F32(v) => Sample::F32(Cow::Owned(gather(v, self.dim, &rows))),
+            HeldRef::F16(v) => Sample::F16(Cow::Owned(gather(v, self.dim, &rows))),
+        }
     }
 }
 
@@ -604,8 +653,8 @@ fn gather<T: Copy>(v: &[T], dim: usize, rows: &[usize]) -> Vec<T> {
     out
 }
 
-/// Rows sampled for a fit, held as the vectors they came from (a sample of `f16` rows
-/// takes half the memory; at 10M rows it holds a million rows).
+/// Rows gathered for a fit, held as the vectors they came from (a sample of `f16` rows
+/// takes half the memory).
 enum Sample<'v> {
     F32(Cow<'v, [f32]>),
     F16(Cow<'v, [f16]>),
