@@ -121,9 +121,10 @@ pub struct IndexArgs {
     pub ivf_lists: usize,
     /// IVF cells each row is scored against: its own, then those it comes
     /// closest to (cells no match can lie in are skipped). More find more pairs;
-    /// the search costs about proportionally more.
-    #[arg(long, default_value_t = IvfParams::default().probes, value_name = "N")]
-    pub ivf_probes: usize,
+    /// the search costs about proportionally more. Default 10, and 24 for
+    /// `dedup --against`, where a missed leak costs more than time.
+    #[arg(long, value_name = "N")]
+    pub ivf_probes: Option<usize>,
     /// IVF cells are found through groups of cells: each row is compared with
     /// the cells of this many nearest groups, half as many again above 4,096
     /// cells, where groups are smaller (indexes of fewer than 1,024 cells have
@@ -153,7 +154,7 @@ impl IndexArgs {
     pub fn ivf(&self) -> IvfParams {
         IvfParams {
             lists: self.ivf_lists,
-            probes: self.ivf_probes,
+            probes: self.ivf_probes.unwrap_or(IvfParams::default().probes),
             coarse_probes: self.ivf_coarse_probes,
             ..IvfParams::default()
         }

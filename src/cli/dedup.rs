@@ -113,6 +113,10 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
         index: args.index.index,
         hnsw: args.index.hnsw(),
         ivf: args.index.ivf(),
+        against_probes: args
+            .index
+            .ivf_probes
+            .unwrap_or(semsift::dedup::AGAINST_PROBES),
         store: args.store.store.clone(),
         store_dtype: args.store.store_dtype,
         precision: args.precision.dtype(),

@@ -352,7 +352,7 @@ impl Quantizer {
         max: usize,
         coarse_probes: usize,
         progress: Option<&dyn Progress>,
-    ) -> Result<(Vec<(u32, f32)>, Vec<usize>), IndexError> {
+    ) -> Result<BestCells, IndexError> {
         let n = queries.len() / self.dim;
         let mut cells = Vec::with_capacity(n * max.min(self.lists()));
         let mut offsets = Vec::with_capacity(n + 1);
@@ -384,7 +384,7 @@ impl Quantizer {
     ) -> Result<(), IndexError> {
         let dim = self.dim;
         let coarse_probes = self.group_probes(coarse_probes);
-        let blocks: Vec<Result<(Vec<T>, Vec<u32>), IndexError>> = queries
+        let blocks: Vec<Result<Picks<T>, IndexError>> = queries
             .par_chunks(self.block_rows(coarse_probes) * dim)
             .map_init(Scratch::default, |scratch, block| {
                 if progress.is_some_and(|p| p.cancelled()) {
@@ -518,6 +518,13 @@ impl Quantizer {
     }
 }
 
+/// Each row's best cells with their scores, row after row, and the offset where each
+/// row's cells end (after a leading `0`).
+pub type BestCells = (Vec<(u32, f32)>, Vec<usize>);
+
+/// What a block's rows picked, row after row, and how many each row picked.
+type Picks<T> = (Vec<T>, Vec<u32>);
+
 /// Buffers one thread reuses from block to block (and one more set per group level).
 #[derive(Default)]
 struct Scratch {
@@ -611,7 +618,9 @@ impl<'v> Picked<'v> {
     {
         let dim = self.dim;
         let Some(rows) = &self.rows else {
-            return self.vectors.read(range.start * dim..range.end * dim, dim, buf);
+            return self
+                .vectors
+                .read(range.start * dim..range.end * dim, dim, buf);
         };
         let mut one = Vec::new();
         buf.clear();

@@ -40,6 +40,8 @@ pub struct DedupOptions {
     pub hnsw: HnswParams,
     /// Clustered-index parameters (when `index` is IVF).
     pub ivf: IvfParams,
+    /// IVF cells searched per row with `against` ([`DedupParams::against_probes`]).
+    pub against_probes: usize,
     /// A vector-store directory to reuse and resume embeddings from.
     pub store: Option<PathBuf>,
     /// Element type of vectors written to the store.
@@ -85,6 +87,7 @@ impl DedupOptions {
             index: IndexKind::Ivf,
             hnsw: HnswParams::default(),
             ivf: IvfParams::default(),
+            against_probes: crate::dedup::AGAINST_PROBES,
             store: None,
             store_dtype: Dtype::F32,
             precision: None,
@@ -108,6 +111,7 @@ impl DedupOptions {
             ivf: self.ivf,
             memory_limit,
             keep_pairs: self.write_pairs,
+            against_probes: self.against_probes,
         }
     }
 }
