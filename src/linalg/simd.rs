@@ -54,9 +54,9 @@ fn widen_scaled_f16c(src: &[f16], scale: f32, dst: &mut [f32]) {
 }
 
 /// Dot product with 32 partial sums: several independent chains of vector multiply-adds
-/// instead of [`dot`](super::dot)'s one, so it runs at the processor's throughput rather than its
-/// latency. Also summed in a fixed order (a different one from [`dot`](super::dot)'s), for scores
-/// that only rank or bound, never decide a pair.
+/// instead of [`dot`](super::dot)'s one, so it runs at the processor's throughput rather
+/// than its latency. Also summed in a fixed order (a different one from `dot`'s), for
+/// scores that only rank or bound, never decide a pair.
 pub fn dot_wide(a: &[f32], b: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
