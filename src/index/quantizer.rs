@@ -316,22 +316,6 @@ impl Quantizer {
             ids: Vec::with_capacity(n),
         };
         out.offsets.push(0);
-        self.nearest_into(queries, max, coarse_probes, progress, pick, &mut out)?;
-        Ok(out)
-    }
-
-    /// [`nearest_by`](Self::nearest_by), appending each row's list to `out` (which holds
-    /// at least its leading `0` offset), so a caller that finds lists a chunk of rows at
-    /// a time gathers them in one buffer it sized, with no copy.
-    pub fn nearest_into(
-        &self,
-        queries: &[f32],
-        max: usize,
-        coarse_probes: usize,
-        progress: Option<&dyn Progress>,
-        pick: impl Fn(&[(u32, f32)], &mut Vec<u32>) + Sync,
-        out: &mut lloyd::Nearest,
-    ) -> Result<(), IndexError> {
         self.lists_into(
             queries,
             max,
@@ -340,7 +324,8 @@ impl Quantizer {
             pick,
             &mut out.ids,
             &mut out.offsets,
-        )
+        )?;
+        Ok(out)
     }
 
     /// Each row's `max` most similar cells it reaches and their scores (what

@@ -355,7 +355,7 @@ impl<'a> IvfIndex<'a> {
             match params.self_threshold {
                 // The probe list starts with the nearest centroid: the vector's own cell.
                 Some(t) => {
-                    self.nearest_cells_into(queries, Some(t), Some(progress), &mut probes)?;
+                    self.threshold_cells_into(queries, t, Some(progress), &mut probes)?;
                     labels.extend((lo..hi).map(|i| probes.of(i)[0]));
                 }
                 None => labels.extend(
@@ -437,36 +437,38 @@ impl<'a> IvfIndex<'a> {
         threshold: Option<f32>,
         progress: Option<&dyn Progress>,
     ) -> Result<lloyd::Nearest, IndexError> {
+        let Some(threshold) = threshold else {
+            let coarse = self.params.coarse_probes;
+            return self.quantizer.nearest_by(
+                queries,
+                self.probes(),
+                coarse,
+                progress,
+                |cells, ids| ids.extend(cells.iter().map(|&(c, _)| c)),
+            );
+        };
         let n = queries.len() / self.dim;
         let mut out = lloyd::Nearest {
             offsets: Vec::with_capacity(n + 1),
             ids: Vec::with_capacity(n * self.probes()),
         };
         out.offsets.push(0);
-        self.nearest_cells_into(queries, threshold, progress, &mut out)?;
+        self.threshold_cells_into(queries, threshold, progress, &mut out)?;
         Ok(out)
     }
 
-    /// [`nearest_cells`](Self::nearest_cells), appending to `out`.
-    fn nearest_cells_into(
+    /// A threshold query's cells ([`nearest_cells`](Self::nearest_cells) with a
+    /// threshold), appended to `out` (which holds at least its leading `0` offset), so
+    /// the partition gathers a chunk of rows at a time in one list it sized, with no copy.
+    fn threshold_cells_into(
         &self,
         queries: &[f32],
-        threshold: Option<f32>,
+        threshold: f32,
         progress: Option<&dyn Progress>,
         out: &mut lloyd::Nearest,
     ) -> Result<(), IndexError> {
         let probes = self.probes();
         let coarse = self.params.coarse_probes;
-        let Some(threshold) = threshold else {
-            return self.quantizer.nearest_into(
-                queries,
-                probes,
-                coarse,
-                progress,
-                |cells, ids| ids.extend(cells.iter().map(|&(c, _)| c)),
-                out,
-            );
-        };
         let max = self.params.max_probes.max(probes).min(self.lists);
         let pick = Pick {
             probes,
