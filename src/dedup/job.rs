@@ -803,18 +803,44 @@ mod tests {
         g
     }
 
+    /// Rows and a reference that share clusters, with their groups and the rows' keys.
+    struct Split {
+        rows: Vec<f32>,
+        refs: Vec<f32>,
+        groups: ExactGroups,
+        reference: ExactGroups,
+        keys: Vec<u128>,
+    }
+
+    /// Every `every`-th row of `v` a row, the others the reference (no exact copies).
+    fn split(v: &[f32], dim: usize, every: usize) -> Split {
+        let (mut rows, mut refs) = (Vec::new(), Vec::new());
+        for (i, r) in v.chunks_exact(dim).enumerate() {
+            if i % every == 0 { &mut rows } else { &mut refs }.extend_from_slice(r);
+        }
+        let (groups, reference) = (groups_of(rows.len() / dim), groups_of(refs.len() / dim));
+        let keys = (0..groups.groups())
+            .map(|i| u128::MAX - i as u128)
+            .collect();
+        Split {
+            rows,
+            refs,
+            groups,
+            reference,
+            keys,
+        }
+    }
+
     #[test]
     fn a_contamination_check_probes_its_own_number_of_cells() {
         let dim = 32;
-        let v = clustered(6000, dim, 30, 0.6, 7);
-        let (mut rows, mut refs) = (Vec::new(), Vec::new());
-        for (i, r) in v.chunks_exact(dim).enumerate() {
-            if i % 4 == 0 { &mut rows } else { &mut refs }.extend_from_slice(r);
-        }
-        let (groups, reference) = (groups_of(rows.len() / dim), groups_of(refs.len() / dim));
-        let keys: Vec<u128> = (0..groups.groups())
-            .map(|i| u128::MAX - i as u128)
-            .collect();
+        let Split {
+            rows,
+            refs,
+            groups,
+            reference,
+            keys,
+        } = split(&clustered(6000, dim, 30, 0.6, 7), dim, 4);
         let run = |index, against_probes| {
             let params = DedupParams {
                 threshold: 0.75,
@@ -851,16 +877,14 @@ mod tests {
     #[test]
     fn searching_against_a_reference_both_ways_misses_fewer_matches() {
         let dim = 32;
-        let v = clustered(8000, dim, 40, 0.6, 5);
         // Every fifth row is a query, the rest the reference: they share clusters.
-        let (mut rows, mut refs) = (Vec::new(), Vec::new());
-        for (i, r) in v.chunks_exact(dim).enumerate() {
-            if i % 5 == 0 { &mut rows } else { &mut refs }.extend_from_slice(r);
-        }
-        let (groups, reference) = (groups_of(rows.len() / dim), groups_of(refs.len() / dim));
-        let keys: Vec<u128> = (0..groups.groups())
-            .map(|i| u128::MAX - i as u128)
-            .collect();
+        let Split {
+            rows,
+            refs,
+            groups,
+            reference,
+            keys,
+        } = split(&clustered(8000, dim, 40, 0.6, 5), dim, 5);
         let params = |index| DedupParams {
             threshold: 0.75,
             index,
