@@ -831,6 +831,13 @@ mod tests {
         }
     }
 
+    /// The rows a deduplication removed.
+    fn removed_rows(d: &Deduplication) -> std::collections::HashSet<usize> {
+        (0..d.decisions.len())
+            .filter(|&i| !d.decisions[i].is_kept())
+            .collect()
+    }
+
     #[test]
     fn a_contamination_check_probes_its_own_number_of_cells() {
         let dim = 32;
@@ -852,9 +859,7 @@ mod tests {
                 &groups, &keys, &rows, &reference, &refs, dim, &params, &Silent,
             )
             .unwrap();
-            let removed: std::collections::HashSet<usize> = (0..d.decisions.len())
-                .filter(|&i| !d.decisions[i].is_kept())
-                .collect();
+            let removed = removed_rows(&d);
             (d.index, removed)
         };
         let (_, want) = run(IndexKind::Exact, AGAINST_PROBES);
@@ -924,12 +929,11 @@ mod tests {
         .unwrap();
         assert_eq!(both.index["searched_both_ways"], json!(true));
         assert_eq!(one_way.index["searched_both_ways"], json!(false));
-        let removed = |d: &Deduplication| -> std::collections::HashSet<usize> {
-            (0..d.decisions.len())
-                .filter(|&i| !d.decisions[i].is_kept())
-                .collect()
-        };
-        let (want, got, half) = (removed(&exact), removed(&both), removed(&one_way));
+        let (want, got, half) = (
+            removed_rows(&exact),
+            removed_rows(&both),
+            removed_rows(&one_way),
+        );
         assert!(want.len() > 1000, "the rows have matches ({})", want.len());
         assert!(got.is_subset(&want) && half.is_subset(&got));
         let (missed, missed_one_way) = (want.len() - got.len(), want.len() - half.len());
