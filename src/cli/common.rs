@@ -126,8 +126,8 @@ pub struct IndexArgs {
     #[arg(long, value_name = "N")]
     pub ivf_probes: Option<usize>,
     /// IVF cells are found through groups of cells: each row is compared with
-    /// the cells of this many nearest groups, half as many again above 4,096
-    /// cells, where groups are smaller (indexes of fewer than 1,024 cells have
+    /// the cells of this many nearest groups, an eighth more (rounded up) above
+    /// 4,096 cells, where groups are smaller (indexes of fewer than 1,024 cells have
     /// one group). More find a row's nearest cells more surely; the cost of
     /// finding them grows proportionally.
     #[arg(long, default_value_t = IvfParams::default().coarse_probes, value_name = "N")]

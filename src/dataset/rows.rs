@@ -27,6 +27,15 @@ impl Texts {
         }
     }
 
+    /// Makes room for `rows` more rows holding about `bytes` bytes of text, when the
+    /// memory can be had (a hint: pushing grows the buffers as needed either way).
+    /// Reserving up front spares a large read the copies and fresh pages of growing by
+    /// doubling; untouched reserved pages cost address space, not memory.
+    pub fn reserve(&mut self, rows: usize, bytes: usize) {
+        let _ = self.buf.try_reserve(bytes);
+        let _ = self.ends.try_reserve(rows.saturating_mul(self.columns));
+    }
+
     /// Column `c` of unique row `u`.
     pub fn get(&self, u: usize, c: usize) -> &str {
         &self.buf[span(&self.ends, self.columns, u, c)]

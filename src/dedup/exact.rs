@@ -1,6 +1,7 @@
 //! Exact duplicates: rows whose chosen columns are byte-for-byte equal.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
@@ -22,7 +23,7 @@ pub fn row_key(texts: &[impl AsRef<str>]) -> u128 {
 /// (a *unique* row); later rows with the same key are its exact copies.
 #[derive(Default)]
 pub struct ExactGroups {
-    ids: HashMap<u128, u32>,
+    ids: HashMap<u128, u32, BuildHasherDefault<KeyHasher>>,
     /// Group of every row pushed so far, by row position.
     group_of_row: Vec<u32>,
     /// Position of the first row of each group.
@@ -35,6 +36,14 @@ impl ExactGroups {
     /// No rows yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Makes room for `rows` more rows, of which about `groups` start a group, when the
+    /// memory can be had (a hint: pushing grows the tables as needed either way).
+    pub fn reserve(&mut self, rows: usize, groups: usize) {
+        let _ = self.ids.try_reserve(groups);
+        let _ = self.group_of_row.try_reserve(rows);
+        let _ = self.first_row.try_reserve(groups);
     }
 
     /// Adds the next row; returns its group and whether it is the group's first row.
@@ -84,7 +93,33 @@ impl ExactGroups {
 
     /// Frees the key table once no more rows will be pushed or looked up.
     pub fn drop_keys(&mut self) {
-        self.ids = HashMap::new();
+        self.ids = HashMap::default();
+    }
+}
+
+/// Hashes a [`row_key`] by its low 64 bits: the key is already a uniform hash, so
+/// hashing it again (as the default SipHash does) only costs time.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u128` keys are hashed; fold any other input in, in case.
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0 ^ u64::from_le_bytes(b))
+                .rotate_left(29)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u128(&mut self, key: u128) {
+        self.0 = key as u64;
     }
 }
 

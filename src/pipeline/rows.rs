@@ -60,6 +60,14 @@ pub fn load_rows(
     let mut keys = Vec::new();
     let mut texts = Texts::new(opts.columns.len());
     let mut skipped = Vec::new();
+    // Uncompressed text formats hold at least as many bytes as the texts decoded from
+    // them: the file's size bounds the texts and, with the first batch's bytes per row,
+    // estimates the rows, so the tables can be sized once instead of grown by doubling.
+    let text_bytes = match (format, compression) {
+        (Format::Parquet, _) | (_, Compression::Gzip | Compression::Zstd) => None,
+        _ => std::fs::metadata(path).ok().map(|m| m.len() as usize),
+    };
+    let mut sized = text_bytes.is_none();
     // Every item the reader yields, row or row error, takes up the next row number.
     let mut next_row = 0u64;
     progress.begin("read", None);
@@ -84,6 +92,19 @@ pub fn load_rows(
         };
         if batch.is_empty() {
             break;
+        }
+        if !sized {
+            sized = true;
+            let bytes = text_bytes.unwrap_or(0);
+            let per_row: usize = batch
+                .iter()
+                .flat_map(|r| r.texts.iter().map(|t| t.len() + 1))
+                .sum::<usize>()
+                .div_ceil(batch.len());
+            let rows = bytes / per_row.max(1);
+            groups.reserve(rows, rows);
+            let _ = keys.try_reserve(rows);
+            texts.reserve(rows, bytes);
         }
         let batch_keys: Vec<u128> = batch.par_iter().map(|r| row_key(&r.texts)).collect();
         for (record, key) in batch.iter().zip(batch_keys) {

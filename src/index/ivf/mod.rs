@@ -58,7 +58,7 @@ pub struct IvfParams {
     /// ...up to this many cells in all.
     pub max_probes: usize,
     /// Cells are found through groups of cells (see `index::quantizer`): a vector is
-    /// compared with the cells of this many nearest groups, or half as many again in an
+    /// compared with the cells of this many nearest groups, or an eighth more (rounded up) in an
     /// index of more than 4,096 cells, whose groups are smaller (64 cells). Indexes of
     /// fewer than 1,024 cells have one group.
     pub coarse_probes: usize,
