@@ -4,6 +4,7 @@ use crate::cluster::ClusterError;
 use crate::dataset::DatasetError;
 use crate::embed::EmbedError;
 use crate::index::IndexError;
+use crate::pool::PoolError;
 use crate::store::StoreError;
 
 /// Any error semsift's library can return; each variant wraps the typed error
@@ -25,6 +26,9 @@ pub enum Error {
     /// Writing or reading vectors failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Opening, reading or growing a pool failed.
+    #[error(transparent)]
+    Pool(#[from] PoolError),
     /// An output file could not be written.
     #[error("cannot write {path}: {source}")]
     Output {

@@ -21,6 +21,7 @@ pub mod filter;
 pub mod index;
 pub mod linalg;
 pub mod pipeline;
+pub mod pool;
 pub(crate) mod process;
 pub mod progress;
 #[cfg(feature = "python")]

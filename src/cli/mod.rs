@@ -7,6 +7,7 @@ mod dedup;
 mod distill;
 mod embed;
 mod filter;
+mod pool;
 mod progress;
 mod report;
 
@@ -52,6 +53,10 @@ pub enum Command {
     /// Embed a dataset's text into an .npy matrix (float32, one row per input row;
     /// with --on-error skip, per readable row, with sidecars listing the rest).
     Embed(embed::EmbedArgs),
+    /// A growing pool of rows for generation loops: `init`, then `add` files of
+    /// candidates (only rows new relative to the pool and to blocklist pools are
+    /// accepted), `query`, `stats`, `export`, `verify`.
+    Pool(pool::PoolArgs),
     /// Make a static (model2vec-format) model from a sentence-transformers model.
     Distill(distill::DistillArgs),
     /// Time exact threshold search, k-means steps and (with --model) embedding on
@@ -67,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Filter(args) => filter::run(args, &bars),
         Command::Report(args) => report::run(args, &bars),
         Command::Embed(args) => embed::run(args, &bars),
+        Command::Pool(args) => pool::run(args, &bars),
         Command::Distill(args) => distill::run(args, &bars),
         Command::BenchDevice(args) => bench_device::run(args, &bars),
     }

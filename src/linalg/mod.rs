@@ -95,7 +95,7 @@ pub(crate) fn with_scores<R>(
 }
 
 #[cfg(test)]
-mod testutil {
+pub(crate) mod testutil {
     use super::{normalize_rows, Rng};
 
     /// `n` seeded random unit vectors, `dim` wide, row-major.

@@ -9,11 +9,14 @@
 //! - [`run_report`]: read → embed → k-means → topics (keywords, examples, near
 //!   duplicates) → coverage against a reference → `report.json`, `clusters.jsonl` and
 //!   `report.html` (`semsift report`).
+//! - [`read_candidates`]: read → embed a file's rows as candidates for a
+//!   [`Pool`](crate::pool::Pool) (`semsift pool add` / `query`).
 
 mod dedup;
 mod embed;
 mod filter;
 mod output;
+mod pool;
 mod report;
 mod rows;
 mod templates;
@@ -26,6 +29,7 @@ pub use dedup::{run_dedup, DedupOptions, DedupOutcome, AUTO_F16_SHARE};
 pub use embed::{embed_dataset, embed_to_npy, EmbedFiles, EmbedOutcome, EmbedStats};
 pub use filter::{run_filter, FilterMode, FilterOptions, FilterOutcome};
 pub use output::{AtomicFile, OutputDir};
+pub use pool::{hits_json, read_candidates, verdict_json, FileCandidates};
 pub use report::{run_report, write_report, ReportOptions, ReportOutcome};
 pub use rows::{load_rows, LoadedRows, SkippedRow};
 pub use templates::{check_strip_share, find_templates, EmbedTexts, DOMINANT_FRACTION};

@@ -12,6 +12,13 @@ pyo3::create_exception!(
     "An error from semsift's engine: a model that cannot be loaded, a store that cannot be written, a search that failed. The message names the file or option."
 );
 
+pyo3::create_exception!(
+    semsift,
+    PoolLockedError,
+    SemsiftError,
+    "Another process holds the pool's writer lock; the message names it (process id, host, since when)."
+);
+
 /// The Python exception for a library error: `ValueError` for an option that cannot
 /// work, `KeyboardInterrupt` for a cancelled call, [`SemsiftError`] otherwise.
 pub fn to_py(e: Error) -> PyErr {
@@ -20,6 +27,9 @@ pub fn to_py(e: Error) -> PyErr {
     }
     match e {
         Error::InvalidOption { .. } => PyValueError::new_err(e.to_string()),
+        Error::Pool(crate::pool::PoolError::Locked { .. }) => {
+            PoolLockedError::new_err(e.to_string())
+        }
         other => SemsiftError::new_err(other.to_string()),
     }
 }

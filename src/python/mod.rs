@@ -9,6 +9,7 @@
 //! - [`model::Model`]: an encoder (the bundled model, or a model folder);
 //! - [`rows::RowSet`]: rows grouped into exact copies, with one vector per unique row;
 //! - [`result::DedupResult`]: a deduplication's decisions, summary and rethreshold;
+//! - [`pool::PoolHandle`]: a [`crate::pool::Pool`], open for reading or writing;
 //! - [`progress::PyProgress`]: progress callbacks into Python, and Ctrl-C as cancellation.
 
 use pyo3::prelude::*;
@@ -17,6 +18,7 @@ mod arrow;
 mod errors;
 mod fields;
 mod model;
+mod pool;
 mod progress;
 mod result;
 mod rows;
@@ -34,10 +36,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<model::Model>()?;
     m.add_class::<rows::RowSet>()?;
     m.add_class::<result::DedupResult>()?;
+    m.add_class::<pool::PoolHandle>()?;
     m.add_function(wrap_pyfunction!(candidate_limit, m)?)?;
     m.add_function(wrap_pyfunction!(fields::select_texts, m)?)?;
     m.add_function(wrap_pyfunction!(fields::field_root, m)?)?;
     m.add("SemsiftError", m.py().get_type::<errors::SemsiftError>())?;
+    m.add(
+        "PoolLockedError",
+        m.py().get_type::<errors::PoolLockedError>(),
+    )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // When the CLI warns that common text dominates, and the share it suggests stripping.
     m.add(

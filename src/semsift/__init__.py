@@ -19,9 +19,11 @@ from semsift.api import DedupResult, dedup, report
 from semsift.datamodels import DeduplicationResult, DuplicateRecord, FilterResult, SelectedWithDuplicates
 from semsift.errors import EncoderError, MissingColumnError
 from semsift.models import Model, StaticModel, load_model
+from semsift.pool import Decision, Pool, PoolLockedError
 from semsift.semhash import SemHash, Strategy
 
 __all__ = [
+    "Decision",
     "DedupResult",
     "DeduplicationResult",
     "DuplicateRecord",
@@ -29,6 +31,8 @@ __all__ = [
     "FilterResult",
     "MissingColumnError",
     "Model",
+    "Pool",
+    "PoolLockedError",
     "SelectedWithDuplicates",
     "SemHash",
     "SemsiftError",

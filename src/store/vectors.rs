@@ -80,6 +80,30 @@ impl VectorFile {
     /// [`StoreError::Incomplete`], or [`StoreError::Corrupt`] with the
     /// [`Corruption`] found.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let file = Self::open_unverified(path)?;
+        let computed = xxh3_64(&file.map.bytes()[HEADER_LEN..]);
+        if computed != file.header.data_checksum {
+            return Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                reason: Corruption::DataChecksum {
+                    stored: file.header.data_checksum,
+                    computed,
+                },
+            });
+        }
+        Ok(file)
+    }
+
+    /// [`open`](Self::open) without reading the data: the header, the complete flag and
+    /// the file length are checked, the data checksum is not (see
+    /// [`data_checksum`](Self::data_checksum)). For files whose data was verified when
+    /// they were written and which are opened often (a pool's segments), where reading
+    /// gigabytes on every open would defeat the memory map.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open), except [`Corruption::DataChecksum`].
+    pub fn open_unverified(path: &Path) -> Result<Self, StoreError> {
         let file = File::open(path).map_err(io(path))?;
         let map = MappedFile::map(&file).map_err(io(path))?;
         drop(file);
@@ -102,13 +126,6 @@ impl VectorFile {
                 found: bytes.len() as u64,
             }));
         }
-        let computed = xxh3_64(&bytes[HEADER_LEN..]);
-        if computed != header.data_checksum {
-            return Err(corrupt(Corruption::DataChecksum {
-                stored: header.data_checksum,
-                computed,
-            }));
-        }
         // The data fits in the address space (it is mapped), so this holds.
         let rows = usize::try_from(header.rows).expect("mapped rows fit in usize");
         tracing::debug!(
@@ -124,6 +141,11 @@ impl VectorFile {
             map,
             rows,
         })
+    }
+
+    /// The checksum (XXH3-64) of the data the header records.
+    pub fn data_checksum(&self) -> u64 {
+        self.header.data_checksum
     }
 
     /// The file's path.

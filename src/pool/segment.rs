@@ -1,0 +1,281 @@
+//! Segments: the immutable folders that hold a pool's rows.
+//!
+//! A segment `segments/<NAME>/` holds a run of consecutive pool rows:
+//!
+//! - `vectors.svec`: their vectors, in the checksummed vector format of [`crate::store`];
+//! - `rows.jsonl`: their rows, one JSON object per line, in id order;
+//! - `keys.bin`: the exact-text key of each row ([`row_key`](crate::dedup::row_key)),
+//!   sorted, as 24-byte records (key `u128`, id `u64`, little-endian), searched in place.
+//!
+//! A segment is written whole under `<NAME>.partial`, synced, and renamed into place; it
+//! is never modified afterwards (merges write a new one), so it can stay memory-mapped
+//! while any number of readers use it. A segment only counts once the manifest names it:
+//! a folder a crash left unnamed is removed by the next writer.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3};
+
+use super::error::{io, PoolError};
+use super::manifest::SegmentEntry;
+use crate::atomic::AtomicDir;
+use crate::store::mmap::MappedFile;
+use crate::store::{Dtype, VectorFile, VectorWriter};
+
+/// The folder under the pool folder that holds the segments.
+pub(crate) const SEGMENTS_DIR: &str = "segments";
+const VECTORS_FILE: &str = "vectors.svec";
+const ROWS_FILE: &str = "rows.jsonl";
+const KEYS_FILE: &str = "keys.bin";
+/// Bytes per record of `keys.bin`.
+const KEY_RECORD: usize = 24;
+
+/// An open segment: its manifest entry and its memory-mapped vectors.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub entry: SegmentEntry,
+    pub vectors: VectorFile,
+    keys: MappedFile,
+    dir: PathBuf,
+}
+
+/// What a new segment holds: vectors row-major and one JSON object line per row.
+pub(crate) struct SegmentData<'a> {
+    pub vectors: &'a [f32],
+    /// The rows' lines, each a JSON object without its newline, concatenated with `\n`
+    /// after each.
+    pub rows: &'a [u8],
+    pub rows_count: u64,
+    /// Each row's exact-text key, in row order.
+    pub keys: &'a [u128],
+}
+
+impl Segment {
+    /// The folder of segment `name` in the pool folder `pool`.
+    pub fn dir_of(pool: &Path, name: &str) -> PathBuf {
+        pool.join(SEGMENTS_DIR).join(name)
+    }
+
+    /// Writes segment `name` (rows from id `first_id` on), synced and in place, and
+    /// opens it.
+    pub fn write(
+        pool: &Path,
+        name: &str,
+        first_id: u64,
+        dim: usize,
+        fingerprint: &str,
+        data: &SegmentData<'_>,
+    ) -> Result<Segment, PoolError> {
+        let dest = Self::dir_of(pool, name);
+        let parent = pool.join(SEGMENTS_DIR);
+        fs::create_dir_all(&parent).map_err(io(&parent))?;
+        let folder = AtomicDir::create(&dest).map_err(io(&dest))?;
+        let key = xxh3_128(data.rows);
+        let vectors_path = folder.partial().join(VECTORS_FILE);
+        let mut writer = VectorWriter::create(&vectors_path, dim, Dtype::F16, key, fingerprint)?;
+        writer.append(data.vectors)?;
+        let written = writer.finish()?;
+        folder.write(ROWS_FILE, data.rows).map_err(io(&dest))?;
+        let mut keyed: Vec<(u128, u64)> = (data.keys.iter().copied()).zip(first_id..).collect();
+        keyed.sort_unstable();
+        let mut keys = Vec::with_capacity(keyed.len() * KEY_RECORD);
+        for (key, id) in keyed {
+            keys.extend_from_slice(&key.to_le_bytes());
+            keys.extend_from_slice(&id.to_le_bytes());
+        }
+        folder.write(KEYS_FILE, &keys).map_err(io(&dest))?;
+        let entry = SegmentEntry {
+            name: name.to_string(),
+            first_id,
+            rows: data.rows_count,
+            vectors_checksum: written.data_checksum(),
+            rows_bytes: data.rows.len() as u64,
+            rows_checksum: xxh3_64(data.rows),
+            keys_checksum: xxh3_64(&keys),
+        };
+        drop(written);
+        folder.commit().map_err(io(&dest))?;
+        Self::open(pool, &entry, dim, fingerprint)
+    }
+
+    /// Opens the segment `entry` names, checking its vector file against the entry (rows,
+    /// width, model, recorded checksum) and its rows file's length. The data itself is
+    /// not read (see [`verify`](Self::verify)).
+    pub fn open(
+        pool: &Path,
+        entry: &SegmentEntry,
+        dim: usize,
+        fingerprint: &str,
+    ) -> Result<Segment, PoolError> {
+        let dir = Self::dir_of(pool, &entry.name);
+        let path = dir.join(VECTORS_FILE);
+        let bad = |reason: String| PoolError::BadSegment {
+            path: path.clone(),
+            reason,
+        };
+        let vectors = VectorFile::open_unverified(&path)?;
+        if vectors.rows() as u64 != entry.rows || vectors.dim() != dim {
+            return Err(bad(format!(
+                "{} rows of {} values; the manifest says {} rows of {dim}",
+                vectors.rows(),
+                vectors.dim(),
+                entry.rows
+            )));
+        }
+        if vectors.fingerprint() != fingerprint {
+            return Err(bad(format!(
+                "vectors from model {:?}; the pool's model is {fingerprint:?}",
+                vectors.fingerprint()
+            )));
+        }
+        if vectors.data_checksum() != entry.vectors_checksum {
+            return Err(bad(format!(
+                "data checksum {:016x}; the manifest says {:016x}",
+                vectors.data_checksum(),
+                entry.vectors_checksum
+            )));
+        }
+        let rows_path = dir.join(ROWS_FILE);
+        let len = fs::metadata(&rows_path).map_err(io(&rows_path))?.len();
+        if len != entry.rows_bytes {
+            return Err(PoolError::BadSegment {
+                path: rows_path,
+                reason: format!("{len} bytes; the manifest says {}", entry.rows_bytes),
+            });
+        }
+        let keys_path = dir.join(KEYS_FILE);
+        let keys = fs::File::open(&keys_path)
+            .and_then(|f| MappedFile::map(&f))
+            .map_err(io(&keys_path))?;
+        if keys.bytes().len() as u64 != entry.rows * KEY_RECORD as u64 {
+            return Err(PoolError::BadSegment {
+                path: keys_path,
+                reason: format!(
+                    "{} bytes; {} rows need {}",
+                    keys.bytes().len(),
+                    entry.rows,
+                    entry.rows * KEY_RECORD as u64
+                ),
+            });
+        }
+        Ok(Segment {
+            entry: entry.clone(),
+            vectors,
+            keys,
+            dir,
+        })
+    }
+
+    /// Reads every byte of the segment and checks its files' checksums.
+    pub fn verify(&self) -> Result<(), PoolError> {
+        VectorFile::open(self.vectors.path())?;
+        if xxh3_64(self.keys.bytes()) != self.entry.keys_checksum {
+            return Err(PoolError::BadSegment {
+                path: self.dir.join(KEYS_FILE),
+                reason: "keys checksum does not match the manifest".into(),
+            });
+        }
+        let path = self.rows_path();
+        let bytes = fs::read(&path).map_err(io(&path))?;
+        let sum = xxh3_64(&bytes);
+        if sum != self.entry.rows_checksum {
+            return Err(PoolError::BadSegment {
+                path,
+                reason: format!(
+                    "rows checksum {sum:016x}; the manifest says {:016x}",
+                    self.entry.rows_checksum
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Record `i` of `keys.bin`: a key and its row's id.
+    fn key_record(&self, i: usize) -> (u128, u64) {
+        let r = &self.keys.bytes()[i * KEY_RECORD..(i + 1) * KEY_RECORD];
+        let k = u128::from_le_bytes(r[..16].try_into().expect("16 bytes"));
+        let id = u64::from_le_bytes(r[16..].try_into().expect("8 bytes"));
+        (k, id)
+    }
+
+    /// Every row's key, in id order.
+    pub fn keys_in_id_order(&self) -> Vec<u128> {
+        let mut keys = vec![0u128; self.entry.rows as usize];
+        for i in 0..keys.len() {
+            let (k, id) = self.key_record(i);
+            keys[(id - self.entry.first_id) as usize] = k;
+        }
+        keys
+    }
+
+    /// The lowest id of a row whose exact-text key is `key`, if the segment holds one.
+    pub fn find_key(&self, key: u128) -> Option<u64> {
+        let record = |i: usize| self.key_record(i);
+        let n = self.keys.bytes().len() / KEY_RECORD;
+        // The first record at or after (key, 0): records sort by key, then id.
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if record(mid).0 < key {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo < n && record(lo).0 == key).then(|| record(lo).1)
+    }
+
+    /// The rows file.
+    pub fn rows_path(&self) -> PathBuf {
+        self.dir.join(ROWS_FILE)
+    }
+
+    /// Calls `each(id, line)` for every row, in order (the line without its newline),
+    /// checking the rows file's checksum as it goes.
+    pub fn for_each_row(
+        &self,
+        mut each: impl FnMut(u64, &str) -> Result<(), PoolError>,
+    ) -> Result<(), PoolError> {
+        let path = self.rows_path();
+        let file = fs::File::open(&path).map_err(io(&path))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut line = String::new();
+        let mut hash = Xxh3::new();
+        let mut id = self.entry.first_id;
+        loop {
+            line.clear();
+            let n = reader.read_line(&mut line).map_err(io(&path))?;
+            if n == 0 {
+                break;
+            }
+            hash.update(line.as_bytes());
+            each(id, line.trim_end_matches('\n'))?;
+            id += 1;
+        }
+        let bad = |reason: String| PoolError::BadSegment {
+            path: path.clone(),
+            reason,
+        };
+        if id - self.entry.first_id != self.entry.rows {
+            return Err(bad(format!(
+                "{} rows; the manifest says {}",
+                id - self.entry.first_id,
+                self.entry.rows
+            )));
+        }
+        if hash.digest() != self.entry.rows_checksum {
+            return Err(bad("rows checksum does not match the manifest".into()));
+        }
+        Ok(())
+    }
+
+    /// Appends the rows file's bytes to `out`.
+    pub fn copy_rows(&self, out: &mut impl Write) -> Result<(), PoolError> {
+        let path = self.rows_path();
+        let mut file = fs::File::open(&path).map_err(io(&path))?;
+        std::io::copy(&mut file, out).map_err(io(&path))?;
+        Ok(())
+    }
+}
