@@ -31,6 +31,9 @@ pub enum PoolCommand {
     /// threshold similar (or has the same text); append the accepted ones. Prints
     /// one JSON line per row (or writes them to -o).
     Add(AddArgs),
+    /// Append every row of FILE as it is, without deciding it: to seed a pool with
+    /// rows already deduplicated (say `dedup`'s kept.jsonl). Prints the ids given.
+    Import(FileArgs),
     /// The K nearest pool rows of every row of FILE, one JSON line per row.
     Query(QueryArgs),
     /// Rows, segments and bytes on disk, as JSON.
@@ -124,6 +127,7 @@ pub fn run(args: PoolArgs, bars: &Bars) -> anyhow::Result<()> {
     match args.command {
         PoolCommand::Init(a) => init(a),
         PoolCommand::Add(a) => add(a, bars),
+        PoolCommand::Import(a) => import(a, bars),
         PoolCommand::Query(a) => query(a, bars),
         PoolCommand::Stats(a) => {
             let pool = Pool::open(&a.dir)?;
@@ -266,6 +270,17 @@ fn add(a: AddArgs, bars: &Bars) -> anyhow::Result<()> {
             .enumerate()
             .map(|(row, v)| verdict_json(row, v, &blocklists)),
     )
+}
+
+fn import(f: FileArgs, bars: &Bars) -> anyhow::Result<()> {
+    let mut pool = Pool::open_writer(&f.dir)?;
+    let encoder = pool_model(&pool, f.model.as_deref())?;
+    let read = read_options(&pool, &f);
+    let cands = read_candidates(&pool, encoder.as_ref(), &f.input, &read, bars)
+        .with_context(|| format!("reading {}", f.input.display()))?;
+    let first = pool.import(cands.candidates())?;
+    let line = json!({"imported": cands.rows, "first_id": first, "rows": pool.len()});
+    write_lines(f.output.as_deref(), std::iter::once(line))
 }
 
 fn query(a: QueryArgs, bars: &Bars) -> anyhow::Result<()> {

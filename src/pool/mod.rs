@@ -54,6 +54,8 @@ use crate::linalg::{dot, scores_into};
 /// Candidates decided per step of [`Pool::add`]: each step scores its candidates against
 /// the pool, the candidates accepted in earlier steps, and each other.
 const STEP: usize = 2048;
+/// Rows [`Pool::import`] writes per segment.
+const IMPORT_SEGMENT: usize = 1 << 20;
 
 /// Where a candidate's nearest row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,6 +422,39 @@ impl Pool {
             self.merge()?;
         }
         Ok(verdicts)
+    }
+
+    /// Appends `rows` as they are, without deciding them: for seeding a pool with rows
+    /// already deduplicated (say, `semsift dedup`'s kept rows). Returns the first new id.
+    /// Near copies among them stay; later adds are decided against all of them.
+    pub fn import(&mut self, rows: Candidates<'_>) -> Result<u64, PoolError> {
+        self.check_writer()?;
+        let dim = self.check_dim(rows.vectors)?;
+        let n = rows.vectors.len() / dim;
+        if rows.keys.len() != n || rows.rows.len() != n {
+            return Err(self.mismatch(format!(
+                "{n} vectors, {} keys and {} rows: one of each per row",
+                rows.keys.len(),
+                rows.rows.len()
+            )));
+        }
+        let first = self.len();
+        for start in (0..n).step_by(IMPORT_SEGMENT) {
+            let end = (start + IMPORT_SEGMENT).min(n);
+            let mut bytes = Vec::new();
+            for r in &rows.rows[start..end] {
+                bytes.extend_from_slice(r.as_bytes());
+                bytes.push(b'\n');
+            }
+            self.append(&SegmentData {
+                vectors: &rows.vectors[start * dim..end * dim],
+                rows: &bytes,
+                rows_count: (end - start) as u64,
+                keys: &rows.keys[start..end],
+            })?;
+            self.merge()?;
+        }
+        Ok(first)
     }
 
     /// Decides `candidates` as [`add`](Self::add) would, without adding them.
