@@ -322,3 +322,31 @@ fn merges_start_at_the_smallest_run_outnumbering_the_segment_before_it() {
     assert_eq!(merge_start(&[100, 50, 30, 30]), Some(0));
     assert_eq!(merge_start(&[400, 200, 100, 60]), None);
 }
+
+#[test]
+fn imported_rows_are_kept_as_given_and_later_adds_are_decided_against_them() {
+    let r = rows(900, 31);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut pool = Pool::create(tmp.path(), settings(0.9)).unwrap();
+    assert_eq!(pool.import(r.slice(0..600)).unwrap(), 0);
+    // Every row is in, near and exact copies included.
+    assert_eq!(pool.len(), 600);
+    let mut stored = Vec::new();
+    pool.for_each_row(|_, row| {
+        stored.push(row.to_string());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(stored, r.rows[..600]);
+    // Adding the same rows again accepts none; new rows are decided as usual.
+    assert!(pool
+        .add(r.slice(0..600), &[])
+        .unwrap()
+        .iter()
+        .all(|v| !v.accepted()));
+    let v = pool.add(r.slice(600..900), &[]).unwrap();
+    let accepted = v.iter().filter(|v| v.accepted()).count();
+    assert!(accepted > 50 && accepted < 300, "{accepted}");
+    assert_eq!(pool.len(), 600 + accepted as u64);
+    assert_eq!(pool.import(r.slice(0..1)).unwrap(), pool.len() - 1);
+}
