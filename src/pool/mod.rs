@@ -29,13 +29,14 @@
 //! batches of `b` holds about `log₂(n / b)` segments and every row is rewritten about as
 //! many times. One writer at a time holds `LOCK`; readers need no lock.
 
+mod decide;
 mod error;
 mod lock;
 mod manifest;
+mod merge;
 mod search;
 mod segment;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use error::PoolError;
@@ -44,16 +45,10 @@ pub use search::Hit;
 
 use error::io;
 use lock::WriterLock;
-use manifest::{Manifest, SegmentEntry};
+use manifest::Manifest;
 use search::{narrow, nearest, widen_unit};
 use segment::{Segment, SegmentData, SEGMENTS_DIR};
 
-use crate::dedup::RESCORE_MARGIN;
-use crate::linalg::{dot, scores_into};
-
-/// Candidates decided per step of [`Pool::add`]: each step scores its candidates against
-/// the pool, the candidates accepted in earlier steps, and each other.
-const STEP: usize = 2048;
 /// Rows [`Pool::import`] writes per segment.
 const IMPORT_SEGMENT: usize = 1 << 20;
 
@@ -71,7 +66,8 @@ pub enum Source {
 pub struct Nearest {
     /// Its id in the pool (candidates accepted earlier in the call have theirs already).
     pub id: u64,
-    /// Its similarity ([`dot`] of the canonical vectors; 1 for the same text).
+    /// Its similarity ([`crate::linalg::dot`] of the canonical vectors; 1 for the same
+    /// text).
     pub score: f32,
     /// Whether its text is the candidate's, byte for byte.
     pub exact: bool,
@@ -316,6 +312,21 @@ impl Pool {
         Ok(found)
     }
 
+    /// The number of `rows` and their width, once they are whole vectors of the pool's
+    /// width with one key and one stored row each.
+    fn check_shapes(&self, rows: &Candidates<'_>) -> Result<(usize, usize), PoolError> {
+        let dim = self.check_dim(rows.vectors)?;
+        let n = rows.vectors.len() / dim;
+        if rows.keys.len() != n || rows.rows.len() != n {
+            return Err(self.mismatch(format!(
+                "{n} vectors, {} keys and {} rows: one of each per row",
+                rows.keys.len(),
+                rows.rows.len()
+            )));
+        }
+        Ok((n, dim))
+    }
+
     fn check_dim(&self, vectors: &[f32]) -> Result<usize, PoolError> {
         let dim = self.settings().dim;
         if !vectors.len().is_multiple_of(dim) {
@@ -345,43 +356,6 @@ impl Pool {
             s.entry.first_id,
             &fill,
         )
-    }
-
-    /// The lowest id of a pool row with exact-text key `key`.
-    fn find_key(&self, key: u128) -> Option<u64> {
-        self.segments.iter().find_map(|s| s.find_key(key))
-    }
-
-    /// For each canonical vector: the pool's most similar row (a row with the same key
-    /// first, at score 1).
-    fn best_in_pool(&self, canon: &[f32], keys: &[u128]) -> Vec<Option<Nearest>> {
-        let mut best: Vec<Option<Hit>> = vec![None; keys.len()];
-        for s in &self.segments {
-            for (b, hits) in best.iter_mut().zip(self.segment_nearest(s, canon, 1)) {
-                if let Some(h) = hits.first() {
-                    if b.is_none_or(|b| h.beats(&b)) {
-                        *b = Some(*h);
-                    }
-                }
-            }
-        }
-        keys.iter()
-            .zip(best)
-            .map(|(&key, hit)| match self.find_key(key) {
-                Some(id) => Some(Nearest {
-                    id,
-                    score: 1.0,
-                    exact: true,
-                    source: Source::Pool,
-                }),
-                None => hit.map(|h| Nearest {
-                    id: h.id,
-                    score: h.score,
-                    exact: false,
-                    source: Source::Pool,
-                }),
-            })
-            .collect()
     }
 
     /// Decides `candidates` against the pool and `blocklists` (other pools, read-only,
@@ -429,15 +403,7 @@ impl Pool {
     /// Near copies among them stay; later adds are decided against all of them.
     pub fn import(&mut self, rows: Candidates<'_>) -> Result<u64, PoolError> {
         self.check_writer()?;
-        let dim = self.check_dim(rows.vectors)?;
-        let n = rows.vectors.len() / dim;
-        if rows.keys.len() != n || rows.rows.len() != n {
-            return Err(self.mismatch(format!(
-                "{n} vectors, {} keys and {} rows: one of each per row",
-                rows.keys.len(),
-                rows.rows.len()
-            )));
-        }
+        let (n, dim) = self.check_shapes(&rows)?;
         let first = self.len();
         for start in (0..n).step_by(IMPORT_SEGMENT) {
             let end = (start + IMPORT_SEGMENT).min(n);
@@ -455,96 +421,6 @@ impl Pool {
             self.merge()?;
         }
         Ok(first)
-    }
-
-    /// Decides `candidates` as [`add`](Self::add) would, without adding them.
-    pub fn decide(
-        &self,
-        candidates: Candidates<'_>,
-        blocklists: &[&Pool],
-    ) -> Result<Vec<Verdict>, PoolError> {
-        let dim = self.check_dim(candidates.vectors)?;
-        let n = candidates.vectors.len() / dim;
-        if candidates.keys.len() != n || candidates.rows.len() != n {
-            return Err(self.mismatch(format!(
-                "{n} vectors, {} keys and {} rows: one of each per candidate",
-                candidates.keys.len(),
-                candidates.rows.len()
-            )));
-        }
-        for b in blocklists {
-            if b.settings().model != self.settings().model || b.settings().dim != dim {
-                return Err(self.mismatch(format!(
-                    "blocklist {} holds vectors of model {:?}; this pool's is {:?}",
-                    b.dir.display(),
-                    b.settings().model,
-                    self.settings().model
-                )));
-            }
-        }
-        let threshold = self.settings().threshold;
-        let mut canon = Vec::new();
-        widen_unit(&narrow(candidates.vectors), dim, &mut canon);
-        let mut verdicts = Vec::with_capacity(n);
-        // Candidates accepted so far in this call: canonical vectors, ids, keys.
-        let mut taken: Vec<f32> = Vec::new();
-        let mut taken_keys: HashMap<u128, u64> = HashMap::new();
-        let first_new = self.len();
-        for start in (0..n).step_by(STEP) {
-            let end = (start + STEP).min(n);
-            let block = &canon[start * dim..end * dim];
-            let keys = &candidates.keys[start..end];
-            let in_pool = self.best_in_pool(block, keys);
-            let blocked = blocked_by(blocklists, block, keys, threshold);
-            let earlier = nearest(block, dim, 1, taken.len() / dim, first_new, &|r, buf| {
-                buf.clear();
-                buf.extend_from_slice(&taken[r.start * dim..r.end * dim]);
-            });
-            let mut products = vec![0f32; (end - start) * (end - start)];
-            scores_into(block, block, dim, &mut products);
-            // Block rows accepted so far: position in the block and id.
-            let mut here: Vec<(usize, u64)> = Vec::new();
-            for i in 0..end - start {
-                let q = &block[i * dim..(i + 1) * dim];
-                let key = keys[i];
-                let mut best = in_pool[i];
-                let mut offer = |c: Nearest| {
-                    if best.is_none_or(|b| ranks_before(&c, &b)) {
-                        best = Some(c);
-                    }
-                };
-                if let Some(&id) = taken_keys.get(&key) {
-                    offer(batch(id, 1.0, true));
-                }
-                if let Some(h) = earlier[i].first() {
-                    offer(batch(h.id, h.score, false));
-                }
-                let line = &products[i * (end - start)..(i + 1) * (end - start)];
-                let top = here
-                    .iter()
-                    .map(|&(j, _)| line[j])
-                    .fold(f32::NEG_INFINITY, f32::max);
-                for &(j, id) in &here {
-                    if line[j] >= top - RESCORE_MARGIN {
-                        offer(batch(id, dot(&block[j * dim..(j + 1) * dim], q), false));
-                    }
-                }
-                let rejected =
-                    blocked[i].is_some() || best.is_some_and(|b| b.exact || b.score >= threshold);
-                let id = (!rejected).then(|| first_new + (taken.len() / dim) as u64);
-                if let Some(id) = id {
-                    taken.extend_from_slice(q);
-                    taken_keys.entry(key).or_insert(id);
-                    here.push((i, id));
-                }
-                verdicts.push(Verdict {
-                    id,
-                    nearest: best,
-                    blocked: blocked[i],
-                });
-            }
-        }
-        Ok(verdicts)
     }
 
     fn mismatch(&self, reason: String) -> PoolError {
@@ -577,141 +453,12 @@ impl Pool {
         self.segments.push(segment);
         Ok(())
     }
-
-    /// Merges the smallest run of segments at the end that outnumbers (in rows) the
-    /// segment before it, into one, until none does.
-    fn merge(&mut self) -> Result<(), PoolError> {
-        loop {
-            let rows: Vec<u64> = self.segments.iter().map(|s| s.entry.rows).collect();
-            let Some(from) = merge_start(&rows) else {
-                return Ok(());
-            };
-            self.merge_from(from)?;
-        }
-    }
-
-    /// Rewrites segments `from..` as one.
-    fn merge_from(&mut self, from: usize) -> Result<(), PoolError> {
-        let dim = self.settings().dim;
-        let run = &self.segments[from..];
-        let total: u64 = run.iter().map(|s| s.entry.rows).sum();
-        tracing::debug!(segments = run.len(), rows = total, "merging pool segments");
-        let mut vectors = Vec::with_capacity(total as usize * dim);
-        let mut rows = Vec::new();
-        let mut keys = Vec::with_capacity(total as usize);
-        for s in run {
-            let halves = s.vectors.as_f16().expect("pool segments hold f16");
-            let at = vectors.len();
-            vectors.resize(at + halves.len(), 0.0);
-            crate::linalg::widen_scaled(halves, 1.0, &mut vectors[at..]);
-            s.copy_rows(&mut rows)?;
-            keys.extend(s.keys_in_id_order());
-        }
-        let name = format!("{:08}", self.manifest.next_segment);
-        let first_id = run[0].entry.first_id;
-        let s = &self.manifest.settings;
-        let data = SegmentData {
-            vectors: &vectors,
-            rows: &rows,
-            rows_count: total,
-            keys: &keys,
-        };
-        let merged = Segment::write(&self.dir, &name, first_id, s.dim, &s.model, &data)?;
-        self.pause_point("merge");
-        let mut next = self.manifest.clone();
-        next.next_segment += 1;
-        let old: Vec<SegmentEntry> = next.segments.drain(from..).collect();
-        next.segments.push(merged.entry.clone());
-        next.write(&self.dir)?;
-        self.manifest = next;
-        self.segments.truncate(from);
-        self.segments.push(merged);
-        for e in old {
-            let path = Segment::dir_of(&self.dir, &e.name);
-            std::fs::remove_dir_all(&path).map_err(io(&path))?;
-        }
-        Ok(())
-    }
-}
-
-impl Pool {
-    /// A hook for crash tests: with `SEMSIFT_POOL_PAUSE` set to `at`, the writer leaves a
-    /// file `paused` in the pool folder and waits there for ten minutes, for the test to
-    /// kill it at that point (`merge`: the merged segment written, not yet named).
-    fn pause_point(&self, at: &str) {
-        if std::env::var("SEMSIFT_POOL_PAUSE").is_ok_and(|v| v == at) {
-            let _ = std::fs::write(self.dir.join("paused"), at);
-            std::thread::sleep(std::time::Duration::from_secs(600));
-        }
-    }
-}
-
-/// Where the merge of segments of `rows` rows each should start: the lowest `i` whose
-/// following segments hold at least as many rows as it does.
-fn merge_start(rows: &[u64]) -> Option<usize> {
-    let mut after = 0;
-    let mut start = None;
-    for i in (0..rows.len()).rev() {
-        if i + 1 < rows.len() && rows[i] <= after {
-            start = Some(i);
-        }
-        after += rows[i];
-    }
-    start
-}
-
-/// A candidate accepted earlier in the call as a [`Nearest`].
-fn batch(id: u64, score: f32, exact: bool) -> Nearest {
-    Nearest {
-        id,
-        score,
-        exact,
-        source: Source::Batch,
-    }
-}
-
-/// Whether `a` ranks before `b` as a nearest row: the same text first, then a higher
-/// score, then the lower id.
-fn ranks_before(a: &Nearest, b: &Nearest) -> bool {
-    match (a.exact, b.exact) {
-        (true, false) => true,
-        (false, true) => false,
-        _ => a.score > b.score || (a.score == b.score && a.id < b.id),
-    }
 }
 
 /// Sorts hits best first (see [`Hit::beats`]) and keeps `k`.
 fn sort_hits(hits: &mut Vec<Hit>, k: usize) {
     hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
     hits.truncate(k);
-}
-
-/// For each canonical vector of `canon`: the first blocklist with a row of the same text
-/// or at least `threshold` similar, and its most similar such row.
-fn blocked_by(
-    blocklists: &[&Pool],
-    canon: &[f32],
-    keys: &[u128],
-    threshold: f32,
-) -> Vec<Option<Blocked>> {
-    let mut out: Vec<Option<Blocked>> = vec![None; keys.len()];
-    for (b, pool) in blocklists.iter().enumerate() {
-        let found = pool.best_in_pool(canon, keys);
-        for (slot, f) in out.iter_mut().zip(found) {
-            if slot.is_some() {
-                continue;
-            }
-            if let Some(f) = f.filter(|f| f.exact || f.score >= threshold) {
-                *slot = Some(Blocked {
-                    blocklist: b,
-                    id: f.id,
-                    score: f.score,
-                    exact: f.exact,
-                });
-            }
-        }
-    }
-    out
 }
 
 /// Bytes of the files under `dir`.

@@ -1,7 +1,9 @@
+use super::merge::merge_start;
+use super::search::{narrow, widen_unit};
 use super::*;
 use crate::dedup::row_key;
 use crate::linalg::testutil::unit_rows;
-use crate::linalg::{normalize_rows, Rng};
+use crate::linalg::{dot, normalize_rows, Rng};
 
 const DIM: usize = 32;
 
