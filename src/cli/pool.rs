@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use semsift::dataset::{Format, ReadOptions};
 use semsift::embed::{self, Encoder, LoadOptions};
 use semsift::pipeline::{hits_json, read_candidates, verdict_json, AtomicFile};
-use semsift::pool::{Pool, PoolSettings};
+use semsift::pool::{Pool, PoolSettings, INDEX_ROWS};
 use serde_json::json;
 
 use super::common::ModelArgs;
@@ -55,6 +55,12 @@ pub struct InitArgs {
     /// Reject a candidate at least this similar (cosine) to a pool row.
     #[arg(short, long, default_value_t = 0.9, value_name = "T")]
     pub threshold: f32,
+    /// Score every candidate against every pool row, however large the pool: the
+    /// decisions of `dedup --index exact`, at a cost that grows with the pool. By
+    /// default segments of 65,536 rows or more are searched through cells (their
+    /// nearest 24 of cells of about 256 rows), which may miss a rare match.
+    #[arg(long)]
+    pub exact: bool,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -172,6 +178,7 @@ fn init(a: InitArgs) -> anyhow::Result<()> {
         dim: encoder.dim() * columns.len(),
         columns,
         threshold: a.threshold,
+        index_rows: if a.exact { u64::MAX } else { INDEX_ROWS },
     };
     let pool = Pool::create(&a.dir, settings)?;
     println!(

@@ -23,7 +23,7 @@ mod hits;
 mod hnsw;
 mod ivf;
 mod neighbors;
-mod quantizer;
+pub(crate) mod quantizer;
 pub(crate) mod spill;
 
 pub use crate::linalg::dot;

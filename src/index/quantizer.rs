@@ -270,6 +270,100 @@ impl Quantizer {
         self.fine.len() / self.dim.max(1)
     }
 
+    /// The quantizer as bytes (little-endian): width, centroids, group offsets,
+    /// iterations, then the group quantizer the same way, if any. [`from_bytes`]
+    /// reads it back.
+    ///
+    /// [`from_bytes`]: Self::from_bytes
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.fine.len() * 4 + 64);
+        self.write_bytes(&mut out);
+        out
+    }
+
+    fn write_bytes(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.dim as u64).to_le_bytes());
+        out.extend_from_slice(&(self.fine.len() as u64).to_le_bytes());
+        for x in &self.fine {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.offsets.len() as u64).to_le_bytes());
+        for &o in &self.offsets {
+            out.extend_from_slice(&(o as u64).to_le_bytes());
+        }
+        out.extend_from_slice(&(self.iterations as u64).to_le_bytes());
+        match &self.coarse {
+            Some(c) => {
+                out.push(1);
+                c.write_bytes(out);
+            }
+            None => out.push(0),
+        }
+    }
+
+    /// Reads a quantizer [`to_bytes`](Self::to_bytes) wrote; returns it and the bytes
+    /// left after it, or what was wrong.
+    pub fn from_bytes(bytes: &[u8]) -> Result<(Quantizer, &[u8]), String> {
+        fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+            if b.len() < n {
+                return Err(format!("ends early: {} bytes left, {n} needed", b.len()));
+            }
+            let (head, rest) = b.split_at(n);
+            *b = rest;
+            Ok(head)
+        }
+        fn int(b: &mut &[u8]) -> Result<usize, String> {
+            let v = u64::from_le_bytes(take(b, 8)?.try_into().expect("8 bytes"));
+            usize::try_from(v).map_err(|_| format!("{v} does not fit in usize"))
+        }
+        let mut b = bytes;
+        let dim = int(&mut b)?;
+        let values = int(&mut b)?;
+        if dim == 0 || values % dim != 0 {
+            return Err(format!("{values} centroid values are not rows of {dim}"));
+        }
+        let fine = take(&mut b, values.checked_mul(4).ok_or("too many centroids")?)?
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        let n = int(&mut b)?;
+        let offsets = (0..n)
+            .map(|_| int(&mut b))
+            .collect::<Result<Vec<usize>, _>>()?;
+        let iterations = int(&mut b)?;
+        let coarse = match take(&mut b, 1)?[0] {
+            0 => None,
+            1 => {
+                let (c, rest) = Self::from_bytes(b)?;
+                b = rest;
+                Some(Box::new(c))
+            }
+            other => return Err(format!("group flag {other}")),
+        };
+        let q = Quantizer {
+            dim,
+            fine,
+            coarse,
+            offsets,
+            iterations,
+        };
+        let groups = q.coarse.as_ref().map_or(1, |c| c.lists());
+        let ok = q.offsets.len() == groups + 1
+            && q.offsets.first() == Some(&0)
+            && q.offsets.last() == Some(&q.lists())
+            && q.offsets.windows(2).all(|w| w[0] <= w[1])
+            && q.coarse.as_ref().is_none_or(|c| c.dim == dim);
+        if !ok {
+            return Err("group offsets do not match the cells".into());
+        }
+        Ok((q, b))
+    }
+
+    /// Values per centroid.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
     /// The number of groups (1 for a flat quantizer).
     pub fn groups(&self) -> usize {
         self.offsets.len() - 1
@@ -773,6 +867,22 @@ mod tests {
                 (got.of(i)[0] as usize, best)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_quantizer_reads_back_from_its_bytes_and_finds_the_same_cells() {
+        let dim = 16;
+        let v = clustered(6000, dim, 5, 0.2, 9);
+        let q = Quantizer::fit(HeldRef::F32(&v), dim, params(1200), &Silent).unwrap();
+        assert!(q.levels() >= 2);
+        let bytes = q.to_bytes();
+        let (back, rest) = Quantizer::from_bytes(&bytes).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(back.to_bytes(), bytes);
+        let a = q.best_cells(&v[..200 * dim], 5, 8, None).unwrap();
+        let b = back.best_cells(&v[..200 * dim], 5, 8, None).unwrap();
+        assert_eq!(a, b);
+        assert!(Quantizer::from_bytes(&bytes[..bytes.len() - 3]).is_err());
     }
 
     #[test]

@@ -20,10 +20,14 @@ impl Pool {
 
     /// For each canonical vector: the pool's most similar row (a row with the same key
     /// first, at score 1).
-    fn best_in_pool(&self, canon: &[f32], keys: &[u128]) -> Vec<Option<Nearest>> {
+    fn best_in_pool(
+        &self,
+        canon: &[f32],
+        keys: &[u128],
+    ) -> Result<Vec<Option<Nearest>>, PoolError> {
         let mut best: Vec<Option<Hit>> = vec![None; keys.len()];
         for s in &self.segments {
-            for (b, hits) in best.iter_mut().zip(self.segment_nearest(s, canon, 1)) {
+            for (b, hits) in best.iter_mut().zip(self.segment_nearest(s, canon, 1)?) {
                 if let Some(h) = hits.first() {
                     if b.is_none_or(|b| h.beats(&b)) {
                         *b = Some(*h);
@@ -31,7 +35,8 @@ impl Pool {
                 }
             }
         }
-        keys.iter()
+        Ok(keys
+            .iter()
             .zip(best)
             .map(|(&key, hit)| match self.find_key(key) {
                 Some(id) => Some(Nearest {
@@ -47,7 +52,7 @@ impl Pool {
                     source: Source::Pool,
                 }),
             })
-            .collect()
+            .collect())
     }
 
     /// Decides `candidates` as [`add`](Self::add) would, without adding them.
@@ -79,8 +84,8 @@ impl Pool {
             let end = (start + STEP).min(n);
             let block = &canon[start * dim..end * dim];
             let keys = &candidates.keys[start..end];
-            let in_pool = self.best_in_pool(block, keys);
-            let blocked = blocked_by(blocklists, block, keys, threshold);
+            let in_pool = self.best_in_pool(block, keys)?;
+            let blocked = blocked_by(blocklists, block, keys, threshold)?;
             let earlier = nearest(block, dim, 1, taken.len() / dim, first_new, &|r, buf| {
                 buf.clear();
                 buf.extend_from_slice(&taken[r.start * dim..r.end * dim]);
@@ -160,10 +165,10 @@ fn blocked_by(
     canon: &[f32],
     keys: &[u128],
     threshold: f32,
-) -> Vec<Option<Blocked>> {
+) -> Result<Vec<Option<Blocked>>, PoolError> {
     let mut out: Vec<Option<Blocked>> = vec![None; keys.len()];
     for (b, pool) in blocklists.iter().enumerate() {
-        let found = pool.best_in_pool(canon, keys);
+        let found = pool.best_in_pool(canon, keys)?;
         for (slot, f) in out.iter_mut().zip(found) {
             if slot.is_some() {
                 continue;
@@ -178,5 +183,5 @@ fn blocked_by(
             }
         }
     }
-    out
+    Ok(out)
 }

@@ -67,6 +67,9 @@ pub enum PoolError {
     /// A segment's vector file could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Fitting a segment's cells failed.
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
     /// Vectors, rows or settings given to the pool do not fit it.
     #[error("pool {path}: {reason}")]
     Mismatch {

@@ -38,6 +38,17 @@ pub struct PoolSettings {
     /// A candidate at least this similar to a pool row (or to a candidate accepted before
     /// it) is rejected.
     pub threshold: f32,
+    /// Segments of at least this many rows get cells (an approximate search); smaller ones
+    /// are scanned whole. `u64::MAX`: every search exact.
+    #[serde(default = "default_index_rows")]
+    pub index_rows: u64,
+}
+
+/// The default [`PoolSettings::index_rows`].
+pub const INDEX_ROWS: u64 = 1 << 16;
+
+fn default_index_rows() -> u64 {
+    INDEX_ROWS
 }
 
 /// One segment as the manifest records it.
@@ -57,6 +68,9 @@ pub(crate) struct SegmentEntry {
     pub rows_checksum: u64,
     /// XXH3-64 of its keys file.
     pub keys_checksum: u64,
+    /// XXH3-64 of its cells file, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cells_checksum: Option<u64>,
 }
 
 /// The whole manifest.
@@ -177,6 +191,7 @@ mod tests {
             dim: 4,
             columns: vec!["text".into()],
             threshold: 0.9,
+            index_rows: INDEX_ROWS,
         });
         m.segments.push(SegmentEntry {
             name: "00000000".into(),
@@ -186,6 +201,7 @@ mod tests {
             rows_bytes: 2,
             rows_checksum: 3,
             keys_checksum: 4,
+            cells_checksum: None,
         });
         m
     }

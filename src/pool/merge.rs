@@ -45,7 +45,15 @@ impl Pool {
             rows_count: total,
             keys: &keys,
         };
-        let merged = Segment::write(&self.dir, &name, first_id, s.dim, &s.model, &data)?;
+        let merged = Segment::write(
+            &self.dir,
+            &name,
+            first_id,
+            s.dim,
+            &s.model,
+            s.index_rows,
+            &data,
+        )?;
         self.pause_point("merge");
         let mut next = self.manifest.clone();
         next.next_segment += 1;

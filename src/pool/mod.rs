@@ -29,6 +29,7 @@
 //! batches of `b` holds about `log₂(n / b)` segments and every row is rewritten about as
 //! many times. One writer at a time holds `LOCK`; readers need no lock.
 
+mod cells;
 mod decide;
 mod error;
 mod lock;
@@ -40,7 +41,7 @@ mod segment;
 use std::path::{Path, PathBuf};
 
 pub use error::PoolError;
-pub use manifest::PoolSettings;
+pub use manifest::{PoolSettings, INDEX_ROWS};
 pub use search::Hit;
 
 use error::io;
@@ -304,7 +305,7 @@ impl Pool {
         widen_unit(&narrow(vectors), dim, &mut canon);
         let mut found = vec![Vec::new(); vectors.len() / dim];
         for s in &self.segments {
-            for (all, more) in found.iter_mut().zip(self.segment_nearest(s, &canon, k)) {
+            for (all, more) in found.iter_mut().zip(self.segment_nearest(s, &canon, k)?) {
                 all.extend(more);
                 sort_hits(all, k);
             }
@@ -342,20 +343,28 @@ impl Pool {
     }
 
     /// The `k` nearest rows of segment `s` to each canonical vector of `canon`.
-    fn segment_nearest(&self, s: &Segment, canon: &[f32], k: usize) -> Vec<Vec<Hit>> {
+    fn segment_nearest(
+        &self,
+        s: &Segment,
+        canon: &[f32],
+        k: usize,
+    ) -> Result<Vec<Vec<Hit>>, PoolError> {
         let dim = self.settings().dim;
         let halves = s.vectors.as_f16().expect("pool segments hold f16");
+        if let Some(cells) = &s.cells {
+            return cells.nearest(halves, dim, s.entry.first_id, canon, k);
+        }
         let fill = |r: std::ops::Range<usize>, buf: &mut Vec<f32>| {
             widen_unit(&halves[r.start * dim..r.end * dim], dim, buf)
         };
-        nearest(
+        Ok(nearest(
             canon,
             dim,
             k,
             s.entry.rows as usize,
             s.entry.first_id,
             &fill,
-        )
+        ))
     }
 
     /// Decides `candidates` against the pool and `blocklists` (other pools, read-only,
@@ -444,7 +453,15 @@ impl Pool {
         self.check_writer()?;
         let name = format!("{:08}", self.manifest.next_segment);
         let s = &self.manifest.settings;
-        let segment = Segment::write(&self.dir, &name, self.len(), s.dim, &s.model, data)?;
+        let segment = Segment::write(
+            &self.dir,
+            &name,
+            self.len(),
+            s.dim,
+            &s.model,
+            s.index_rows,
+            data,
+        )?;
         let mut next = self.manifest.clone();
         next.next_segment += 1;
         next.segments.push(segment.entry.clone());

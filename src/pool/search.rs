@@ -63,6 +63,45 @@ fn keep_best(list: &mut Vec<Hit>, k: usize) {
     list.truncate(k);
 }
 
+/// The `k` best of the rows `rows` (canonical, `dim` wide) for `q`, given their
+/// `products` with it (any summation order): every row whose product comes within
+/// [`RESCORE_MARGIN`] of the `k`-th best is rescored with [`dot`], and the `k` best by
+/// that score are kept, best first. `id(j)` is row `j`'s id; `line` is scratch.
+pub(crate) fn best_rows(
+    q: &[f32],
+    products: &[f32],
+    rows: &[f32],
+    dim: usize,
+    k: usize,
+    line: &mut Vec<f32>,
+    id: impl Fn(usize) -> u64,
+) -> Vec<Hit> {
+    let width = products.len();
+    // The k-th best product, less the margin, bounds every row that can rank among the
+    // k best once rescored.
+    let kth = if k == 1 {
+        products.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+    } else if k >= width {
+        products.iter().copied().fold(f32::INFINITY, f32::min)
+    } else {
+        line.clear();
+        line.extend_from_slice(products);
+        *line.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a)).1
+    };
+    let cut = kth - RESCORE_MARGIN;
+    let mut hits: Vec<Hit> = products
+        .iter()
+        .enumerate()
+        .filter(|&(_, &p)| p >= cut)
+        .map(|(j, _)| Hit {
+            id: id(j),
+            score: dot(q, &rows[j * dim..(j + 1) * dim]),
+        })
+        .collect();
+    keep_best(&mut hits, k);
+    hits
+}
+
 /// For each row of `queries` (canonical unit rows, `dim` wide): its `k` nearest among
 /// `total` stored rows, best first, each with its [`dot`] score. `fill(range, buf)` puts
 /// the canonical stored rows `range` in `buf` (`f32`, `dim` wide); row `r`'s id is
@@ -93,29 +132,10 @@ pub(crate) fn nearest(
             scores.resize(qs.len() / dim * width, 0.0);
             scores_into(qs, buf, dim, scores);
             for (q, products) in qs.chunks_exact(dim).zip(scores.chunks_exact(width)) {
-                // The k-th best product, less the margin, bounds every row that can
-                // rank among the k best once rescored.
-                let kth = if k == 1 {
-                    products.iter().copied().fold(f32::NEG_INFINITY, f32::max)
-                } else if k >= width {
-                    products.iter().copied().fold(f32::INFINITY, f32::min)
-                } else {
-                    line.clear();
-                    line.extend_from_slice(products);
-                    *line.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a)).1
-                };
-                let cut = kth - RESCORE_MARGIN;
-                let mut hits: Vec<Hit> = products
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &p)| p >= cut)
-                    .map(|(j, _)| Hit {
-                        id: first_id + (range.start + j) as u64,
-                        score: dot(q, &buf[j * dim..(j + 1) * dim]),
-                    })
-                    .collect();
-                keep_best(&mut hits, k);
-                found.push(hits);
+                let base = first_id + range.start as u64;
+                found.push(best_rows(q, products, buf, dim, k, line, |j| {
+                    base + j as u64
+                }));
             }
         }
         found

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3};
 
+use super::cells::{Cells, CELLS_FILE};
 use super::error::{io, PoolError};
 use super::manifest::SegmentEntry;
 use crate::atomic::AtomicDir;
@@ -37,6 +38,8 @@ const KEY_RECORD: usize = 24;
 pub(crate) struct Segment {
     pub entry: SegmentEntry,
     pub vectors: VectorFile,
+    /// Its cells, when it is large enough to have them.
+    pub cells: Option<Cells>,
     keys: MappedFile,
     dir: PathBuf,
 }
@@ -58,14 +61,15 @@ impl Segment {
         pool.join(SEGMENTS_DIR).join(name)
     }
 
-    /// Writes segment `name` (rows from id `first_id` on), synced and in place, and
-    /// opens it.
+    /// Writes segment `name` (rows from id `first_id` on), with cells when it holds at
+    /// least `index_rows` rows, synced and in place, and opens it.
     pub fn write(
         pool: &Path,
         name: &str,
         first_id: u64,
         dim: usize,
         fingerprint: &str,
+        index_rows: u64,
         data: &SegmentData<'_>,
     ) -> Result<Segment, PoolError> {
         let dest = Self::dir_of(pool, name);
@@ -86,6 +90,14 @@ impl Segment {
             keys.extend_from_slice(&id.to_le_bytes());
         }
         folder.write(KEYS_FILE, &keys).map_err(io(&dest))?;
+        let cells_checksum = if data.rows_count >= index_rows {
+            let halves = written.as_f16().expect("written as f16");
+            let cells = Cells::build(halves, dim)?.to_bytes();
+            folder.write(CELLS_FILE, &cells).map_err(io(&dest))?;
+            Some(xxh3_64(&cells))
+        } else {
+            None
+        };
         let entry = SegmentEntry {
             name: name.to_string(),
             first_id,
@@ -94,6 +106,7 @@ impl Segment {
             rows_bytes: data.rows.len() as u64,
             rows_checksum: xxh3_64(data.rows),
             keys_checksum: xxh3_64(&keys),
+            cells_checksum,
         };
         drop(written);
         folder.commit().map_err(io(&dest))?;
@@ -160,9 +173,25 @@ impl Segment {
                 ),
             });
         }
+        let cells = match entry.cells_checksum {
+            None => None,
+            Some(sum) => {
+                let path = dir.join(CELLS_FILE);
+                let bytes = fs::read(&path).map_err(io(&path))?;
+                let bad = |reason: String| PoolError::BadSegment {
+                    path: path.clone(),
+                    reason,
+                };
+                if xxh3_64(&bytes) != sum {
+                    return Err(bad("checksum does not match the manifest".into()));
+                }
+                Some(Cells::from_bytes(&bytes, entry.rows as usize, dim).map_err(bad)?)
+            }
+        };
         Ok(Segment {
             entry: entry.clone(),
             vectors,
+            cells,
             keys,
             dir,
         })

@@ -14,6 +14,7 @@ fn settings(threshold: f32) -> PoolSettings {
         dim: DIM,
         columns: vec!["text".into()],
         threshold,
+        index_rows: u64::MAX,
     }
 }
 
@@ -351,4 +352,54 @@ fn imported_rows_are_kept_as_given_and_later_adds_are_decided_against_them() {
     assert!(accepted > 50 && accepted < 300, "{accepted}");
     assert_eq!(pool.len(), 600 + accepted as u64);
     assert_eq!(pool.import(r.slice(0..1)).unwrap(), pool.len() - 1);
+}
+
+#[test]
+fn large_segments_are_searched_through_cells_and_decide_nearly_as_exact_search() {
+    let r = rows(26_000, 41);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut exact = Pool::create(&tmp.path().join("exact"), settings(0.9)).unwrap();
+    let mut celled = Pool::create(
+        &tmp.path().join("cells"),
+        PoolSettings {
+            index_rows: 10_000,
+            ..settings(0.9)
+        },
+    )
+    .unwrap();
+    exact.import(r.slice(0..20_000)).unwrap();
+    celled.import(r.slice(0..20_000)).unwrap();
+    assert!(celled.segments.iter().all(|s| s.cells.is_some()));
+    assert!(exact.segments.iter().all(|s| s.cells.is_none()));
+    let a = exact.decide(r.slice(20_000..26_000), &[]).unwrap();
+    let b = celled.decide(r.slice(20_000..26_000), &[]).unwrap();
+    let same = a
+        .iter()
+        .zip(&b)
+        .filter(|(x, y)| x.accepted() == y.accepted())
+        .count();
+    assert!(
+        same as f64 >= 0.98 * a.len() as f64,
+        "{same} of {}",
+        a.len()
+    );
+    let rejected = a.iter().filter(|v| !v.accepted()).count();
+    assert!(rejected > 1000, "{rejected}");
+    // Where both name the same row, the scores are the same to the bit: the cells widen
+    // and scale rows exactly as the full scan does.
+    let mut shared = 0;
+    for (x, y) in a.iter().zip(&b) {
+        if let (Some(x), Some(y)) = (x.nearest, y.nearest) {
+            if x.id == y.id {
+                assert_eq!(x.score.to_bits(), y.score.to_bits());
+                shared += 1;
+            }
+        }
+    }
+    assert!(shared as f64 > 0.9 * a.len() as f64, "{shared}");
+    // Reopened, the cells are read back and give the same answers.
+    drop(celled);
+    let again = Pool::open(&tmp.path().join("cells")).unwrap();
+    again.verify().unwrap();
+    assert_eq!(again.decide(r.slice(20_000..26_000), &[]).unwrap(), b);
 }

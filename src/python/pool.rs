@@ -99,9 +99,9 @@ fn check_records(records: &[Vec<String>], columns: usize) -> PyResult<()> {
 #[pymethods]
 impl PoolHandle {
     /// Creates an empty pool in `path` for `model`'s vectors of `columns`, and opens it
-    /// for writing.
+    /// for writing; `exact`: search every row of every segment, however large.
     #[staticmethod]
-    #[pyo3(signature = (path, model, columns, threshold, model_path = None))]
+    #[pyo3(signature = (path, model, columns, threshold, model_path = None, exact = false))]
     fn create(
         py: Python<'_>,
         path: PathBuf,
@@ -109,6 +109,7 @@ impl PoolHandle {
         columns: Vec<String>,
         threshold: f32,
         model_path: Option<PathBuf>,
+        exact: bool,
     ) -> PyResult<Self> {
         let settings = PoolSettings {
             model: model.encoder.fingerprint().to_string(),
@@ -116,6 +117,11 @@ impl PoolHandle {
             dim: model.encoder.dim() * columns.len(),
             columns,
             threshold,
+            index_rows: if exact {
+                u64::MAX
+            } else {
+                crate::pool::INDEX_ROWS
+            },
         };
         let pool = py
             .detach(|| Pool::create(&path, settings))

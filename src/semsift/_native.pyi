@@ -103,7 +103,12 @@ VerdictTuple = tuple[bool, int, int, float, bool, bool, int, int, float, bool]
 class PoolHandle:
     @staticmethod
     def create(
-        path: str, model: Model, columns: list[str], threshold: float, model_path: Optional[str] = None
+        path: str,
+        model: Model,
+        columns: list[str],
+        threshold: float,
+        model_path: Optional[str] = None,
+        exact: bool = False,
     ) -> PoolHandle: ...
     @staticmethod
     def open(path: str, writer: bool) -> PoolHandle: ...

@@ -77,15 +77,20 @@ class Pool:
         model: str | os.PathLike[str] | None = None,
         columns: Sequence[str] = ("text",),
         threshold: float = 0.9,
+        exact: bool = False,
     ) -> "Pool":
         """Creates an empty pool in folder ``path`` for the model in folder ``model`` (the
         bundled one when ``None``), embedding ``columns``, rejecting candidates at cosine
-        ≥ ``threshold``; open for writing."""
+        ≥ ``threshold``; open for writing. ``exact``: score candidates against every row
+        however large the pool grows (by default segments of 65,536 rows or more are
+        searched through k-means cells, which may miss a rare match)."""
         if isinstance(columns, str):
             columns = [columns]
         encoder = load_model(model)
         model_path = None if model is None else os.path.abspath(os.fspath(model))
-        handle = _native.PoolHandle.create(os.fspath(path), encoder, list(columns), float(threshold), model_path)
+        handle = _native.PoolHandle.create(
+            os.fspath(path), encoder, list(columns), float(threshold), model_path, bool(exact)
+        )
         return cls(handle, os.fspath(path), encoder, readonly=False)
 
     @classmethod

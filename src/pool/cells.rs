@@ -1,0 +1,236 @@
+//! A large segment's cells: k-means cells over its rows, so a candidate is scored against
+//! the rows of its nearest cells instead of every row.
+//!
+//! Segments of at least [`PoolSettings::index_rows`](super::PoolSettings::index_rows) rows
+//! get cells when they are written (by an add, an import or a merge): the clustered
+//! index's quantizer ([`Quantizer`], cells of about [`CELL_ROWS`] rows found through
+//! groups of cells) fitted to the segment's canonical vectors, and each row listed in its
+//! nearest cell. A candidate is scored, with the same products and [`dot`] rescoring as an
+//! exact scan, against the rows of its [`PROBES`] nearest cells: an approximate search,
+//! which may miss a match that lies in a farther cell (`scripts/bench-pool.sh` measures
+//! how often). The file `cells.bin` holds `SSPCELL1`, the quantizer's bytes, the cell
+//! offsets (`u64`), the rows cell by cell (`u32`) and each row's inverse norm once
+//! widened (`f32`), little-endian; its XXH3-64 is in the manifest.
+//!
+//! [`dot`]: crate::linalg::dot
+
+use std::ops::Range;
+
+use half::f16;
+use rayon::prelude::*;
+
+use super::error::PoolError;
+use super::search::{best_rows, Hit};
+use crate::index::quantizer::{Quantizer, QuantizerParams};
+use crate::linalg::{dot_wide, inverse_norm, widen_scaled};
+use crate::progress::Silent;
+use crate::store::HeldRef;
+
+/// The file's name in a segment folder.
+pub(crate) const CELLS_FILE: &str = "cells.bin";
+const MAGIC: &[u8; 8] = b"SSPCELL1";
+/// Rows per cell, on average.
+pub(crate) const CELL_ROWS: usize = 256;
+/// Cells a candidate's rows are scored in.
+pub(crate) const PROBES: usize = 24;
+/// Groups of cells a candidate looks for its cells in.
+const COARSE_PROBES: usize = 8;
+/// Rows widened at a time to find their cells.
+const ASSIGN_CHUNK: usize = 1 << 16;
+
+/// A segment's cells and their rows.
+#[derive(Debug)]
+pub(crate) struct Cells {
+    quantizer: Quantizer,
+    /// Cell `c` holds rows `rows[offsets[c]..offsets[c + 1]]`, in row order.
+    offsets: Vec<usize>,
+    rows: Vec<u32>,
+    /// Each row's inverse norm once widened ([`inverse_norm`]): what widening scales it by
+    /// to make its canonical vector, kept so a search widens and scales in one pass.
+    scales: Vec<f32>,
+}
+
+impl Cells {
+    /// Fits cells to `halves` (the segment's `f16` rows, `dim` wide) and lists each row in
+    /// its nearest one. Seeded: the same rows give the same cells.
+    pub fn build(halves: &[f16], dim: usize) -> Result<Cells, PoolError> {
+        let n = halves.len() / dim;
+        let params = QuantizerParams {
+            lists: (n / CELL_ROWS).max(1),
+            fit_per_list: 32,
+            iterations: 6,
+            seed: 0,
+        };
+        let quantizer = Quantizer::fit(HeldRef::F16(halves), dim, params, &Silent)?;
+        let mut own = Vec::with_capacity(n);
+        let mut scales = Vec::with_capacity(n);
+        let mut buf = Vec::new();
+        for chunk in halves.chunks(ASSIGN_CHUNK * dim) {
+            buf.resize(chunk.len(), 0.0);
+            widen_scaled(chunk, 1.0, &mut buf);
+            for row in buf.chunks_exact_mut(dim) {
+                let inv = inverse_norm(row);
+                scales.push(inv);
+                row.iter_mut().for_each(|x| *x *= inv);
+            }
+            let (best, _) = quantizer.best_cells(&buf, 1, COARSE_PROBES, None)?;
+            own.extend(best.iter().map(|&(c, _)| c));
+        }
+        let lists = quantizer.lists();
+        let mut offsets = vec![0usize; lists + 1];
+        for &c in &own {
+            offsets[c as usize + 1] += 1;
+        }
+        for c in 0..lists {
+            offsets[c + 1] += offsets[c];
+        }
+        let mut at = offsets.clone();
+        let mut rows = vec![0u32; n];
+        for (r, &c) in own.iter().enumerate() {
+            rows[at[c as usize]] = r as u32;
+            at[c as usize] += 1;
+        }
+        Ok(Cells {
+            quantizer,
+            offsets,
+            rows,
+            scales,
+        })
+    }
+
+    /// The file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&self.quantizer.to_bytes());
+        out.extend_from_slice(&(self.offsets.len() as u64).to_le_bytes());
+        for &o in &self.offsets {
+            out.extend_from_slice(&(o as u64).to_le_bytes());
+        }
+        for &r in &self.rows {
+            out.extend_from_slice(&r.to_le_bytes());
+        }
+        for &x in &self.scales {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads cells [`to_bytes`](Self::to_bytes) wrote for a segment of `rows` rows of
+    /// width `dim`; the error says what was wrong.
+    pub fn from_bytes(bytes: &[u8], rows: usize, dim: usize) -> Result<Cells, String> {
+        let body = bytes
+            .strip_prefix(MAGIC.as_slice())
+            .ok_or("not a cells file (no SSPCELL1)")?;
+        let (quantizer, rest) = Quantizer::from_bytes(body)?;
+        if quantizer.dim() != dim {
+            return Err(format!("cells of width {}, rows of {dim}", quantizer.dim()));
+        }
+        let lists = quantizer.lists();
+        let want = 8 + (lists + 1) * 8 + rows * 8;
+        if rest.len() != want
+            || u64::from_le_bytes(rest[..8].try_into().expect("8")) as usize != lists + 1
+        {
+            return Err(format!(
+                "{} bytes of row lists; {lists} cells of {rows} rows need {want}",
+                rest.len()
+            ));
+        }
+        let offsets: Vec<usize> = rest[8..8 + (lists + 1) * 8]
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8")) as usize)
+            .collect();
+        let at = 8 + (lists + 1) * 8;
+        let list: Vec<u32> = rest[at..at + rows * 4]
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4")))
+            .collect();
+        let scales: Vec<f32> = rest[at + rows * 4..]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4")))
+            .collect();
+        let ok = offsets[0] == 0
+            && offsets[lists] == rows
+            && offsets.windows(2).all(|w| w[0] <= w[1])
+            && list.iter().all(|&r| (r as usize) < rows);
+        if !ok {
+            return Err("cell offsets or rows out of range".into());
+        }
+        Ok(Cells {
+            quantizer,
+            offsets,
+            rows: list,
+            scales,
+        })
+    }
+
+    /// For each canonical vector of `canon`: its `k` nearest among the rows of its
+    /// [`PROBES`] nearest cells (ids from `first_id`), best first, with [`dot`] scores.
+    ///
+    /// [`dot`]: crate::linalg::dot
+    pub fn nearest(
+        &self,
+        halves: &[f16],
+        dim: usize,
+        first_id: u64,
+        canon: &[f32],
+        k: usize,
+    ) -> Result<Vec<Vec<Hit>>, PoolError> {
+        let n = canon.len() / dim;
+        let (cells, starts) = self
+            .quantizer
+            .best_cells(canon, PROBES, COARSE_PROBES, None)?;
+        // Each cell's probing candidates.
+        let mut probers: Vec<(u32, u32)> = Vec::with_capacity(cells.len());
+        for q in 0..n {
+            for &(c, _) in &cells[starts[q]..starts[q + 1]] {
+                probers.push((c, q as u32));
+            }
+        }
+        probers.sort_unstable();
+        let runs: Vec<Range<usize>> = {
+            let mut runs = Vec::new();
+            let mut s = 0;
+            for i in 1..=probers.len() {
+                if i == probers.len() || probers[i].0 != probers[s].0 {
+                    runs.push(s..i);
+                    s = i;
+                }
+            }
+            runs
+        };
+        let found: Vec<(u32, Vec<Hit>)> = runs
+            .par_iter()
+            .flat_map_iter(|run| {
+                let cell = probers[run.start].0 as usize;
+                let members = &self.rows[self.offsets[cell]..self.offsets[cell + 1]];
+                let queries = probers[run.clone()].iter().map(|p| p.1);
+                let mut buf = vec![0f32; members.len() * dim];
+                for (&m, out) in members.iter().zip(buf.chunks_exact_mut(dim)) {
+                    let m = m as usize;
+                    widen_scaled(&halves[m * dim..(m + 1) * dim], self.scales[m], out);
+                }
+                // A cell has a few probers: products one by one beat a matrix product's
+                // packing at these sizes.
+                let (mut products, mut line) = (vec![0f32; members.len()], Vec::new());
+                queries
+                    .map(|q| {
+                        let qv = &canon[q as usize * dim..(q as usize + 1) * dim];
+                        for (p, row) in products.iter_mut().zip(buf.chunks_exact(dim)) {
+                            *p = dot_wide(qv, row);
+                        }
+                        let id = |j: usize| first_id + u64::from(members[j]);
+                        (q, best_rows(qv, &products, &buf, dim, k, &mut line, id))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut out = vec![Vec::new(); n];
+        for (q, hits) in found {
+            out[q as usize].extend(hits);
+        }
+        for list in &mut out {
+            super::sort_hits(list, k);
+        }
+        Ok(out)
+    }
+}
