@@ -375,3 +375,49 @@ fn segment_dirs(pool: &Path) -> (Vec<String>, Vec<String>) {
     present.sort();
     (named, present)
 }
+
+#[test]
+fn an_import_keeps_every_row_and_later_adds_are_decided_against_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus.jsonl");
+    let rows = common::write_corpus(&corpus, 2, 5);
+    let pool = tmp.path().join("pool");
+    init(&pool, "0.9");
+    let out = ok(
+        &common::semsift(&[
+            "pool",
+            "import",
+            pool.to_str().unwrap(),
+            corpus.to_str().unwrap(),
+        ]),
+        "pool import",
+    );
+    let line: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(line["imported"].as_u64().unwrap() as usize, rows.len());
+    assert_eq!(pool_rows(&pool) as usize, rows.len());
+    // Every row, near and exact copies included, in order.
+    let export = tmp.path().join("export.jsonl");
+    ok(
+        &common::semsift(&[
+            "pool",
+            "export",
+            pool.to_str().unwrap(),
+            "-o",
+            export.to_str().unwrap(),
+        ]),
+        "pool export",
+    );
+    let exported = read_jsonl(&export);
+    assert_eq!(exported.len(), rows.len());
+    for (e, r) in exported.iter().zip(&rows) {
+        assert_eq!(e["text"], r["text"]);
+    }
+    // The same rows again: all rejected, each naming its own copy in the pool.
+    let decisions = add(&pool, &corpus, &[]);
+    for (i, d) in decisions.iter().enumerate() {
+        assert_eq!(d["accepted"], false, "{d}");
+        let id = d["nearest"]["id"].as_u64().unwrap() as usize;
+        assert_eq!(rows[id]["text"], rows[i]["text"]);
+        assert!(id <= i);
+    }
+}

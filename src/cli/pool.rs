@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use semsift::dataset::{Format, ReadOptions};
 use semsift::embed::{self, Encoder, LoadOptions};
-use semsift::pipeline::{hits_json, read_candidates, verdict_json, AtomicFile};
+use semsift::pipeline::{hits_json, import_file, read_candidates, verdict_json, AtomicFile};
 use semsift::pool::{Pool, PoolSettings, INDEX_ROWS};
 use serde_json::json;
 
@@ -283,10 +283,9 @@ fn import(f: FileArgs, bars: &Bars) -> anyhow::Result<()> {
     let mut pool = Pool::open_writer(&f.dir)?;
     let encoder = pool_model(&pool, f.model.as_deref())?;
     let read = read_options(&pool, &f);
-    let cands = read_candidates(&pool, encoder.as_ref(), &f.input, &read, bars)
-        .with_context(|| format!("reading {}", f.input.display()))?;
-    let first = pool.import(cands.candidates())?;
-    let line = json!({"imported": cands.rows, "first_id": first, "rows": pool.len()});
+    let (first, rows) = import_file(&mut pool, encoder.as_ref(), &f.input, &read, bars)
+        .with_context(|| format!("importing {}", f.input.display()))?;
+    let line = json!({"imported": rows, "first_id": first, "rows": pool.len()});
     write_lines(f.output.as_deref(), std::iter::once(line))
 }
 

@@ -29,7 +29,7 @@ pub use dedup::{run_dedup, DedupOptions, DedupOutcome, AUTO_F16_SHARE};
 pub use embed::{embed_dataset, embed_to_npy, EmbedFiles, EmbedOutcome, EmbedStats};
 pub use filter::{run_filter, FilterMode, FilterOptions, FilterOutcome};
 pub use output::{AtomicFile, OutputDir};
-pub use pool::{hits_json, read_candidates, verdict_json, FileCandidates};
+pub use pool::{hits_json, import_file, read_candidates, verdict_json, FileCandidates};
 pub use report::{run_report, write_report, ReportOptions, ReportOutcome};
 pub use rows::{load_rows, LoadedRows, SkippedRow};
 pub use templates::{check_strip_share, find_templates, EmbedTexts, DOMINANT_FRACTION};

@@ -6,10 +6,11 @@ use serde_json::{json, Map, Value};
 
 use super::dedup::num;
 use super::rows::load_rows;
-use crate::dataset::{OnError, ReadOptions, TextSource};
+use crate::dataset::{OnError, ReadOptions, TextSource, Texts};
+use crate::dedup::row_key;
 use crate::embed::Encoder;
 use crate::pool::{Candidates, Hit, Pool, PoolError, Source, Verdict};
-use crate::progress::Progress;
+use crate::progress::{Progress, Silent};
 use crate::store::Dtype;
 use crate::Error;
 
@@ -40,16 +41,8 @@ impl FileCandidates {
     }
 }
 
-/// Reads every row of `input` (the pool's columns, as `read` says) and embeds it with
-/// `encoder`, which must be the pool's model. Exact copies within the file are embedded
-/// once.
-pub fn read_candidates(
-    pool: &Pool,
-    encoder: &dyn Encoder,
-    input: &Path,
-    read: &ReadOptions,
-    progress: &dyn Progress,
-) -> Result<FileCandidates, Error> {
+/// Fails unless `encoder` is the pool's model and `read` reads the pool's columns.
+fn check_pool(pool: &Pool, encoder: &dyn Encoder, read: &ReadOptions) -> Result<(), Error> {
     let settings = pool.settings();
     if encoder.fingerprint() != settings.model {
         return Err(PoolError::Mismatch {
@@ -73,6 +66,87 @@ pub fn read_candidates(
         }
         .into());
     }
+    Ok(())
+}
+
+/// Rows read and embedded at a time by [`import_file`].
+const IMPORT_CHUNK: usize = 1 << 16;
+
+/// Imports every row of `input` into `pool` as it is, without deciding it
+/// ([`Pool::import`]), a chunk of rows at a time, so the file need not fit in memory.
+/// Returns the first new id and the rows imported.
+pub fn import_file(
+    pool: &mut Pool,
+    encoder: &dyn Encoder,
+    input: &Path,
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<(u64, u64), Error> {
+    check_pool(pool, encoder, read)?;
+    let columns = pool.settings().columns.clone();
+    let mut reader = crate::dataset::open(input, read)?;
+    let mut importer = pool.importer()?;
+    progress.begin("import", None);
+    loop {
+        if progress.cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let batch = reader.next_batch(IMPORT_CHUNK)?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut texts = Texts::new(columns.len());
+        let mut keys = Vec::with_capacity(batch.len());
+        let mut stored = Vec::with_capacity(batch.len());
+        for r in &batch {
+            texts.push(&r.texts);
+            keys.push(row_key(&r.texts));
+            stored.push(row_json(&columns, |c| r.texts[c].as_str()));
+        }
+        let (vectors, _) = super::embed_texts(
+            TextSource::Memory(&texts),
+            0,
+            encoder,
+            None,
+            Dtype::F32,
+            Dtype::F32,
+            &Silent,
+        )?;
+        let vectors = vectors.into_owned(encoder.dim() * columns.len());
+        importer.push(Candidates {
+            vectors: &vectors,
+            keys: &keys,
+            rows: &stored,
+        })?;
+        progress.advance(batch.len() as u64);
+    }
+    progress.end();
+    let rows = importer.rows();
+    let first = importer.finish()?;
+    Ok((first, rows))
+}
+
+/// A stored row: `{column: text, ...}`.
+fn row_json<'a>(columns: &[String], text: impl Fn(usize) -> &'a str) -> String {
+    let mut row = Map::new();
+    for (c, name) in columns.iter().enumerate() {
+        row.insert(name.clone(), Value::String(text(c).to_string()));
+    }
+    Value::Object(row).to_string()
+}
+
+/// Reads every row of `input` (the pool's columns, as `read` says) and embeds it with
+/// `encoder`, which must be the pool's model. Exact copies within the file are embedded
+/// once.
+pub fn read_candidates(
+    pool: &Pool,
+    encoder: &dyn Encoder,
+    input: &Path,
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<FileCandidates, Error> {
+    check_pool(pool, encoder, read)?;
+    let settings = pool.settings();
     let loaded = load_rows(input, read, OnError::Fail, progress)?;
     let (vectors, _) = super::embed_texts(
         TextSource::Memory(&loaded.texts),
@@ -96,16 +170,7 @@ pub fn read_candidates(
         .into());
     }
     let stored_unique: Vec<String> = (0..loaded.texts.len())
-        .map(|u| {
-            let mut row = Map::new();
-            for (c, name) in settings.columns.iter().enumerate() {
-                row.insert(
-                    name.clone(),
-                    Value::String(loaded.texts.get(u, c).to_string()),
-                );
-            }
-            Value::Object(row).to_string()
-        })
+        .map(|u| row_json(&settings.columns, |c| loaded.texts.get(u, c)))
         .collect();
     let groups = loaded.groups.group_of_row();
     let mut vectors = Vec::with_capacity(groups.len() * dim);

@@ -42,7 +42,6 @@ impl Pool {
         let data = SegmentData {
             vectors: &vectors,
             rows: &rows,
-            rows_count: total,
             keys: &keys,
         };
         let merged = Segment::write(

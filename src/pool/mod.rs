@@ -48,10 +48,7 @@ use error::io;
 use lock::WriterLock;
 use manifest::Manifest;
 use search::{narrow, nearest, widen_unit};
-use segment::{Segment, SegmentData, SEGMENTS_DIR};
-
-/// Rows [`Pool::import`] writes per segment.
-const IMPORT_SEGMENT: usize = 1 << 20;
+use segment::{Segment, SegmentData, SegmentWriter, SEGMENTS_DIR};
 
 /// Where a candidate's nearest row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -399,7 +396,6 @@ impl Pool {
             self.append(&SegmentData {
                 vectors: &vectors,
                 rows: &rows,
-                rows_count: accepted.len() as u64,
                 keys: &keys,
             })?;
             self.merge()?;
@@ -411,25 +407,20 @@ impl Pool {
     /// already deduplicated (say, `semsift dedup`'s kept rows). Returns the first new id.
     /// Near copies among them stay; later adds are decided against all of them.
     pub fn import(&mut self, rows: Candidates<'_>) -> Result<u64, PoolError> {
+        let mut importer = self.importer()?;
+        importer.push(rows)?;
+        importer.finish()
+    }
+
+    /// [`import`](Self::import) a chunk of rows at a time, into one new segment: for
+    /// files larger than memory. The rows count once [`Importer::finish`] returns.
+    pub fn importer(&mut self) -> Result<Importer<'_>, PoolError> {
         self.check_writer()?;
-        let (n, dim) = self.check_shapes(&rows)?;
-        let first = self.len();
-        for start in (0..n).step_by(IMPORT_SEGMENT) {
-            let end = (start + IMPORT_SEGMENT).min(n);
-            let mut bytes = Vec::new();
-            for r in &rows.rows[start..end] {
-                bytes.extend_from_slice(r.as_bytes());
-                bytes.push(b'\n');
-            }
-            self.append(&SegmentData {
-                vectors: &rows.vectors[start * dim..end * dim],
-                rows: &bytes,
-                rows_count: (end - start) as u64,
-                keys: &rows.keys[start..end],
-            })?;
-            self.merge()?;
-        }
-        Ok(first)
+        let name = format!("{:08}", self.manifest.next_segment);
+        let s = &self.manifest.settings;
+        let writer =
+            SegmentWriter::create(&self.dir, &name, self.len(), s.dim, &s.model, s.index_rows)?;
+        Ok(Importer { pool: self, writer })
     }
 
     fn mismatch(&self, reason: String) -> PoolError {
@@ -439,7 +430,6 @@ impl Pool {
         }
     }
 
-    /// Writes `data` as the next segment and names it in the manifest.
     fn check_writer(&self) -> Result<(), PoolError> {
         match self.lock {
             Some(_) => Ok(()),
@@ -449,6 +439,7 @@ impl Pool {
         }
     }
 
+    /// Writes `data` as the next segment and names it in the manifest.
     fn append(&mut self, data: &SegmentData<'_>) -> Result<(), PoolError> {
         self.check_writer()?;
         let name = format!("{:08}", self.manifest.next_segment);
@@ -462,6 +453,11 @@ impl Pool {
             s.index_rows,
             data,
         )?;
+        self.name_segment(segment)
+    }
+
+    /// Names the new `segment` (the next one) in the manifest: the commit point.
+    fn name_segment(&mut self, segment: Segment) -> Result<(), PoolError> {
         let mut next = self.manifest.clone();
         next.next_segment += 1;
         next.segments.push(segment.entry.clone());
@@ -469,6 +465,47 @@ impl Pool {
         self.manifest = next;
         self.segments.push(segment);
         Ok(())
+    }
+}
+
+/// Rows imported into a pool a chunk at a time ([`Pool::importer`]).
+pub struct Importer<'p> {
+    pool: &'p mut Pool,
+    writer: SegmentWriter,
+}
+
+impl Importer<'_> {
+    /// Appends rows (not decided; see [`Pool::import`]).
+    pub fn push(&mut self, rows: Candidates<'_>) -> Result<(), PoolError> {
+        self.pool.check_shapes(&rows)?;
+        let mut bytes = Vec::new();
+        for r in rows.rows {
+            bytes.extend_from_slice(r.as_bytes());
+            bytes.push(b'\n');
+        }
+        self.writer.push(&SegmentData {
+            vectors: rows.vectors,
+            rows: &bytes,
+            keys: rows.keys,
+        })
+    }
+
+    /// Rows pushed so far.
+    pub fn rows(&self) -> u64 {
+        self.writer.rows()
+    }
+
+    /// Finishes the segment, names it in the manifest (the rows count from then on) and
+    /// merges as after an add. Returns the first new id.
+    pub fn finish(self) -> Result<u64, PoolError> {
+        let first = self.pool.len();
+        if self.writer.rows() == 0 {
+            return Ok(first);
+        }
+        let segment = self.writer.finish()?;
+        self.pool.name_segment(segment)?;
+        self.pool.merge()?;
+        Ok(first)
     }
 }
 

@@ -50,8 +50,7 @@ pub(crate) struct SegmentData<'a> {
     /// The rows' lines, each a JSON object without its newline, concatenated with `\n`
     /// after each.
     pub rows: &'a [u8],
-    pub rows_count: u64,
-    /// Each row's exact-text key, in row order.
+    /// Each row's exact-text key, in row order (one per row).
     pub keys: &'a [u128],
 }
 
@@ -72,45 +71,9 @@ impl Segment {
         index_rows: u64,
         data: &SegmentData<'_>,
     ) -> Result<Segment, PoolError> {
-        let dest = Self::dir_of(pool, name);
-        let parent = pool.join(SEGMENTS_DIR);
-        fs::create_dir_all(&parent).map_err(io(&parent))?;
-        let folder = AtomicDir::create(&dest).map_err(io(&dest))?;
-        let key = xxh3_128(data.rows);
-        let vectors_path = folder.partial().join(VECTORS_FILE);
-        let mut writer = VectorWriter::create(&vectors_path, dim, Dtype::F16, key, fingerprint)?;
-        writer.append(data.vectors)?;
-        let written = writer.finish()?;
-        folder.write(ROWS_FILE, data.rows).map_err(io(&dest))?;
-        let mut keyed: Vec<(u128, u64)> = (data.keys.iter().copied()).zip(first_id..).collect();
-        keyed.sort_unstable();
-        let mut keys = Vec::with_capacity(keyed.len() * KEY_RECORD);
-        for (key, id) in keyed {
-            keys.extend_from_slice(&key.to_le_bytes());
-            keys.extend_from_slice(&id.to_le_bytes());
-        }
-        folder.write(KEYS_FILE, &keys).map_err(io(&dest))?;
-        let cells_checksum = if data.rows_count >= index_rows {
-            let halves = written.as_f16().expect("written as f16");
-            let cells = Cells::build(halves, dim)?.to_bytes();
-            folder.write(CELLS_FILE, &cells).map_err(io(&dest))?;
-            Some(xxh3_64(&cells))
-        } else {
-            None
-        };
-        let entry = SegmentEntry {
-            name: name.to_string(),
-            first_id,
-            rows: data.rows_count,
-            vectors_checksum: written.data_checksum(),
-            rows_bytes: data.rows.len() as u64,
-            rows_checksum: xxh3_64(data.rows),
-            keys_checksum: xxh3_64(&keys),
-            cells_checksum,
-        };
-        drop(written);
-        folder.commit().map_err(io(&dest))?;
-        Self::open(pool, &entry, dim, fingerprint)
+        let mut w = SegmentWriter::create(pool, name, first_id, dim, fingerprint, index_rows)?;
+        w.push(data)?;
+        w.finish()
     }
 
     /// Opens the segment `entry` names, checking its vector file against the entry (rows,
@@ -306,5 +269,132 @@ impl Segment {
         let mut file = fs::File::open(&path).map_err(io(&path))?;
         std::io::copy(&mut file, out).map_err(io(&path))?;
         Ok(())
+    }
+}
+
+/// A segment written a chunk of rows at a time ([`push`](Self::push)), then made whole and
+/// put in place by [`finish`](Self::finish); dropped unfinished, it leaves nothing.
+pub(crate) struct SegmentWriter {
+    folder: AtomicDir,
+    pool: PathBuf,
+    name: String,
+    first_id: u64,
+    dim: usize,
+    fingerprint: String,
+    index_rows: u64,
+    vectors: VectorWriter,
+    rows: std::io::BufWriter<fs::File>,
+    rows_hash: Xxh3,
+    rows_bytes: u64,
+    keys: Vec<u128>,
+}
+
+impl SegmentWriter {
+    /// Starts segment `name` of the pool in `pool` (rows from id `first_id` on).
+    pub fn create(
+        pool: &Path,
+        name: &str,
+        first_id: u64,
+        dim: usize,
+        fingerprint: &str,
+        index_rows: u64,
+    ) -> Result<SegmentWriter, PoolError> {
+        let dest = Segment::dir_of(pool, name);
+        let parent = pool.join(SEGMENTS_DIR);
+        fs::create_dir_all(&parent).map_err(io(&parent))?;
+        let folder = AtomicDir::create(&dest).map_err(io(&dest))?;
+        // The content key names the segment: its rows are known only at the end.
+        let key = xxh3_128(format!("{name}/{first_id}").as_bytes());
+        let vectors_path = folder.partial().join(VECTORS_FILE);
+        let vectors = VectorWriter::create(&vectors_path, dim, Dtype::F16, key, fingerprint)?;
+        let rows_path = folder.partial().join(ROWS_FILE);
+        let rows = fs::File::create(&rows_path).map_err(io(&rows_path))?;
+        Ok(SegmentWriter {
+            folder,
+            pool: pool.to_path_buf(),
+            name: name.to_string(),
+            first_id,
+            dim,
+            fingerprint: fingerprint.to_string(),
+            index_rows,
+            vectors,
+            rows: std::io::BufWriter::with_capacity(1 << 20, rows),
+            rows_hash: Xxh3::new(),
+            rows_bytes: 0,
+            keys: Vec::new(),
+        })
+    }
+
+    /// Rows pushed so far.
+    pub fn rows(&self) -> u64 {
+        self.keys.len() as u64
+    }
+
+    /// Appends rows.
+    pub fn push(&mut self, data: &SegmentData<'_>) -> Result<(), PoolError> {
+        self.vectors.append(data.vectors)?;
+        let path = self.folder.partial().join(ROWS_FILE);
+        self.rows.write_all(data.rows).map_err(io(&path))?;
+        self.rows_hash.update(data.rows);
+        self.rows_bytes += data.rows.len() as u64;
+        self.keys.extend_from_slice(data.keys);
+        Ok(())
+    }
+
+    /// Writes the keys (and the cells, when the segment holds at least `index_rows`
+    /// rows), syncs every file, puts the folder in place and opens the segment.
+    pub fn finish(self) -> Result<Segment, PoolError> {
+        let SegmentWriter {
+            folder,
+            pool,
+            name,
+            first_id,
+            dim,
+            fingerprint,
+            index_rows,
+            vectors,
+            rows,
+            rows_hash,
+            rows_bytes,
+            keys,
+        } = self;
+        let dest = Segment::dir_of(&pool, &name);
+        let rows_path = folder.partial().join(ROWS_FILE);
+        let file = rows
+            .into_inner()
+            .map_err(|e| io(&rows_path)(e.into_error()))?;
+        file.sync_all().map_err(io(&rows_path))?;
+        drop(file);
+        let written = vectors.finish()?;
+        let count = keys.len() as u64;
+        let mut keyed: Vec<(u128, u64)> = keys.into_iter().zip(first_id..).collect();
+        keyed.sort_unstable();
+        let mut key_bytes = Vec::with_capacity(keyed.len() * KEY_RECORD);
+        for (key, id) in keyed {
+            key_bytes.extend_from_slice(&key.to_le_bytes());
+            key_bytes.extend_from_slice(&id.to_le_bytes());
+        }
+        folder.write(KEYS_FILE, &key_bytes).map_err(io(&dest))?;
+        let cells_checksum = if count >= index_rows {
+            let halves = written.as_f16().expect("written as f16");
+            let cells = Cells::build(halves, dim)?.to_bytes();
+            folder.write(CELLS_FILE, &cells).map_err(io(&dest))?;
+            Some(xxh3_64(&cells))
+        } else {
+            None
+        };
+        let entry = SegmentEntry {
+            name,
+            first_id,
+            rows: count,
+            vectors_checksum: written.data_checksum(),
+            rows_bytes,
+            rows_checksum: rows_hash.digest(),
+            keys_checksum: xxh3_64(&key_bytes),
+            cells_checksum,
+        };
+        drop(written);
+        folder.commit().map_err(io(&dest))?;
+        Segment::open(&pool, &entry, dim, &fingerprint)
     }
 }
