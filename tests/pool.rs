@@ -43,6 +43,29 @@ fn add(dir: &Path, file: &Path, extra: &[&str]) -> Vec<Value> {
     lines(&ok(&common::semsift(&args), "pool add"))
 }
 
+/// `semsift pool export DIR -o DEST`, its lines.
+fn export(dir: &Path, dest: &Path) -> Vec<Value> {
+    ok(
+        &common::semsift(&[
+            "pool",
+            "export",
+            dir.to_str().unwrap(),
+            "-o",
+            dest.to_str().unwrap(),
+        ]),
+        "pool export",
+    );
+    read_jsonl(dest)
+}
+
+/// `semsift pool verify DIR` succeeds.
+fn verify(dir: &Path) {
+    ok(
+        &common::semsift(&["pool", "verify", dir.to_str().unwrap()]),
+        "pool verify",
+    );
+}
+
 fn init(dir: &Path, threshold: &str) {
     ok(
         &common::semsift(&["pool", "init", dir.to_str().unwrap(), "-t", threshold]),
@@ -128,27 +151,13 @@ fn batches_match_one_dedup(tmp: &Path, rows: &[Value], parts: usize, threshold: 
     }
     assert_eq!(accepted, kept_rows, "accepted rows vs dedup's kept rows");
     // Export gives the accepted rows, in order, with their ids.
-    let export = tmp.join("export.jsonl");
-    ok(
-        &common::semsift(&[
-            "pool",
-            "export",
-            pool.to_str().unwrap(),
-            "-o",
-            export.to_str().unwrap(),
-        ]),
-        "pool export",
-    );
-    let exported = read_jsonl(&export);
+    let exported = export(&pool, &tmp.join("export.jsonl"));
     assert_eq!(exported.len(), accepted.len());
     for (id, (e, &row)) in exported.iter().zip(&accepted).enumerate() {
         assert_eq!(e["id"].as_u64().unwrap() as usize, id);
         assert_eq!(e["text"], rows[row]["text"]);
     }
-    ok(
-        &common::semsift(&["pool", "verify", pool.to_str().unwrap()]),
-        "pool verify",
-    );
+    verify(&pool);
     accepted.len()
 }
 
@@ -303,10 +312,7 @@ fn a_writer_killed_during_an_add_or_a_merge_loses_no_accepted_row() {
         let start = Instant::now();
         kill_add_when(&pool, file, &[], || start.elapsed() >= wait, wait);
         let after = pool_rows(&pool);
-        ok(
-            &common::semsift(&["pool", "verify", pool.to_str().unwrap()]),
-            "verify",
-        );
+        verify(&pool);
         let decisions = add(&pool, file, &["--dry-run"]);
         let fresh = decisions.iter().filter(|d| d["accepted"] == true).count() as u64;
         assert!(
@@ -340,10 +346,7 @@ fn a_writer_killed_during_an_add_or_a_merge_loses_no_accepted_row() {
     // The add named its new segment before merging: its rows are in, and the merged
     // segment it was writing is the one folder the manifest does not name.
     assert!(pool_rows(&pool) > expected);
-    ok(
-        &common::semsift(&["pool", "verify", pool.to_str().unwrap()]),
-        "verify",
-    );
+    verify(&pool);
     let (named, present) = segment_dirs(&pool);
     assert_eq!(present.len(), named.len() + 1, "{named:?} {present:?}");
     // The next writer removes it and goes on.
@@ -351,10 +354,7 @@ fn a_writer_killed_during_an_add_or_a_merge_loses_no_accepted_row() {
     assert!(more.iter().any(|d| d["accepted"] == true));
     let (named, present) = segment_dirs(&pool);
     assert_eq!(named, present);
-    ok(
-        &common::semsift(&["pool", "verify", pool.to_str().unwrap()]),
-        "verify",
-    );
+    verify(&pool);
 }
 
 /// The segment folders the manifest names, and those present, sorted.
@@ -396,18 +396,7 @@ fn an_import_keeps_every_row_and_later_adds_are_decided_against_them() {
     assert_eq!(line["imported"].as_u64().unwrap() as usize, rows.len());
     assert_eq!(pool_rows(&pool) as usize, rows.len());
     // Every row, near and exact copies included, in order.
-    let export = tmp.path().join("export.jsonl");
-    ok(
-        &common::semsift(&[
-            "pool",
-            "export",
-            pool.to_str().unwrap(),
-            "-o",
-            export.to_str().unwrap(),
-        ]),
-        "pool export",
-    );
-    let exported = read_jsonl(&export);
+    let exported = export(&pool, &tmp.path().join("export.jsonl"));
     assert_eq!(exported.len(), rows.len());
     for (e, r) in exported.iter().zip(&rows) {
         assert_eq!(e["text"], r["text"]);
