@@ -3,8 +3,11 @@
 
 use super::error::io;
 use super::manifest::SegmentEntry;
-use super::segment::{Segment, SegmentData};
+use super::segment::{Segment, SegmentData, SegmentWriter};
 use super::{Pool, PoolError};
+
+/// Rows widened at a time while merging.
+const MERGE_CHUNK: usize = 1 << 16;
 
 impl Pool {
     /// Merges the smallest run of segments at the end that outnumbers (in rows) the
@@ -25,34 +28,40 @@ impl Pool {
         let run = &self.segments[from..];
         let total: u64 = run.iter().map(|s| s.entry.rows).sum();
         tracing::debug!(segments = run.len(), rows = total, "merging pool segments");
-        let mut vectors = Vec::with_capacity(total as usize * dim);
-        let mut rows = Vec::new();
-        let mut keys = Vec::with_capacity(total as usize);
-        for s in run {
-            let halves = s.vectors.as_f16().expect("pool segments hold f16");
-            let at = vectors.len();
-            vectors.resize(at + halves.len(), 0.0);
-            crate::linalg::widen_scaled(halves, 1.0, &mut vectors[at..]);
-            s.copy_rows(&mut rows)?;
-            keys.extend(s.keys_in_id_order());
-        }
         let name = format!("{:08}", self.manifest.next_segment);
-        let first_id = run[0].entry.first_id;
         let s = &self.manifest.settings;
-        let data = SegmentData {
-            vectors: &vectors,
-            rows: &rows,
-            keys: &keys,
-        };
-        let merged = Segment::write(
+        let mut writer = SegmentWriter::create(
             &self.dir,
             &name,
-            first_id,
+            run[0].entry.first_id,
             s.dim,
             &s.model,
             s.index_rows,
-            &data,
         )?;
+        // The writer appends vectors, rows and keys as separate streams: each segment's
+        // vectors go in chunks (never all of the run widened at once), then its rows and
+        // keys.
+        let mut vectors = Vec::new();
+        for seg in run {
+            let halves = seg.vectors.as_f16().expect("pool segments hold f16");
+            for chunk in halves.chunks(MERGE_CHUNK * dim) {
+                vectors.resize(chunk.len(), 0.0);
+                crate::linalg::widen_scaled(chunk, 1.0, &mut vectors);
+                writer.push(&SegmentData {
+                    vectors: &vectors,
+                    rows: &[],
+                    keys: &[],
+                })?;
+            }
+            let mut rows = Vec::new();
+            seg.copy_rows(&mut rows)?;
+            writer.push(&SegmentData {
+                vectors: &[],
+                rows: &rows,
+                keys: &seg.keys_in_id_order(),
+            })?;
+        }
+        let merged = writer.finish()?;
         self.pause_point("merge");
         let mut next = self.manifest.clone();
         next.next_segment += 1;
