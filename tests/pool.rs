@@ -58,6 +58,32 @@ fn export(dir: &Path, dest: &Path) -> Vec<Value> {
     read_jsonl(dest)
 }
 
+/// A Parquet export's `pool_id` and `text` columns.
+fn read_parquet_export(path: &Path) -> (Vec<u64>, Vec<String>) {
+    use arrow_array::{Array, StringArray, UInt64Array};
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let (mut ids, mut texts) = (Vec::new(), Vec::new());
+    for batch in reader {
+        let batch = batch.unwrap();
+        assert_eq!(batch.schema().field(0).name(), "pool_id");
+        let id = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .unwrap();
+        ids.extend(id.values().iter().copied());
+        let text = batch.column_by_name("text").unwrap();
+        let text = text.as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(text.null_count(), 0);
+        texts.extend(text.iter().map(|t| t.unwrap().to_string()));
+    }
+    (ids, texts)
+}
+
 /// `semsift pool verify DIR` succeeds.
 fn verify(dir: &Path) {
     ok(
@@ -154,7 +180,7 @@ fn batches_match_one_dedup(tmp: &Path, rows: &[Value], parts: usize, threshold: 
     let exported = export(&pool, &tmp.join("export.jsonl"));
     assert_eq!(exported.len(), accepted.len());
     for (id, (e, &row)) in exported.iter().zip(&accepted).enumerate() {
-        assert_eq!(e["id"].as_u64().unwrap() as usize, id);
+        assert_eq!(e["pool_id"].as_u64().unwrap() as usize, id);
         assert_eq!(e["text"], rows[row]["text"]);
     }
     verify(&pool);
@@ -400,6 +426,33 @@ fn an_import_keeps_every_row_and_later_adds_are_decided_against_them() {
     assert_eq!(exported.len(), rows.len());
     for (e, r) in exported.iter().zip(&rows) {
         assert_eq!(e["text"], r["text"]);
+    }
+    // The same rows as Parquet: `pool_id` (u64) first, then the pool's column.
+    let parquet = tmp.path().join("export.parquet");
+    ok(
+        &common::semsift(&[
+            "pool",
+            "export",
+            pool.to_str().unwrap(),
+            "-o",
+            parquet.to_str().unwrap(),
+        ]),
+        "pool export (parquet)",
+    );
+    let (ids, texts) = read_parquet_export(&parquet);
+    assert_eq!(ids, (0..rows.len() as u64).collect::<Vec<_>>());
+    let want: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, want);
+    // Never into the pool's folder, and only to formats it writes.
+    for bad in [pool.join("rows.jsonl"), tmp.path().join("export.csv")] {
+        let out = common::semsift(&[
+            "pool",
+            "export",
+            pool.to_str().unwrap(),
+            "-o",
+            bad.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success() && !bad.exists(), "{}", bad.display());
     }
     // The same rows again: all rejected, each naming its own copy in the pool.
     let decisions = add(&pool, &corpus, &[]);

@@ -123,7 +123,9 @@ pub struct DirArg {
 pub struct ExportArgs {
     /// The pool's folder.
     pub dir: PathBuf,
-    /// Output file (.jsonl), written atomically; it must not be a file of the pool.
+    /// Output file: `.jsonl` (one `{"pool_id", ...row}` object a line) or `.parquet`
+    /// (zstd; columns inferred from the rows, `pool_id` first); written atomically, never
+    /// inside the pool's folder.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
 }
@@ -151,7 +153,7 @@ pub fn run(args: PoolArgs, bars: &Bars) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        PoolCommand::Export(a) => export(a),
+        PoolCommand::Export(a) => export(a, bars),
         PoolCommand::Verify(a) => {
             let pool = Pool::open(&a.dir)?;
             pool.verify()?;
@@ -306,31 +308,9 @@ fn query(a: QueryArgs, bars: &Bars) -> anyhow::Result<()> {
     )
 }
 
-fn export(a: ExportArgs) -> anyhow::Result<()> {
+fn export(a: ExportArgs, bars: &Bars) -> anyhow::Result<()> {
     let pool = Pool::open(&a.dir)?;
-    let out = std::path::absolute(&a.output)?;
-    let dir = std::path::absolute(pool.dir())?;
-    anyhow::ensure!(
-        !out.starts_with(&dir),
-        "refusing to write {} inside the pool's folder",
-        a.output.display()
-    );
-    let mut file = AtomicFile::create(a.output.clone())?;
-    pool.for_each_row(|id, row| {
-        let value: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(row).map_err(|e| semsift::pool::PoolError::BadSegment {
-                path: pool.dir().to_path_buf(),
-                reason: format!("row {id} is not a JSON object: {e}"),
-            })?;
-        let mut line = serde_json::Map::new();
-        line.insert("id".into(), json!(id));
-        line.extend(value);
-        file.write_json_line(&serde_json::Value::Object(line))
-            .map_err(|source| semsift::pool::PoolError::Io {
-                path: a.output.clone(),
-                source,
-            })
-    })?;
-    file.commit()?;
+    let rows = semsift::pipeline::export_file(&pool, &a.output, bars)?;
+    tracing::info!("exported {rows} rows to {}", a.output.display());
     Ok(())
 }

@@ -24,7 +24,7 @@ use candle_core::{Storage, Tensor};
 
 pub(crate) use gemm::scores_into;
 pub use rng::Rng;
-pub use simd::{dot_wide, widen_scaled};
+pub use simd::{dot_half, dot_wide, widen_scaled};
 
 /// Dot product summed in a fixed order (eight interleaved partial sums), so the same
 /// pair of vectors always gets the same score whatever found it. For unit vectors this is

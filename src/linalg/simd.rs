@@ -8,6 +8,9 @@
 //! - [`dot_wide`]: a dot product in 32 partial sums, written for AVX where the CPU has
 //!   it (four 8-lane sums). The same multiplications and additions in the same order (Rust
 //!   never fuses them into FMAs), so every path gives the same sum.
+//! - [`dot_half`]: [`dot_wide`] of an `f32` row and an `f16` row widened on the fly (with
+//!   F16C): widening is exact, so it gives the bits of `dot_wide(a, widened b)` without
+//!   writing the widened row anywhere.
 
 use half::f16;
 
@@ -98,6 +101,71 @@ fn dot_wide_avx(a: &[f32], b: &[f32]) -> f32 {
     reduce_wide(acc, &a[whole..], &b[whole..])
 }
 
+/// [`dot_wide`]`(a, b widened to f32)`, bit for bit, reading `b` as it is.
+///
+/// # Panics
+/// When `a` and `b` differ in length.
+pub fn dot_half(a: &[f32], b: &[f16]) -> f32 {
+    assert_eq!(a.len(), b.len(), "dot_half lengths");
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("f16c") && std::arch::is_x86_feature_detected!("avx")
+        {
+            // SAFETY: the CPU has F16C and AVX, checked just above.
+            return unsafe { dot_half_f16c(a, b) };
+        }
+    }
+    dot_half_in_order(a, b)
+}
+
+/// [`dot_half`] on any CPU.
+fn dot_half_in_order(a: &[f32], b: &[f16]) -> f32 {
+    let whole = a.len() / 32 * 32;
+    let mut acc = [0f32; 32];
+    for (x, y) in a[..whole].chunks_exact(32).zip(b[..whole].chunks_exact(32)) {
+        for l in 0..32 {
+            acc[l] += x[l] * y[l].to_f32();
+        }
+    }
+    let tail: Vec<f32> = b[whole..].iter().map(|h| h.to_f32()).collect();
+    reduce_wide(acc, &a[whole..], &tail)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "f16c,avx")]
+fn dot_half_f16c(a: &[f32], b: &[f16]) -> f32 {
+    use std::arch::x86_64::{
+        __m128i, __m256, _mm256_add_ps, _mm256_cvtph_ps, _mm256_loadu_ps, _mm256_mul_ps,
+        _mm256_setzero_ps, _mm256_storeu_ps, _mm_loadu_si128,
+    };
+    let whole = a.len() / 32 * 32;
+    let mut sums: [__m256; 4] = [_mm256_setzero_ps(); 4];
+    for (x, y) in a[..whole].chunks_exact(32).zip(b[..whole].chunks_exact(32)) {
+        for (k, sum) in sums.iter_mut().enumerate() {
+            // SAFETY: `x` holds 32 `f32` and `y` 32 `f16`; each unaligned load reads the 8
+            // at `8k..8k + 8` (32 and 16 bytes), k < 4.
+            unsafe {
+                let halves = _mm_loadu_si128(y.as_ptr().add(8 * k).cast::<__m128i>());
+                let product = _mm256_mul_ps(
+                    _mm256_loadu_ps(x.as_ptr().add(8 * k)),
+                    _mm256_cvtph_ps(halves),
+                );
+                *sum = _mm256_add_ps(*sum, product);
+            }
+        }
+    }
+    let mut acc = [0f32; 32];
+    for (k, sum) in sums.iter().enumerate() {
+        // SAFETY: `acc` holds 32 `f32`; each unaligned store writes the 8 at `8k..8k + 8`.
+        unsafe { _mm256_storeu_ps(acc.as_mut_ptr().add(8 * k), *sum) };
+    }
+    let mut tail = [0f32; 32];
+    for (t, h) in tail.iter_mut().zip(&b[whole..]) {
+        *t = h.to_f32();
+    }
+    reduce_wide(acc, &a[whole..], &tail[..a.len() - whole])
+}
+
 /// [`dot_wide`] on any CPU: lane `l` of the 32 partial sums adds `a[32i + l] × b[32i + l]`
 /// in order of `i`, as the vector paths' lanes do.
 fn dot_wide_in_order(a: &[f32], b: &[f32]) -> f32 {
@@ -159,6 +227,22 @@ mod tests {
                     assert_eq!(got.to_bits(), want.to_bits(), "avx {len}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn half_dot_products_are_those_of_the_widened_rows() {
+        for len in [0usize, 1, 31, 32, 33, 256, 384, 301] {
+            let a: Vec<f32> = (0..len)
+                .map(|i| ((i * 29 % 97) as f32 - 48.0) / 37.0)
+                .collect();
+            let b: Vec<f16> = (0..len)
+                .map(|i| f16::from_f32(((i * 13 % 89) as f32 - 44.0) / 41.0))
+                .collect();
+            let wide: Vec<f32> = b.iter().map(|h| h.to_f32()).collect();
+            let want = dot_wide_in_order(&a, &wide);
+            assert_eq!(dot_half(&a, &b).to_bits(), want.to_bits(), "{len}");
+            assert_eq!(dot_half_in_order(&a, &b).to_bits(), want.to_bits(), "{len}");
         }
     }
 

@@ -17,6 +17,7 @@ mod embed;
 mod filter;
 mod output;
 mod pool;
+mod pool_export;
 mod report;
 mod rows;
 mod templates;
@@ -30,6 +31,7 @@ pub use embed::{embed_dataset, embed_to_npy, EmbedFiles, EmbedOutcome, EmbedStat
 pub use filter::{run_filter, FilterMode, FilterOptions, FilterOutcome};
 pub use output::{AtomicFile, OutputDir};
 pub use pool::{hits_json, import_file, read_candidates, verdict_json, FileCandidates};
+pub use pool_export::{export_file, ID_FIELD};
 pub use report::{run_report, write_report, ReportOptions, ReportOutcome};
 pub use rows::{load_rows, LoadedRows, SkippedRow};
 pub use templates::{check_strip_share, find_templates, EmbedTexts, DOMINANT_FRACTION};

@@ -294,6 +294,11 @@ impl AtomicFile {
         Ok(AtomicFile { inner })
     }
 
+    /// The path it is renamed to on commit.
+    pub fn path(&self) -> &Path {
+        self.inner.dest()
+    }
+
     /// Wraps an I/O error with this file's name.
     pub fn error(&self, source: std::io::Error) -> Error {
         Error::Output {

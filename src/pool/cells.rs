@@ -8,9 +8,15 @@
 //! nearest cell. A candidate is scored, with the same products and [`dot`] rescoring as an
 //! exact scan, against the rows of its [`PROBES`] nearest cells: an approximate search,
 //! which may miss a match that lies in a farther cell (`scripts/bench-pool.sh` measures
-//! how often). The file `cells.bin` holds `SSPCELL1`, the quantizer's bytes, the cell
-//! offsets (`u64`), the rows cell by cell (`u32`) and each row's inverse norm once
-//! widened (`f32`), little-endian; its XXH3-64 is in the manifest.
+//! how often).
+//!
+//! A segment with cells stores its vectors cell by cell (`vectors.svec` position `p` holds
+//! row `rows[p]`), so a cell's rows are read as one run of memory, not gathered from all
+//! over a file that is mostly not in cache. The file `cells.bin` holds `SSPCELL2`, the
+//! quantizer's bytes, the cell offsets (`u64`), the rows cell by cell (`u32`) and each
+//! stored vector's inverse norm once widened (`f32`, by position), little-endian; its
+//! XXH3-64 is in the manifest. (`SSPCELL1` files, from before, describe vectors stored in
+//! row order, with inverse norms by row; they are read as such.)
 //!
 //! [`dot`]: crate::linalg::dot
 
@@ -22,13 +28,15 @@ use rayon::prelude::*;
 use super::error::PoolError;
 use super::search::{best_rows, Hit};
 use crate::index::quantizer::{Quantizer, QuantizerParams};
-use crate::linalg::{dot_wide, inverse_norm, widen_scaled};
+use crate::linalg::{dot, dot_half, inverse_norm, widen_scaled};
 use crate::progress::Silent;
 use crate::store::HeldRef;
 
 /// The file's name in a segment folder.
 pub(crate) const CELLS_FILE: &str = "cells.bin";
-const MAGIC: &[u8; 8] = b"SSPCELL1";
+const MAGIC: &[u8; 8] = b"SSPCELL2";
+/// Cells of a segment whose vectors are stored in row order.
+const MAGIC_ROW_ORDER: &[u8; 8] = b"SSPCELL1";
 /// Rows per cell, on average.
 pub(crate) const CELL_ROWS: usize = 256;
 /// Cells a candidate's rows are scored in.
@@ -47,14 +55,19 @@ pub(crate) struct Cells {
     /// Cell `c` holds rows `rows[offsets[c]..offsets[c + 1]]`, in row order.
     offsets: Vec<usize>,
     rows: Vec<u32>,
-    /// Each row's inverse norm once widened ([`inverse_norm`]): what widening scales it by
-    /// to make its canonical vector, kept so a search widens and scales in one pass.
+    /// Each stored vector's inverse norm once widened ([`inverse_norm`]): what widening
+    /// scales it by to make its canonical vector, kept so a search widens and scales in
+    /// one pass.
     scales: Vec<f32>,
+    /// Whether the segment's vectors are stored cell by cell (position `p` holds row
+    /// `rows[p]`); otherwise in row order.
+    cell_order: bool,
 }
 
 impl Cells {
-    /// Fits cells to `halves` (the segment's `f16` rows, `dim` wide) and lists each row in
-    /// its nearest one. Seeded: the same rows give the same cells.
+    /// Fits cells to `halves` (the segment's `f16` rows, `dim` wide, in row order) and
+    /// lists each row in its nearest one, for vectors to be stored in
+    /// [`order`](Self::order). Seeded: the same rows give the same cells.
     pub fn build(halves: &[f16], dim: usize) -> Result<Cells, PoolError> {
         let n = halves.len() / dim;
         let params = QuantizerParams {
@@ -92,17 +105,36 @@ impl Cells {
             rows[at[c as usize]] = r as u32;
             at[c as usize] += 1;
         }
+        let scales = rows.iter().map(|&r| scales[r as usize]).collect();
         Ok(Cells {
             quantizer,
             offsets,
             rows,
             scales,
+            cell_order: true,
         })
+    }
+
+    /// The rows cell by cell: the order the segment stores its vectors in when
+    /// [`cell_order`](Self::cell_order).
+    pub fn order(&self) -> &[u32] {
+        &self.rows
+    }
+
+    /// Whether the segment stores its vectors cell by cell ([`order`](Self::order));
+    /// otherwise in row order.
+    pub fn cell_order(&self) -> bool {
+        self.cell_order
     }
 
     /// The file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = MAGIC.to_vec();
+        let mut out = if self.cell_order {
+            MAGIC
+        } else {
+            MAGIC_ROW_ORDER
+        }
+        .to_vec();
         out.extend_from_slice(&self.quantizer.to_bytes());
         out.extend_from_slice(&(self.offsets.len() as u64).to_le_bytes());
         for &o in &self.offsets {
@@ -120,9 +152,13 @@ impl Cells {
     /// Reads cells [`to_bytes`](Self::to_bytes) wrote for a segment of `rows` rows of
     /// width `dim`; the error says what was wrong.
     pub fn from_bytes(bytes: &[u8], rows: usize, dim: usize) -> Result<Cells, String> {
-        let body = bytes
-            .strip_prefix(MAGIC.as_slice())
-            .ok_or("not a cells file (no SSPCELL1)")?;
+        let (body, cell_order) = match bytes.strip_prefix(MAGIC.as_slice()) {
+            Some(body) => (body, true),
+            None => bytes
+                .strip_prefix(MAGIC_ROW_ORDER.as_slice())
+                .map(|body| (body, false))
+                .ok_or("not a cells file (no SSPCELL2 or SSPCELL1)")?,
+        };
         let (quantizer, rest) = Quantizer::from_bytes(body)?;
         if quantizer.dim() != dim {
             return Err(format!("cells of width {}, rows of {dim}", quantizer.dim()));
@@ -162,6 +198,7 @@ impl Cells {
             offsets,
             rows: list,
             scales,
+            cell_order,
         })
     }
 
@@ -204,24 +241,37 @@ impl Cells {
             .par_iter()
             .flat_map_iter(|run| {
                 let cell = probers[run.start].0 as usize;
-                let members = &self.rows[self.offsets[cell]..self.offsets[cell + 1]];
+                let span = self.offsets[cell]..self.offsets[cell + 1];
+                let members = &self.rows[span.clone()];
                 let queries = probers[run.clone()].iter().map(|p| p.1);
-                let mut buf = vec![0f32; members.len() * dim];
-                for (&m, out) in members.iter().zip(buf.chunks_exact_mut(dim)) {
-                    let m = m as usize;
-                    widen_scaled(&halves[m * dim..(m + 1) * dim], self.scales[m], out);
-                }
-                // A cell has a few probers: products one by one beat a matrix product's
-                // packing at these sizes.
+                // Member `j`'s stored vector and its scale.
+                let stored = |j: usize| {
+                    let v = if self.cell_order {
+                        span.start + j
+                    } else {
+                        members[j] as usize
+                    };
+                    (&halves[v * dim..(v + 1) * dim], self.scales[v])
+                };
+                // A cell has a few probers: products one by one, on the stored halves as
+                // they are, beat widening the cell (and a matrix product's packing) at these
+                // sizes; only the rows rescored are widened.
                 let (mut products, mut line) = (vec![0f32; members.len()], Vec::new());
+                let mut wide = vec![0f32; dim];
                 queries
                     .map(|q| {
                         let qv = &canon[q as usize * dim..(q as usize + 1) * dim];
-                        for (p, row) in products.iter_mut().zip(buf.chunks_exact(dim)) {
-                            *p = dot_wide(qv, row);
+                        for (j, p) in products.iter_mut().enumerate() {
+                            let (h, scale) = stored(j);
+                            *p = dot_half(qv, h) * scale;
                         }
                         let id = |j: usize| first_id + u64::from(members[j]);
-                        (q, best_rows(qv, &products, &buf, dim, k, &mut line, id))
+                        let rescore = |j: usize| {
+                            let (h, scale) = stored(j);
+                            widen_scaled(h, scale, &mut wide);
+                            dot(qv, &wide)
+                        };
+                        (q, best_rows(&products, k, &mut line, id, rescore))
                     })
                     .collect::<Vec<_>>()
             })
@@ -234,5 +284,54 @@ impl Cells {
             super::sort_hits(list, k);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linalg::testutil::unit_rows;
+    use crate::pool::search::{narrow, widen_unit};
+
+    /// Cells of vectors stored in row order (`SSPCELL1`, from before cell order) search
+    /// exactly as the same cells over vectors stored cell by cell, and both survive a
+    /// round trip through their bytes.
+    #[test]
+    fn row_order_and_cell_order_cells_find_the_same_rows() {
+        let dim = 32;
+        let n = 3000;
+        let halves = narrow(&unit_rows(n, dim, 5));
+        let cells = Cells::build(&halves, dim).unwrap();
+        assert!(cells.cell_order());
+        let mut sorted = Vec::with_capacity(halves.len());
+        for &r in cells.order() {
+            sorted.extend_from_slice(&halves[r as usize * dim..(r as usize + 1) * dim]);
+        }
+        let mut by_row = vec![0f32; n];
+        for (&r, &s) in cells.rows.iter().zip(&cells.scales) {
+            by_row[r as usize] = s;
+        }
+        let old = Cells {
+            quantizer: cells.quantizer.clone(),
+            offsets: cells.offsets.clone(),
+            rows: cells.rows.clone(),
+            scales: by_row,
+            cell_order: false,
+        };
+        let old = Cells::from_bytes(&old.to_bytes(), n, dim).unwrap();
+        let new = Cells::from_bytes(&cells.to_bytes(), n, dim).unwrap();
+        assert!(!old.cell_order() && new.cell_order());
+        let (mut queries, mut stored) = (Vec::new(), Vec::new());
+        widen_unit(&narrow(&unit_rows(200, dim, 6)), dim, &mut queries);
+        // Some queries are stored rows: each finds itself first.
+        widen_unit(&halves[..20 * dim], dim, &mut stored);
+        queries.extend_from_slice(&stored);
+        let a = new.nearest(&sorted, dim, 7, &queries, 5).unwrap();
+        let b = old.nearest(&halves, dim, 7, &queries, 5).unwrap();
+        assert_eq!(a, b);
+        for (i, hits) in a[200..].iter().enumerate() {
+            assert_eq!(hits[0].id, 7 + i as u64);
+        }
+        assert!(a.iter().all(|hits| hits.len() == 5));
     }
 }

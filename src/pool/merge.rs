@@ -44,9 +44,23 @@ impl Pool {
         let mut vectors = Vec::new();
         for seg in run {
             let halves = seg.vectors.as_f16().expect("pool segments hold f16");
-            for chunk in halves.chunks(MERGE_CHUNK * dim) {
-                vectors.resize(chunk.len(), 0.0);
-                crate::linalg::widen_scaled(chunk, 1.0, &mut vectors);
+            // Where each row's vector is stored (cell by cell in a segment with cells).
+            let position: Option<Vec<u32>> =
+                seg.cells.as_ref().filter(|c| c.cell_order()).map(|c| {
+                    let mut at = vec![0u32; c.order().len()];
+                    for (p, &r) in c.order().iter().enumerate() {
+                        at[r as usize] = p as u32;
+                    }
+                    at
+                });
+            let rows = seg.entry.rows as usize;
+            for start in (0..rows).step_by(MERGE_CHUNK) {
+                let end = (start + MERGE_CHUNK).min(rows);
+                vectors.resize((end - start) * dim, 0.0);
+                for (r, out) in (start..end).zip(vectors.chunks_exact_mut(dim)) {
+                    let v = position.as_ref().map_or(r, |at| at[r] as usize);
+                    crate::linalg::widen_scaled(&halves[v * dim..(v + 1) * dim], 1.0, out);
+                }
                 writer.push(&SegmentData {
                     vectors: &vectors,
                     rows: &[],

@@ -63,18 +63,17 @@ fn keep_best(list: &mut Vec<Hit>, k: usize) {
     list.truncate(k);
 }
 
-/// The `k` best of the rows `rows` (canonical, `dim` wide) for `q`, given their
-/// `products` with it (any summation order): every row whose product comes within
-/// [`RESCORE_MARGIN`] of the `k`-th best is rescored with [`dot`], and the `k` best by
-/// that score are kept, best first. `id(j)` is row `j`'s id; `line` is scratch.
+/// The `k` best of some rows for a candidate, given their `products` with it (any
+/// summation order, off the [`dot`] of the canonical vectors by less than
+/// [`RESCORE_MARGIN`]): every row whose product comes within the margin of the `k`-th best
+/// is rescored with `rescore(j)` (row `j`'s [`dot`] with the candidate), and the `k` best
+/// by that score are kept, best first. `id(j)` is row `j`'s id; `line` is scratch.
 pub(crate) fn best_rows(
-    q: &[f32],
     products: &[f32],
-    rows: &[f32],
-    dim: usize,
     k: usize,
     line: &mut Vec<f32>,
     id: impl Fn(usize) -> u64,
+    mut rescore: impl FnMut(usize) -> f32,
 ) -> Vec<Hit> {
     let width = products.len();
     // The k-th best product, less the margin, bounds every row that can rank among the
@@ -95,7 +94,7 @@ pub(crate) fn best_rows(
         .filter(|&(_, &p)| p >= cut)
         .map(|(j, _)| Hit {
             id: id(j),
-            score: dot(q, &rows[j * dim..(j + 1) * dim]),
+            score: rescore(j),
         })
         .collect();
     keep_best(&mut hits, k);
@@ -133,9 +132,9 @@ pub(crate) fn nearest(
             scores_into(qs, buf, dim, scores);
             for (q, products) in qs.chunks_exact(dim).zip(scores.chunks_exact(width)) {
                 let base = first_id + range.start as u64;
-                found.push(best_rows(q, products, buf, dim, k, line, |j| {
-                    base + j as u64
-                }));
+                let id = |j: usize| base + j as u64;
+                let rescore = |j: usize| dot(q, &buf[j * dim..(j + 1) * dim]);
+                found.push(best_rows(products, k, line, id, rescore));
             }
         }
         found

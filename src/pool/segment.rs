@@ -2,7 +2,9 @@
 //!
 //! A segment `segments/<NAME>/` holds a run of consecutive pool rows:
 //!
-//! - `vectors.svec`: their vectors, in the checksummed vector format of [`crate::store`];
+//! - `vectors.svec`: their vectors, in the checksummed vector format of [`crate::store`]:
+//!   in row order, or cell by cell when the segment has cells (`cells.bin`, see
+//!   [`Cells`]);
 //! - `rows.jsonl`: their rows, one JSON object per line, in id order;
 //! - `keys.bin`: the exact-text key of each row ([`row_key`](crate::dedup::row_key)),
 //!   sorted, as 24-byte records (key `u128`, id `u64`, little-endian), searched in place.
@@ -28,6 +30,10 @@ use crate::store::{Dtype, VectorFile, VectorWriter};
 /// The folder under the pool folder that holds the segments.
 pub(crate) const SEGMENTS_DIR: &str = "segments";
 const VECTORS_FILE: &str = "vectors.svec";
+/// The vectors in row order, while a segment with cells is written.
+const ROW_ORDER_FILE: &str = "vectors.rows.svec";
+/// Vectors copied at a time into cell order.
+const REORDER_CHUNK: usize = 1 << 16;
 const ROWS_FILE: &str = "rows.jsonl";
 const KEYS_FILE: &str = "keys.bin";
 /// Bytes per record of `keys.bin`.
@@ -305,7 +311,7 @@ impl SegmentWriter {
         let folder = AtomicDir::create(&dest).map_err(io(&dest))?;
         // The content key names the segment: its rows are known only at the end.
         let key = xxh3_128(format!("{name}/{first_id}").as_bytes());
-        let vectors_path = folder.partial().join(VECTORS_FILE);
+        let vectors_path = folder.partial().join(ROW_ORDER_FILE);
         let vectors = VectorWriter::create(&vectors_path, dim, Dtype::F16, key, fingerprint)?;
         let rows_path = folder.partial().join(ROWS_FILE);
         let rows = fs::File::create(&rows_path).map_err(io(&rows_path))?;
@@ -375,13 +381,33 @@ impl SegmentWriter {
             key_bytes.extend_from_slice(&id.to_le_bytes());
         }
         folder.write(KEYS_FILE, &key_bytes).map_err(io(&dest))?;
-        let cells_checksum = if count >= index_rows {
+        let row_order = folder.partial().join(ROW_ORDER_FILE);
+        let final_path = folder.partial().join(VECTORS_FILE);
+        let (written, cells_checksum) = if count >= index_rows {
             let halves = written.as_f16().expect("written as f16");
-            let cells = Cells::build(halves, dim)?.to_bytes();
+            let cells = Cells::build(halves, dim)?;
+            // The vectors again, cell by cell.
+            let key = xxh3_128(format!("{name}/{first_id}/cells").as_bytes());
+            let mut sorted = VectorWriter::create(&final_path, dim, Dtype::F16, key, &fingerprint)?;
+            let mut wide = Vec::new();
+            for rows in cells.order().chunks(REORDER_CHUNK) {
+                wide.resize(rows.len() * dim, 0.0);
+                for (&r, out) in rows.iter().zip(wide.chunks_exact_mut(dim)) {
+                    let r = r as usize;
+                    // Widening is exact: the vectors file narrows them back to these bits.
+                    crate::linalg::widen_scaled(&halves[r * dim..(r + 1) * dim], 1.0, out);
+                }
+                sorted.append(&wide)?;
+            }
+            drop(written);
+            fs::remove_file(&row_order).map_err(io(&row_order))?;
+            let cells = cells.to_bytes();
             folder.write(CELLS_FILE, &cells).map_err(io(&dest))?;
-            Some(xxh3_64(&cells))
+            (sorted.finish()?, Some(xxh3_64(&cells)))
         } else {
-            None
+            drop(written);
+            fs::rename(&row_order, &final_path).map_err(io(&final_path))?;
+            (VectorFile::open_unverified(&final_path)?, None)
         };
         let entry = SegmentEntry {
             name,

@@ -356,7 +356,7 @@ fn imported_rows_are_kept_as_given_and_later_adds_are_decided_against_them() {
 
 #[test]
 fn large_segments_are_searched_through_cells_and_decide_nearly_as_exact_search() {
-    let r = rows(26_000, 41);
+    let r = rows(46_000, 41);
     let tmp = tempfile::tempdir().unwrap();
     let mut exact = Pool::create(&tmp.path().join("exact"), settings(0.9)).unwrap();
     let mut celled = Pool::create(
@@ -402,4 +402,30 @@ fn large_segments_are_searched_through_cells_and_decide_nearly_as_exact_search()
     let again = Pool::open(&tmp.path().join("cells")).unwrap();
     again.verify().unwrap();
     assert_eq!(again.decide(r.slice(20_000..26_000), &[]).unwrap(), b);
+    drop(again);
+    // Two more imports merge the three segments, whose vectors are stored cell by cell,
+    // into one: its rows keep their vectors (the same decisions as exact search again).
+    let mut celled = Pool::open_writer(&tmp.path().join("cells")).unwrap();
+    for part in [20_000..30_000, 30_000..40_000] {
+        exact.import(r.slice(part.clone())).unwrap();
+        celled.import(r.slice(part)).unwrap();
+    }
+    assert_eq!(celled.segments.len(), 1);
+    assert!(celled.segments[0]
+        .cells
+        .as_ref()
+        .is_some_and(|c| c.cell_order()));
+    celled.verify().unwrap();
+    let a = exact.decide(r.slice(40_000..46_000), &[]).unwrap();
+    let b = celled.decide(r.slice(40_000..46_000), &[]).unwrap();
+    let same = a
+        .iter()
+        .zip(&b)
+        .filter(|(x, y)| x.accepted() == y.accepted())
+        .count();
+    assert!(
+        same as f64 >= 0.98 * a.len() as f64,
+        "after the merge: {same} of {}",
+        a.len()
+    );
 }

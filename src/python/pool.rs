@@ -277,6 +277,16 @@ impl PoolHandle {
         })
     }
 
+    /// Writes every row, in id order, to `path` (`.jsonl` or `.parquet`, atomically);
+    /// returns the rows written.
+    #[pyo3(signature = (path, progress = None))]
+    fn export(&self, py: Python<'_>, path: PathBuf, progress: Option<Py<PyAny>>) -> PyResult<u64> {
+        let progress = PyProgress::new(progress);
+        let result =
+            py.detach(|| self.with_inner(|p| crate::pipeline::export_file(p, &path, &progress)));
+        progress.finish(result)
+    }
+
     /// Reads every file of the pool and checks every checksum.
     fn verify(&self, py: Python<'_>) -> PyResult<()> {
         py.detach(|| self.with(|p| Ok(p.verify()?)))

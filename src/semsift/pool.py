@@ -200,6 +200,13 @@ class Pool:
         """Every row, in id order: dicts as added (strings as ``{"text": ...}``)."""
         return [json.loads(r) for r in self._handle.rows()]
 
+    def export(self, path: "str | os.PathLike[str]", progress: bool = False) -> int:
+        """Writes every row, in id order, to ``path`` as ``{"pool_id": id, ...row}``: JSON
+        Lines for ``.jsonl``, Parquet (columns inferred from the rows, ``pool_id`` first)
+        for ``.parquet``. Written atomically, never inside the pool's folder; returns the rows
+        written."""
+        return self._handle.export(os.fspath(path), callback(progress))
+
     def sample(self, n: int, seed: Optional[int] = None) -> list[Any]:
         """``n`` rows drawn at random (all of them when the pool holds fewer), e.g. as
         seeds for the next round of generation."""

@@ -6,6 +6,7 @@ import json
 import subprocess
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 import semsift
@@ -69,6 +70,13 @@ def test_dicts_are_stored_whole_and_blocklists_name_themselves(tmp_path, example
         assert not d.accepted and d.blocked_by == str(tmp_path / "tests") and d.blocked_score >= 0.9
     kept = [d.record for d in decisions if d.accepted]
     assert kept and pool.rows() == kept  # whole dicts, every field kept
+    # Exported in id order with every field, as JSON Lines and as Parquet.
+    assert pool.export(tmp_path / "rows.jsonl") == len(kept)
+    lines = [json.loads(line) for line in open(tmp_path / "rows.jsonl", encoding="utf-8")]
+    assert lines == [{"pool_id": i, **row} for i, row in enumerate(kept)]
+    assert pool.export(tmp_path / "rows.parquet") == len(kept)
+    table = pq.read_table(tmp_path / "rows.parquet")
+    assert table.column_names[0] == "pool_id" and table.to_pylist() == lines
     with pytest.raises(ValueError, match="read-only"):
         blocklist.add(["new text"])
     assert len(Pool.open(tmp_path / "tests", readonly=True)) == len(blocklist) == in_tests

@@ -40,9 +40,10 @@ use super::quantizer::{Quantizer, QuantizerParams};
 use super::spill;
 use super::{check_queries, row, HitStream, IndexError, Neighbors, NeighborsBuilder, VectorIndex};
 use crate::cluster::lloyd;
-use crate::linalg::{dot_wide, scores_into};
+use crate::linalg::scores_into;
 use crate::progress::Progress;
 use crate::store::HeldRef;
+use pick::Pick;
 
 /// Clustered-index parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -122,13 +123,8 @@ const WAVE_COST: usize = 1 << 26;
 /// Hits a task keeps per query when a hit limit applies (a query cut there is marked cut,
 /// and dedup's selection checks it against every kept row if its list finds none).
 const TASK_HITS: usize = 32;
-/// Added to a threshold's reach before cells beyond it are skipped, so float rounding in
-/// the centroid scores never skips a cell that holds a match.
-const REACH_SLACK: f32 = 1e-3;
 /// Rows whose cells one task picks (in order of their own cell).
 const PICK_ROWS: usize = 1024;
-/// Taken off a score difference before [`gap_floor`] bounds a gap with it.
-const GAP_SLACK: f32 = 2e-3;
 /// Hits held before the first compaction (12 bytes each).
 const COMPACT_HITS: usize = 1 << 25;
 
@@ -159,17 +155,6 @@ pub struct IvfPartition {
     /// Each row's probe list for a self-search at the index's `self_threshold`: its own
     /// cell first, then the cells [`IvfIndex`]'s threshold queries would probe.
     pub probes: lloyd::Nearest,
-}
-
-/// What [`IvfIndex::pick_cells`] keeps of a threshold query's best cells.
-#[derive(Debug, Clone, Copy)]
-struct Pick {
-    /// Cells kept by gap, the query's own included.
-    probes: usize,
-    /// Further cells at least this similar are kept too (dense regions).
-    floor: f32,
-    /// Cells farther than this from the query hold no match.
-    reach: f32,
 }
 
 /// One unit of scan work: queries `q` (positions in the cell's prober list) against
@@ -428,7 +413,7 @@ impl<'a> IvfIndex<'a> {
 
     /// Each query's cells. Without a threshold: its `probes()` nearest centroids. With
     /// one, its own cell (the nearest centroid), then the other `max_probes` nearest
-    /// ranked by how close the query comes to them ([`cell_gap`]), skipping those beyond
+    /// ranked by how close the query comes to them ([`Pick`]), skipping those beyond
     /// the threshold's reach: the first `probes()` in all, then any further ones whose
     /// centroid is at least `threshold − dense_margin` similar, up to `max_probes`.
     fn nearest_cells(
@@ -470,12 +455,7 @@ impl<'a> IvfIndex<'a> {
         let probes = self.probes();
         let coarse = self.params.coarse_probes;
         let max = self.params.max_probes.max(probes).min(self.lists);
-        let pick = Pick {
-            probes,
-            floor: threshold - self.params.dense_margin,
-            // Rows at least `threshold` similar to a query lie within this distance of it.
-            reach: (2.0 - 2.0 * threshold).max(0.0).sqrt() + REACH_SLACK,
-        };
+        let pick = Pick::new(probes, threshold, self.params.dense_margin);
         let (cells, offsets) = self.quantizer.best_cells(queries, max, coarse, progress)?;
         let n = offsets.len() - 1;
         // Rows in order of their own cell: rows of nearby cells have nearly the same
@@ -491,7 +471,11 @@ impl<'a> IvfIndex<'a> {
                 for &key in rows {
                     let r = key as u32 as usize;
                     let before = ids.len();
-                    self.pick_cells(&cells[offsets[r]..offsets[r + 1]], pick, &mut ids);
+                    pick.cells(
+                        &self.quantizer,
+                        &cells[offsets[r]..offsets[r + 1]],
+                        &mut ids,
+                    );
                     lens.push((ids.len() - before) as u32);
                 }
                 (ids, lens)
@@ -514,70 +498,6 @@ impl<'a> IvfIndex<'a> {
             out.offsets.push(out.ids.len());
         }
         Ok(())
-    }
-
-    /// A threshold query's cells from its `max` best (`cells`, most similar first): its
-    /// own cell, then the others ranked by how close the query comes to them
-    /// ([`cell_gap`](Self::cell_gap)), skipping those beyond `pick.reach`: the first
-    /// `pick.probes` in all, then any further ones at least `pick.floor` similar.
-    fn pick_cells(&self, cells: &[(u32, f32)], pick: Pick, ids: &mut Vec<u32>) {
-        let Pick {
-            probes,
-            floor,
-            reach,
-        } = pick;
-        let (own, own_score) = cells[0];
-        let own_distance = distance(own_score);
-        // The cells come most similar first, and `gap_floor` grows as the score falls:
-        // once it passes the reach, or the `probes − 1`-th smallest gap so far for a cell
-        // below `floor`, no later cell can be picked, and their gaps are not computed.
-        // (gap and cell as one integer ordering as (gap, cell), score)
-        let mut ranked: Vec<(u64, f32)> = Vec::with_capacity(cells.len());
-        let mut nearest = vec![f32::INFINITY; probes - 1];
-        for &(c, s) in &cells[1..] {
-            let least = gap_floor(own_score, own_distance, s);
-            let kth = nearest.last().copied().unwrap_or(f32::NEG_INFINITY);
-            if least > reach || (s < floor && least > kth) {
-                break;
-            }
-            let gap = self.cell_gap(own, own_score, c, s);
-            if gap > reach {
-                continue;
-            }
-            ranked.push((gap_key(gap, c), s));
-            if gap < kth {
-                let at = nearest.partition_point(|&g| g <= gap);
-                nearest.insert(at, gap);
-                nearest.pop();
-            }
-        }
-        ranked.sort_unstable_by_key(|&(key, _)| key);
-        let near = ranked.len().min(probes - 1);
-        ids.push(own);
-        ids.extend(ranked[..near].iter().map(|&(key, _)| key as u32));
-        ids.extend(
-            ranked[near..]
-                .iter()
-                .filter(|&&(_, s)| s >= floor)
-                .map(|&(key, _)| key as u32),
-        );
-    }
-
-    /// A lower bound on the distance from a query to any member of cell `c`, given the
-    /// query's scores against `c`'s centroid and its own cell's. Every member of `c` is
-    /// at least as similar to `μc` as to `μown` (it was put in its nearest cell; through
-    /// the two-level quantizer, nearly always), so it lies on `c`'s side of the
-    /// hyperplane halfway between the two unit centroids; the query lies on the other
-    /// side, `(s_own − s_c) / ‖μown − μc‖` from that hyperplane. Ranking cells by this
-    /// instead of by `s_c` accounts for how far apart the centroids are: a cell next door
-    /// whose centroid is far off still comes close to the query.
-    fn cell_gap(&self, own: u32, own_score: f32, c: u32, score: f32) -> f32 {
-        let q = &self.quantizer;
-        let apart = 2.0 - 2.0 * dot_wide(q.centroid(own as usize), q.centroid(c as usize));
-        if apart < 1e-6 {
-            return 0.0; // (nearly) the same centroid: no bound
-        }
-        (own_score - score).max(0.0) / apart.sqrt()
     }
 
     /// The scan's work: the queries probing each cell (cell by cell, in query order) and
@@ -847,31 +767,6 @@ impl VectorIndex for IvfIndex<'_> {
     }
 }
 
-/// `(gap, c)` as an integer whose ascending order is the gaps' total order (`f32::total_cmp`:
-/// a gap of `+0.0` or more orders as its bits), ties by ascending cell.
-fn gap_key(gap: f32, c: u32) -> u64 {
-    let b = gap.to_bits();
-    let ascending = if b >> 31 == 1 { !b } else { b | 1 << 31 };
-    (u64::from(ascending) << 32) | u64::from(c)
-}
-
-/// The distance between unit vectors whose dot product is `score`.
-fn distance(score: f32) -> f32 {
-    (2.0 - 2.0 * score).max(0.0).sqrt()
-}
-
-/// A lower bound on [`IvfIndex::cell_gap`] for a cell scoring `score`, from the scores
-/// alone (no centroid is read), that grows as `score` falls. The two unit centroids are
-/// at most 2 apart, and at most `distance(own_score) + distance(score)` (the query lies
-/// within those distances of each). `GAP_SLACK` comes off the numerator, so the bound
-/// stays below a gap computed in floats, and below the gap of zero `cell_gap` gives two
-/// (nearly) equal centroids, whose scores differ by at most their distance (< 10⁻³).
-fn gap_floor(own_score: f32, own_distance: f32, score: f32) -> f32 {
-    let apart = (own_distance + distance(score)).min(2.0);
-    let triangle = (own_score - score - GAP_SLACK).max(0.0) / apart.max(f32::MIN_POSITIVE);
-    ((own_score - score).max(0.0) / 2.0).max(triangle)
-}
-
 /// Sorts hits by query, keeps each query's `max_hits` lowest ids (marking the query in
 /// `cut` when that drops some), and orders each query's hits most similar first (ties by
 /// id).
@@ -897,6 +792,7 @@ fn compact(hits: &mut Vec<(u32, u32, f32)>, max_hits: usize, cut: &mut [bool]) {
     hits.truncate(write);
 }
 
+mod pick;
 #[cfg(test)]
 mod tests;
 mod top_k;

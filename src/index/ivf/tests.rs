@@ -1,6 +1,7 @@
 //! Tests of the clustered index.
 
 use super::super::{testutil::clustered, ExactIndex};
+use super::pick::{self, distance, gap_floor, gap_key};
 use super::*;
 use crate::linalg::dot;
 use crate::progress::Silent;
@@ -230,7 +231,7 @@ fn the_gap_floor_never_exceeds_the_gap() {
             .max_by(|a, b| a.1.total_cmp(b.1))
             .unwrap();
         for (c, &s) in scores.iter().enumerate() {
-            let gap = ivf.cell_gap(own as u32, own_score, c as u32, s);
+            let gap = pick::cell_gap(q, own as u32, own_score, c as u32, s);
             let floor = gap_floor(own_score, distance(own_score), s);
             assert!(floor <= gap, "cell {c}: floor {floor} > gap {gap}");
             checked += 1;
