@@ -463,3 +463,54 @@ fn an_import_keeps_every_row_and_later_adds_are_decided_against_them() {
         assert!(id <= i);
     }
 }
+
+#[test]
+fn rows_are_stored_whole_whatever_the_input_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pool = tmp.path().join("pool");
+    ok(
+        &common::semsift(&["pool", "init", pool.to_str().unwrap(), "-c", "instruction"]),
+        "pool init",
+    );
+    // JSON Lines with fields beyond the column compared, nested ones included; the third
+    // row repeats the first's instruction and is rejected.
+    let jsonl = tmp.path().join("a.jsonl");
+    let rows = [
+        serde_json::json!({"instruction": "Name three primary colours.", "output": "Red, yellow, blue.", "meta": {"round": 1, "tags": ["art"]}}),
+        serde_json::json!({"instruction": "How far is the Moon from the Earth?", "output": "About 384,400 km.", "meta": {"round": 1, "tags": []}}),
+        serde_json::json!({"instruction": "Name three primary colours.", "output": "Cyan, magenta, yellow.", "meta": null}),
+    ];
+    write_rows(&jsonl, &rows);
+    let decisions = add(&pool, &jsonl, &[]);
+    let accepted: Vec<bool> = decisions.iter().map(|d| d["accepted"] == true).collect();
+    assert_eq!(accepted, [true, true, false]);
+    // CSV: every column, as text.
+    let csv = tmp.path().join("b.csv");
+    std::fs::write(
+        &csv,
+        "instruction,output,score\n\"Write a haiku, about rain.\",\"Soft rain...\",4.5\n",
+    )
+    .unwrap();
+    let decisions = add(&pool, &csv, &[]);
+    assert_eq!(decisions[0]["accepted"], true);
+    let exported = export(&pool, &tmp.path().join("export.jsonl"));
+    let want = [
+        serde_json::json!({"pool_id": 0, "instruction": "Name three primary colours.", "output": "Red, yellow, blue.", "meta": {"round": 1, "tags": ["art"]}}),
+        serde_json::json!({"pool_id": 1, "instruction": "How far is the Moon from the Earth?", "output": "About 384,400 km.", "meta": {"round": 1, "tags": []}}),
+        serde_json::json!({"pool_id": 2, "instruction": "Write a haiku, about rain.", "output": "Soft rain...", "score": "4.5"}),
+    ];
+    assert_eq!(exported, want);
+    // A query reads only the column compared.
+    let out = ok(
+        &common::semsift(&[
+            "pool",
+            "query",
+            pool.to_str().unwrap(),
+            csv.to_str().unwrap(),
+            "-k",
+            "1",
+        ]),
+        "pool query",
+    );
+    assert_eq!(lines(&out)[0]["nearest"][0]["id"], 2);
+}

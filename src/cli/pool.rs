@@ -7,7 +7,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use semsift::dataset::{Format, ReadOptions};
 use semsift::embed::{self, Encoder, LoadOptions};
-use semsift::pipeline::{hits_json, import_file, read_candidates, verdict_json, AtomicFile};
+use semsift::pipeline::{
+    hits_json, import_file, read_candidates, read_queries, verdict_json, AtomicFile,
+};
 use semsift::pool::{Pool, PoolSettings, INDEX_ROWS};
 use serde_json::json;
 
@@ -28,8 +30,9 @@ pub enum PoolCommand {
     Init(InitArgs),
     /// Decide every row of FILE in order: accepted when no pool row, no row
     /// accepted before it and no row of an --against-pool is at least the pool's
-    /// threshold similar (or has the same text); append the accepted ones. Prints
-    /// one JSON line per row (or writes them to -o).
+    /// threshold similar (or has the same text); append the accepted ones, whole
+    /// (every field of the row, not only the columns compared). Prints one JSON line
+    /// per row (or writes them to -o).
     Add(AddArgs),
     /// Append every row of FILE as it is, without deciding it: to seed a pool with
     /// rows already deduplicated (say `dedup`'s kept.jsonl). Prints the ids given.
@@ -38,7 +41,8 @@ pub enum PoolCommand {
     Query(QueryArgs),
     /// Rows, segments and bytes on disk, as JSON.
     Stats(DirArg),
-    /// Write the pool's rows in order, as JSON Lines (`id` first, then the columns).
+    /// Write the pool's rows in order, as JSON Lines or Parquet (`pool_id` first, then
+    /// the row's fields).
     Export(ExportArgs),
     /// Read every file of the pool and check every checksum.
     Verify(DirArg),
@@ -296,9 +300,9 @@ fn query(a: QueryArgs, bars: &Bars) -> anyhow::Result<()> {
     let pool = Pool::open(&f.dir)?;
     let encoder = pool_model(&pool, f.model.as_deref())?;
     let read = read_options(&pool, f);
-    let cands = read_candidates(&pool, encoder.as_ref(), &f.input, &read, bars)
+    let vectors = read_queries(&pool, encoder.as_ref(), &f.input, &read, bars)
         .with_context(|| format!("reading {}", f.input.display()))?;
-    let found = pool.query(cands.vectors(), a.k)?;
+    let found = pool.query(&vectors, a.k)?;
     write_lines(
         f.output.as_deref(),
         found

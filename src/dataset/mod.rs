@@ -72,6 +72,7 @@ mod json_array;
 mod jsonl;
 mod lines;
 mod parquet;
+mod records;
 mod rows;
 mod split;
 pub mod template;
@@ -87,6 +88,7 @@ pub use compress::Compression;
 pub use error::DatasetError;
 pub use field::{Chat, Field, FieldError, CONVERSATION_KEYS};
 pub use format::{Format, ParseFormatError};
+pub use records::for_each_record;
 pub use rows::{DiskTexts, RowNumbers, TextSource, Texts};
 pub use split::{output_file_name, split, split_with, Route, SplitOptions, SplitStats};
 

@@ -30,7 +30,9 @@ pub use dedup::{run_dedup, DedupOptions, DedupOutcome, AUTO_F16_SHARE};
 pub use embed::{embed_dataset, embed_to_npy, EmbedFiles, EmbedOutcome, EmbedStats};
 pub use filter::{run_filter, FilterMode, FilterOptions, FilterOutcome};
 pub use output::{AtomicFile, OutputDir};
-pub use pool::{hits_json, import_file, read_candidates, verdict_json, FileCandidates};
+pub use pool::{
+    hits_json, import_file, read_candidates, read_queries, verdict_json, FileCandidates,
+};
 pub use pool_export::{export_file, ID_FIELD};
 pub use report::{run_report, write_report, ReportOptions, ReportOutcome};
 pub use rows::{load_rows, LoadedRows, SkippedRow};

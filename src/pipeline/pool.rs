@@ -1,12 +1,20 @@
 //! A dataset file through a [`Pool`]: read → embed → decide (and append), or query.
+//!
+//! A pool stores each accepted row whole (every field of the input row, as a JSON
+//! object), not only the columns it embeds: the texts are read as every job reads them,
+//! and the rows themselves in a second pass ([`for_each_record`]) through a temporary file.
 
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::Path;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::dedup::num;
 use super::rows::load_rows;
-use crate::dataset::{OnError, ReadOptions, TextSource, Texts};
+use crate::dataset::{
+    for_each_record, DatasetError, OnError, ReadOptions, SplitOptions, TextSource, Texts,
+};
 use crate::dedup::row_key;
 use crate::embed::Encoder;
 use crate::pool::{Candidates, Hit, Pool, PoolError, Source, Verdict};
@@ -84,6 +92,7 @@ pub fn import_file(
 ) -> Result<(u64, u64), Error> {
     check_pool(pool, encoder, read)?;
     let columns = pool.settings().columns.clone();
+    let (mut records, total) = records_file(input, read, progress)?;
     let mut reader = crate::dataset::open(input, read)?;
     let mut importer = pool.importer()?;
     progress.begin("import", None);
@@ -101,7 +110,7 @@ pub fn import_file(
         for r in &batch {
             texts.push(&r.texts);
             keys.push(row_key(&r.texts));
-            stored.push(row_json(&columns, |c| r.texts[c].as_str()));
+            stored.push(next_record(&mut records, input, total)?);
         }
         let (vectors, _) = super::embed_texts(
             TextSource::Memory(&texts),
@@ -122,27 +131,107 @@ pub fn import_file(
     }
     progress.end();
     let rows = importer.rows();
+    if rows != total {
+        return Err(Error::InputChanged {
+            path: input.to_path_buf(),
+            expected: total,
+            found: rows,
+        });
+    }
     let first = importer.finish()?;
     Ok((first, rows))
 }
 
-/// A stored row: `{column: text, ...}`.
-fn row_json<'a>(columns: &[String], text: impl Fn(usize) -> &'a str) -> String {
-    let mut row = Map::new();
-    for (c, name) in columns.iter().enumerate() {
-        row.insert(name.clone(), Value::String(text(c).to_string()));
-    }
-    Value::Object(row).to_string()
+/// Every row of `input` as it will be stored (a JSON object without its newline), one a
+/// line, in a temporary file (unlinked: it goes when closed) read from its start; and how
+/// many rows it holds.
+fn records_file(
+    input: &Path,
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<(BufReader<File>, u64), Error> {
+    let temp = |source| Error::TempFile {
+        what: "the rows to store",
+        source,
+    };
+    let mut out =
+        BufWriter::with_capacity(1 << 20, crate::scratch::unlinked_temp_file().map_err(temp)?);
+    let opts = SplitOptions {
+        format: read.format,
+        no_header: read.no_header,
+    };
+    let rows = for_each_record(
+        input,
+        &opts,
+        &mut |_, object| {
+            serde_json::to_writer(&mut out, &object)
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+                .map_err(|source| DatasetError::Output {
+                    path: std::env::temp_dir(),
+                    source,
+                })
+        },
+        progress,
+    )?;
+    let mut file = out.into_inner().map_err(|e| temp(e.into_error()))?;
+    file.rewind().map_err(temp)?;
+    Ok((BufReader::with_capacity(1 << 20, file), rows))
 }
 
-/// Reads every row of `input` (the pool's columns, as `read` says) and embeds it with
-/// `encoder`, which must be the pool's model. Exact copies within the file are embedded
-/// once.
+/// The next row of a [`records_file`] of `total` rows read from `input`.
+fn next_record(records: &mut BufReader<File>, input: &Path, total: u64) -> Result<String, Error> {
+    let mut line = String::new();
+    let n = records
+        .read_line(&mut line)
+        .map_err(|source| Error::TempFile {
+            what: "the rows to store",
+            source,
+        })?;
+    if n == 0 {
+        // The texts' pass found more rows than the rows' pass.
+        return Err(Error::InputChanged {
+            path: input.to_path_buf(),
+            expected: total,
+            found: total + 1,
+        });
+    }
+    line.truncate(line.trim_end_matches('\n').len());
+    Ok(line)
+}
+
+/// Reads every row of `input` (the pool's columns, as `read` says, and the whole row to
+/// store) and embeds it with `encoder`, which must be the pool's model. Exact copies
+/// within the file are embedded once.
 pub fn read_candidates(
     pool: &Pool,
     encoder: &dyn Encoder,
     input: &Path,
     read: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<FileCandidates, Error> {
+    read_file(pool, encoder, input, read, true, progress)
+}
+
+/// The unit vectors of every row of `input` (read and embedded as [`read_candidates`]
+/// does, without the rows themselves), row-major, for [`Pool::query`].
+pub fn read_queries(
+    pool: &Pool,
+    encoder: &dyn Encoder,
+    input: &Path,
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<f32>, Error> {
+    Ok(read_file(pool, encoder, input, read, false, progress)?.vectors)
+}
+
+/// [`read_candidates`], with the rows to store only when `rows` is set.
+fn read_file(
+    pool: &Pool,
+    encoder: &dyn Encoder,
+    input: &Path,
+    read: &ReadOptions,
+    rows: bool,
     progress: &dyn Progress,
 ) -> Result<FileCandidates, Error> {
     check_pool(pool, encoder, read)?;
@@ -169,10 +258,20 @@ pub fn read_candidates(
         }
         .into());
     }
-    let stored_unique: Vec<String> = (0..loaded.texts.len())
-        .map(|u| row_json(&settings.columns, |c| loaded.texts.get(u, c)))
-        .collect();
     let groups = loaded.groups.group_of_row();
+    let mut records = match rows {
+        true => Some(records_file(input, read, progress)?),
+        false => None,
+    };
+    if let Some((_, total)) = &records {
+        if *total != groups.len() as u64 {
+            return Err(Error::InputChanged {
+                path: input.to_path_buf(),
+                expected: groups.len() as u64,
+                found: *total,
+            });
+        }
+    }
     let mut vectors = Vec::with_capacity(groups.len() * dim);
     let mut keys = Vec::with_capacity(groups.len());
     let mut stored = Vec::with_capacity(groups.len());
@@ -180,7 +279,9 @@ pub fn read_candidates(
         let g = g as usize;
         vectors.extend_from_slice(&unique_vectors[g * dim..(g + 1) * dim]);
         keys.push(loaded.keys[g]);
-        stored.push(stored_unique[g].clone());
+        if let Some((records, total)) = &mut records {
+            stored.push(next_record(records, input, *total)?);
+        }
     }
     Ok(FileCandidates {
         rows: groups.len(),
