@@ -85,12 +85,15 @@ fn for_each_line(
                 reason: format!("row {id} is not a JSON object: {e}"),
             })?;
         if value.contains_key(ID_FIELD) {
-            return Err(PoolError::BadSegment {
-                path: pool.dir().to_path_buf(),
+            failed = Some(Error::InvalidOption {
+                name: "output",
                 reason: format!(
-                    "row {id} has a field {ID_FIELD:?} of its own, which the export adds"
+                    "row {id} of {} has a field {ID_FIELD:?} of its own, which the export \
+                     adds",
+                    pool.dir().display()
                 ),
             });
+            return Err(PoolError::Cancelled);
         }
         let mut line = Map::with_capacity(value.len() + 1);
         line.insert(ID_FIELD.into(), Value::from(id));

@@ -364,5 +364,15 @@ mod tests {
             assert_eq!(hits[0].id, 7 + i as u64);
         }
         assert!(a.iter().all(|hits| hits.len() == 5));
+        // Alone, a query is its cells' only prober: products one by one on the stored
+        // halves instead of one matrix product per cell, and the same hits.
+        assert!(
+            queries.len() / dim >= GEMM_PROBERS,
+            "together, a matrix product a cell"
+        );
+        for i in [0, 13, 200, 219] {
+            let alone = new.nearest(&sorted, dim, 7, &queries[i * dim..(i + 1) * dim], 5);
+            assert_eq!(alone.unwrap()[0], a[i], "query {i}");
+        }
     }
 }

@@ -77,6 +77,12 @@ def test_dicts_are_stored_whole_and_blocklists_name_themselves(tmp_path, example
     assert pool.export(tmp_path / "rows.parquet") == len(kept)
     table = pq.read_table(tmp_path / "rows.parquet")
     assert table.column_names[0] == "pool_id" and table.to_pylist() == lines
+    # A row with a `pool_id` of its own cannot be exported with the pool's: a clear
+    # error, and no file.
+    pool.add([{"text": "a row that brings its own pool_id", "pool_id": 7}])
+    with pytest.raises(ValueError, match='has a field "pool_id" of its own'):
+        pool.export(tmp_path / "clash.jsonl")
+    assert not (tmp_path / "clash.jsonl").exists()
     with pytest.raises(ValueError, match="read-only"):
         blocklist.add(["new text"])
     assert len(Pool.open(tmp_path / "tests", readonly=True)) == len(blocklist) == in_tests
