@@ -354,6 +354,23 @@ fn imported_rows_are_kept_as_given_and_later_adds_are_decided_against_them() {
     assert_eq!(pool.import(r.slice(0..1)).unwrap(), pool.len() - 1);
 }
 
+/// Both pools' decisions on `rows`, which agree on at least 0.98 of them.
+fn decide_alike(exact: &Pool, celled: &Pool, rows: Candidates<'_>) -> (Vec<Verdict>, Vec<Verdict>) {
+    let a = exact.decide(rows, &[]).unwrap();
+    let b = celled.decide(rows, &[]).unwrap();
+    let same = a
+        .iter()
+        .zip(&b)
+        .filter(|(x, y)| x.accepted() == y.accepted())
+        .count();
+    assert!(
+        same as f64 >= 0.98 * a.len() as f64,
+        "{same} of {}",
+        a.len()
+    );
+    (a, b)
+}
+
 #[test]
 fn large_segments_are_searched_through_cells_and_decide_nearly_as_exact_search() {
     let r = rows(46_000, 41);
@@ -371,18 +388,7 @@ fn large_segments_are_searched_through_cells_and_decide_nearly_as_exact_search()
     celled.import(r.slice(0..20_000)).unwrap();
     assert!(celled.segments.iter().all(|s| s.cells.is_some()));
     assert!(exact.segments.iter().all(|s| s.cells.is_none()));
-    let a = exact.decide(r.slice(20_000..26_000), &[]).unwrap();
-    let b = celled.decide(r.slice(20_000..26_000), &[]).unwrap();
-    let same = a
-        .iter()
-        .zip(&b)
-        .filter(|(x, y)| x.accepted() == y.accepted())
-        .count();
-    assert!(
-        same as f64 >= 0.98 * a.len() as f64,
-        "{same} of {}",
-        a.len()
-    );
+    let (a, b) = decide_alike(&exact, &celled, r.slice(20_000..26_000));
     let rejected = a.iter().filter(|v| !v.accepted()).count();
     assert!(rejected > 1000, "{rejected}");
     // Where both name the same row, the scores are the same to the bit: the cells widen
@@ -416,16 +422,5 @@ fn large_segments_are_searched_through_cells_and_decide_nearly_as_exact_search()
         .as_ref()
         .is_some_and(|c| c.cell_order()));
     celled.verify().unwrap();
-    let a = exact.decide(r.slice(40_000..46_000), &[]).unwrap();
-    let b = celled.decide(r.slice(40_000..46_000), &[]).unwrap();
-    let same = a
-        .iter()
-        .zip(&b)
-        .filter(|(x, y)| x.accepted() == y.accepted())
-        .count();
-    assert!(
-        same as f64 >= 0.98 * a.len() as f64,
-        "after the merge: {same} of {}",
-        a.len()
-    );
+    decide_alike(&exact, &celled, r.slice(40_000..46_000));
 }
