@@ -3,15 +3,14 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A new, empty file open for reading and writing, already unlinked: its data lives until
 /// the handle is closed. (Where an open file cannot be removed, it stays until the OS
 /// cleans the directory.)
 pub(crate) fn unlinked_temp_file() -> io::Result<File> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!("semsift-spill-{}-{n}", std::process::id()));
+    let path = temp_path("spill");
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -19,4 +18,12 @@ pub(crate) fn unlinked_temp_file() -> io::Result<File> {
         .open(&path)?;
     let _ = std::fs::remove_file(&path);
     Ok(file)
+}
+
+/// A path in the system's temporary directory no other call of this process gets:
+/// `semsift-<what>-<pid>-<n>`.
+pub(crate) fn temp_path(what: &str) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("semsift-{what}-{}-{n}", std::process::id()))
 }

@@ -43,8 +43,8 @@ fn add(dir: &Path, file: &Path, extra: &[&str]) -> Vec<Value> {
     lines(&ok(&common::semsift(&args), "pool add"))
 }
 
-/// `semsift pool export DIR -o DEST`, its lines.
-fn export(dir: &Path, dest: &Path) -> Vec<Value> {
+/// `semsift pool export DIR -o DEST` succeeds.
+fn run_export(dir: &Path, dest: &Path) {
     ok(
         &common::semsift(&[
             "pool",
@@ -55,7 +55,26 @@ fn export(dir: &Path, dest: &Path) -> Vec<Value> {
         ]),
         "pool export",
     );
+}
+
+/// `semsift pool export DIR -o DEST` (a `.jsonl`), its lines.
+fn export(dir: &Path, dest: &Path) -> Vec<Value> {
+    run_export(dir, dest);
     read_jsonl(dest)
+}
+
+/// `semsift pool query DIR FILE -k K`, its lines.
+fn query(dir: &Path, file: &Path, k: usize) -> Vec<Value> {
+    let k = k.to_string();
+    let args = [
+        "pool",
+        "query",
+        dir.to_str().unwrap(),
+        file.to_str().unwrap(),
+        "-k",
+        &k,
+    ];
+    lines(&ok(&common::semsift(&args), "pool query"))
 }
 
 /// A Parquet export's `pool_id` and `text` columns.
@@ -254,18 +273,7 @@ fn a_blocklist_pool_rejects_its_rows_and_is_named() {
         .position(|d| d["accepted"] == true)
         .unwrap();
     write_rows(&probe, &rows[first_accepted..first_accepted + 1]);
-    let out = ok(
-        &common::semsift(&[
-            "pool",
-            "query",
-            pool.to_str().unwrap(),
-            probe.to_str().unwrap(),
-            "-k",
-            "3",
-        ]),
-        "pool query",
-    );
-    let q = lines(&out);
+    let q = query(&pool, &probe, 3);
     assert_eq!(q[0]["nearest"][0]["id"], 0);
     assert!(q[0]["nearest"][0]["score"].as_f64().unwrap() > 0.999);
     assert_eq!(q[0]["nearest"].as_array().unwrap().len(), 3);
@@ -429,16 +437,7 @@ fn an_import_keeps_every_row_and_later_adds_are_decided_against_them() {
     }
     // The same rows as Parquet: `pool_id` (u64) first, then the pool's column.
     let parquet = tmp.path().join("export.parquet");
-    ok(
-        &common::semsift(&[
-            "pool",
-            "export",
-            pool.to_str().unwrap(),
-            "-o",
-            parquet.to_str().unwrap(),
-        ]),
-        "pool export (parquet)",
-    );
+    run_export(&pool, &parquet);
     let (ids, texts) = read_parquet_export(&parquet);
     assert_eq!(ids, (0..rows.len() as u64).collect::<Vec<_>>());
     let want: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
@@ -501,16 +500,5 @@ fn rows_are_stored_whole_whatever_the_input_format() {
     ];
     assert_eq!(exported, want);
     // A query reads only the column compared.
-    let out = ok(
-        &common::semsift(&[
-            "pool",
-            "query",
-            pool.to_str().unwrap(),
-            csv.to_str().unwrap(),
-            "-k",
-            "1",
-        ]),
-        "pool query",
-    );
-    assert_eq!(lines(&out)[0]["nearest"][0]["id"], 2);
+    assert_eq!(query(&pool, &csv, 1)[0]["nearest"][0]["id"], 2);
 }

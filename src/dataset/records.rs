@@ -2,7 +2,6 @@
 //! columns a job reads (a pool stores whole rows).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
 
@@ -22,9 +21,7 @@ pub fn for_each_record(
 ) -> Result<u64, DatasetError> {
     // The split writes the rows it keeps (none) to a file: an empty one in a folder of
     // its own, removed afterwards.
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("semsift-records-{}-{n}", std::process::id()));
+    let dir = crate::scratch::temp_path("records");
     std::fs::create_dir(&dir).map_err(|e| DatasetError::output(&dir, e))?;
     let result = split_with(
         input,

@@ -8,12 +8,12 @@ use arrow_json::reader::infer_json_schema_from_iterator;
 use arrow_json::ReaderBuilder;
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression as Codec, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde_json::{Map, Value};
 
 use super::output::AtomicFile;
-use crate::dataset::Format;
+use crate::dataset::{Compression, Format};
 use crate::pool::{Pool, PoolError};
 use crate::progress::Progress;
 use crate::Error;
@@ -31,7 +31,9 @@ const PARQUET_BATCH: usize = 8192;
 /// Returns the rows written.
 pub fn export_file(pool: &Pool, output: &Path, progress: &dyn Progress) -> Result<u64, Error> {
     let format = Format::from_path(output);
-    if !matches!(format, Some(Format::Jsonl | Format::Parquet)) || is_compressed(output) {
+    if !matches!(format, Some(Format::Jsonl | Format::Parquet))
+        || Compression::from_path(output) != Compression::None
+    {
         return Err(Error::InvalidOption {
             name: "output",
             reason: format!("{}: a pool exports to .jsonl or .parquet", output.display()),
@@ -65,11 +67,6 @@ pub fn export_file(pool: &Pool, output: &Path, progress: &dyn Progress) -> Resul
     };
     file.commit()?;
     Ok(written)
-}
-
-fn is_compressed(path: &Path) -> bool {
-    let name = path.to_string_lossy().to_ascii_lowercase();
-    name.ends_with(".gz") || name.ends_with(".zst")
 }
 
 /// Calls `each` with every row as it is exported: `{"pool_id": id, ...the row}`.
@@ -147,7 +144,7 @@ fn write_parquet(
     );
     let schema = Arc::new(Schema::new(fields));
     let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_compression(Codec::ZSTD(ZstdLevel::default()))
         .build();
     let path = file.path().to_path_buf();
     let failed = |e: String| Error::Output {
