@@ -17,6 +17,7 @@
 //! are its own; callers that need scores identical across backends rescore with [`dot`],
 //! which always sums in the same order.
 
+mod device;
 mod error;
 mod exact;
 mod hits;
@@ -27,6 +28,7 @@ pub(crate) mod quantizer;
 pub(crate) mod spill;
 
 pub use crate::linalg::dot;
+pub use device::{DeviceIndex, DeviceParams, Precision, DEVICE_MEMORY};
 pub use error::IndexError;
 pub use exact::ExactIndex;
 pub use hits::HitStream;

@@ -1,0 +1,660 @@
+//! Exact search on a compute device: a CUDA GPU, or candle's CPU backend, which runs the
+//! very same code so the CPU-only CI tests it.
+//!
+//! [`DeviceIndex`] scores queries against every indexed vector with matrix products on
+//! the device, in half precision by default ([`Precision::Half`]: tensor cores on a GPU),
+//! and finds the hits there too, so only a sliver of the score matrix crosses back to the
+//! host:
+//!
+//! 1. Scores come in tiles of `query rows × indexed rows`. Each tile's columns fall in
+//!    segments of [`SEGMENT`]; the device reduces every segment to its maximum, and every
+//!    row to the maximum of its segments.
+//! 2. The host reads the row maxima (one number a row), then the segment maxima of only
+//!    the rows that reach the candidate floor, then the scores of only the segments that
+//!    do.
+//! 3. Every candidate is rescored on the host with [`dot`] in `f32`, and kept when that
+//!    score reaches the threshold. So the hits are exactly those [`dot`] puts at or above
+//!    the threshold, whatever the device's rounding, provided the candidate floor lies
+//!    below the threshold by at least the product's error bound ([`Precision::margin`]).
+//!
+//! Indexed vectors live on the device when they fit the memory budget
+//! ([`DeviceParams::memory`]); otherwise they are uploaded window by window, each
+//! window searched by every query before the next is uploaded, so the device never holds
+//! more than one window, one query chunk and one tile of scores.
+
+use std::ops::Range;
+
+use candle_core::{DType, Device, Tensor};
+use half::f16;
+use half::slice::HalfFloatSliceExt;
+use rayon::prelude::*;
+use serde_json::json;
+
+use super::exact::{hit_order, sort_hits};
+use super::{check_queries, keep_lowest_ids, IndexError, Neighbors, NeighborsBuilder, VectorIndex};
+use crate::linalg::dot;
+use crate::progress::Progress;
+
+/// Columns of a score tile reduce to their maxima in segments of this many.
+pub const SEGMENT: usize = 256;
+
+/// The arithmetic of the device's matrix products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// Vectors rounded to `f16`, products summed in `f32` (cuBLAS `CUBLAS_COMPUTE_32F`),
+    /// scores stored as `f16`: tensor-core speed, error within [`Precision::margin`].
+    #[default]
+    Half,
+    /// `f32` throughout.
+    Single,
+}
+
+impl Precision {
+    /// The name used in summaries (`f16`, `f32`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Half => "f16",
+            Precision::Single => "f32",
+        }
+    }
+
+    /// The candle dtype vectors are held in on the device.
+    pub fn dtype(self) -> DType {
+        match self {
+            Precision::Half => DType::F16,
+            Precision::Single => DType::F32,
+        }
+    }
+
+    /// Bytes a vector element takes on the device.
+    pub fn size(self) -> usize {
+        self.dtype().size_in_bytes()
+    }
+
+    /// How far a device score of two unit vectors `dim` wide may lie from their exact
+    /// cosine: candidates are taken from this far below the threshold.
+    ///
+    /// For `f16` with unit roundoff `u = 2⁻¹¹`: rounding both vectors moves the product
+    /// by at most `(2u + u²)·|a|·|b|` (Cauchy–Schwarz over the per-element errors) plus
+    /// `2·√dim·2⁻²⁵` for elements in the subnormal range; the `f32` sum adds at most
+    /// `dim·2⁻²⁴` (doubled here: tensor cores may align partial sums by truncation);
+    /// storing the score as `f16` adds half an ulp, `2⁻¹²` below 1. At `dim = 384` that
+    /// is 1.31·10⁻³; the margin never goes below 2·10⁻³. For `f32`, the device's sum and
+    /// the host's [`dot`] may each be off by `dim·2⁻²⁴`.
+    pub fn margin(self, dim: usize) -> f32 {
+        let d = dim as f64;
+        let e = match self {
+            Precision::Half => {
+                let u = 2f64.powi(-11);
+                2.0 * u
+                    + u * u
+                    + 2.0 * d.sqrt() * 2f64.powi(-25)
+                    + 2.0 * d * 2f64.powi(-24)
+                    + 2f64.powi(-12)
+            }
+            Precision::Single => 4.0 * d * 2f64.powi(-24) + 1e-6,
+        };
+        match self {
+            Precision::Half => e.max(2e-3) as f32,
+            Precision::Single => e as f32,
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "f16" | "half" => Ok(Precision::Half),
+            "f32" | "single" => Ok(Precision::Single),
+            other => Err(format!("unknown precision {other:?} (expected f16 or f32)")),
+        }
+    }
+}
+
+/// Default [`DeviceParams::memory`]: 8 GiB, which holds 10M × 384 vectors in `f16` and
+/// leaves most of a data-centre GPU free for score tiles.
+pub const DEVICE_MEMORY: u64 = 8 << 30;
+
+/// How a device index holds and scores its vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceParams {
+    /// The products' arithmetic.
+    pub precision: Precision,
+    /// Bytes of device memory the indexed vectors may take at once; larger sets are
+    /// uploaded in windows of this size.
+    pub memory: u64,
+}
+
+impl Default for DeviceParams {
+    fn default() -> Self {
+        DeviceParams {
+            precision: Precision::Half,
+            memory: DEVICE_MEMORY,
+        }
+    }
+}
+
+/// Tile sizes: large on a GPU, where each product should fill the chip; small on the CPU
+/// backend, which only tests the code.
+#[derive(Debug, Clone, Copy)]
+struct Tiles {
+    /// Query rows per product.
+    queries: usize,
+    /// Indexed rows per product (a multiple of [`SEGMENT`]).
+    columns: usize,
+}
+
+impl Tiles {
+    fn for_device(device: &Device) -> Self {
+        if device.is_cpu() {
+            Tiles {
+                queries: 512,
+                columns: 4 * SEGMENT,
+            }
+        } else {
+            // 8,192 × 65,536 f16 scores: 1 GiB a tile.
+            Tiles {
+                queries: 8192,
+                columns: 256 * SEGMENT,
+            }
+        }
+    }
+}
+
+/// Exact threshold and top-k search with the products on a candle device; see the
+/// [module documentation](self).
+pub struct DeviceIndex<'a> {
+    host: &'a [f32],
+    len: usize,
+    dim: usize,
+    device: Device,
+    /// How summaries name the device (`cuda:0`, `candle-cpu`).
+    label: String,
+    params: DeviceParams,
+    tiles: Tiles,
+    /// Indexed rows a window holds (a multiple of the tile width, or all of them).
+    window_rows: usize,
+    /// Every indexed row on the device, when one window holds them all.
+    resident: Option<Tensor>,
+}
+
+impl<'a> DeviceIndex<'a> {
+    /// Indexes `vectors` (row-major, `dim` wide, unit length) for search on `device`,
+    /// which summaries call `label`. Uploads them now when they fit `params.memory`.
+    pub fn new(
+        vectors: &'a [f32],
+        dim: usize,
+        device: &Device,
+        label: impl Into<String>,
+        params: DeviceParams,
+    ) -> Result<Self, IndexError> {
+        let len = check_queries(vectors, dim)?;
+        let tiles = Tiles::for_device(device);
+        let fit = (params.memory / (dim * params.precision.size()) as u64) as usize;
+        // At least one tile a window, whatever the budget.
+        let window_rows = (fit / tiles.columns).max(1) * tiles.columns;
+        let mut index = DeviceIndex {
+            host: vectors,
+            len,
+            dim,
+            device: device.clone(),
+            label: label.into(),
+            params,
+            tiles,
+            window_rows,
+            resident: None,
+        };
+        if len <= window_rows {
+            index.window_rows = len.next_multiple_of(SEGMENT).max(SEGMENT);
+            index.resident = Some(index.upload(vectors, true).map_err(compute)?);
+        }
+        Ok(index)
+    }
+
+    /// Whether every indexed vector is held on the device.
+    pub fn is_resident(&self) -> bool {
+        self.resident.is_some()
+    }
+
+    /// The windows of indexed rows, in id order.
+    fn windows(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+        (0..self.len)
+            .step_by(self.window_rows)
+            .map(|s| s..(s + self.window_rows).min(self.len))
+    }
+
+    /// The rows of `window` on the device, padded with zero rows to a multiple of
+    /// [`SEGMENT`].
+    fn window(&self, window: &Range<usize>) -> candle_core::Result<Tensor> {
+        match &self.resident {
+            Some(all) => Ok(all.clone()),
+            None => self.upload(
+                &self.host[window.start * self.dim..window.end * self.dim],
+                true,
+            ),
+        }
+    }
+
+    /// Copies `rows` (row-major) to the device in the index's precision, padded with zero
+    /// rows to a multiple of [`SEGMENT`] when `pad`.
+    fn upload(&self, rows: &[f32], pad: bool) -> candle_core::Result<Tensor> {
+        let n = rows.len() / self.dim;
+        let padded = if pad {
+            n.next_multiple_of(SEGMENT).max(SEGMENT)
+        } else {
+            n
+        };
+        let shape = (padded, self.dim);
+        match self.params.precision {
+            Precision::Half => {
+                let mut half = vec![f16::ZERO; padded * self.dim];
+                half[..rows.len()]
+                    .par_chunks_mut(1 << 16)
+                    .zip(rows.par_chunks(1 << 16))
+                    .for_each(|(h, f)| h.convert_from_f32_slice(f));
+                Tensor::from_vec(half, shape, &self.device)
+            }
+            Precision::Single => {
+                let mut single = rows.to_vec();
+                single.resize(padded * self.dim, 0.0);
+                Tensor::from_vec(single, shape, &self.device)
+            }
+        }
+    }
+
+    /// The host's `f32` row `i`.
+    fn row(&self, i: usize) -> &[f32] {
+        &self.host[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// Every (query, indexed) pair of one query chunk whose device score reaches `floor`
+    /// against the rows of `window` (on the device as `base`), in row order.
+    fn candidates(
+        &self,
+        q: &Tensor,
+        base: &Tensor,
+        window: &Range<usize>,
+        floor: f32,
+    ) -> candle_core::Result<Vec<(u32, u32)>> {
+        let width = base.dim(0)?;
+        let mut out = Vec::new();
+        for t0 in (0..width).step_by(self.tiles.columns) {
+            let tw = self.tiles.columns.min(width - t0);
+            let scores = q.matmul(&base.narrow(0, t0, tw)?.t()?)?;
+            let first = window.start + t0;
+            segment_hits(&scores, floor, |r, c| {
+                let c = first + c;
+                if c < window.end {
+                    out.push((r as u32, c as u32));
+                }
+            })?;
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+}
+
+/// Calls `hit(row, column)` for every entry of `scores` (a contiguous `rows × width`
+/// matrix on any device, `width` a multiple of [`SEGMENT`]) at or above `floor` (or NaN,
+/// so nothing is skipped unseen), reading back only the row maxima, the segment maxima
+/// of rows that reach `floor` and the segments that do.
+pub(crate) fn segment_hits(
+    scores: &Tensor,
+    floor: f32,
+    mut hit: impl FnMut(usize, usize),
+) -> candle_core::Result<()> {
+    let (rows, width) = scores.dims2()?;
+    let segs = width / SEGMENT;
+    let reaches = |v: f32| v >= floor || v.is_nan();
+    let seg_max = scores.reshape((rows, segs, SEGMENT))?.max(2)?;
+    let row_max = to_f32(&seg_max.max(1)?)?;
+    let wanted: Vec<u32> = (0..rows as u32)
+        .filter(|&r| reaches(row_max[r as usize]))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let ids = Tensor::from_slice(&wanted, wanted.len(), scores.device())?;
+    let maxima = to_f32(&seg_max.index_select(&ids, 0)?)?;
+    let mut picked = Vec::new();
+    for (line, &r) in maxima.chunks_exact(segs).zip(&wanted) {
+        for (s, &m) in line.iter().enumerate() {
+            if reaches(m) {
+                picked.push(r * segs as u32 + s as u32);
+            }
+        }
+    }
+    let ids = Tensor::from_slice(&picked, picked.len(), scores.device())?;
+    let values = to_f32(
+        &scores
+            .reshape((rows * segs, SEGMENT))?
+            .index_select(&ids, 0)?,
+    )?;
+    for (line, &p) in values.chunks_exact(SEGMENT).zip(&picked) {
+        let (r, s) = (p as usize / segs, p as usize % segs);
+        for (e, &v) in line.iter().enumerate() {
+            if reaches(v) {
+                hit(r, s * SEGMENT + e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A tensor's values, flattened, as host `f32`s.
+fn to_f32(t: &Tensor) -> candle_core::Result<Vec<f32>> {
+    t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
+}
+
+fn compute(e: candle_core::Error) -> IndexError {
+    IndexError::Compute(e.to_string())
+}
+
+impl VectorIndex for DeviceIndex<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn above_at_most(
+        &self,
+        queries: &[f32],
+        threshold: f32,
+        max_hits: usize,
+        progress: &dyn Progress,
+    ) -> Result<Neighbors, IndexError> {
+        let n = check_queries(queries, self.dim)?;
+        let windows: Vec<_> = self.windows().collect();
+        progress.begin("search", Some((n * windows.len()) as u64));
+        let floor = threshold - self.params.precision.margin(self.dim);
+        let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
+        for window in &windows {
+            let base = self.window(window).map_err(compute)?;
+            for q0 in (0..n).step_by(self.tiles.queries) {
+                if progress.cancelled() {
+                    return Err(IndexError::Cancelled);
+                }
+                let q1 = (q0 + self.tiles.queries).min(n);
+                let chunk = &queries[q0 * self.dim..q1 * self.dim];
+                let q = self.upload(chunk, false).map_err(compute)?;
+                let found = self.candidates(&q, &base, window, floor).map_err(compute)?;
+                let scored: Vec<f32> = found
+                    .par_iter()
+                    .map(|&(r, c)| {
+                        dot(
+                            &chunk[r as usize * self.dim..][..self.dim],
+                            self.row(c as usize),
+                        )
+                    })
+                    .collect();
+                for (&(r, c), s) in found.iter().zip(scored) {
+                    if s >= threshold {
+                        lists[q0 + r as usize].push((c, s));
+                    }
+                }
+                progress.advance((q1 - q0) as u64);
+            }
+            // Windows come in id order, so the lowest ids so far are the lowest overall.
+            lists
+                .par_iter_mut()
+                .filter(|l| l.len() > max_hits)
+                .for_each(|l| keep_lowest_ids(l, max_hits));
+        }
+        progress.end();
+        let mut out = NeighborsBuilder::new();
+        for mut list in lists {
+            sort_hits(&mut list);
+            let full = list.len() >= max_hits;
+            out.push(list);
+            if full {
+                out.mark_cut();
+            }
+        }
+        Ok(out.finish())
+    }
+
+    /// The `k` most similar indexed vectors of each query. The device keeps each query's
+    /// best `k + TOP_EXTRA` by its own scores, tile by tile; the host rescores those with
+    /// [`dot`] and keeps the best `k`. A vector whose device score ranks it just outside
+    /// the extra few may be missed where many lie within the rounding of each other.
+    fn top_k(
+        &self,
+        queries: &[f32],
+        k: usize,
+        progress: &dyn Progress,
+    ) -> Result<Neighbors, IndexError> {
+        let n = check_queries(queries, self.dim)?;
+        let k = k.min(self.len);
+        let keep = (k + TOP_EXTRA).min(self.len).min(TOP_WIDTH / 2);
+        if keep < k {
+            return Err(IndexError::InvalidParameter {
+                name: "k",
+                value: k,
+                reason: "a device index lists at most 2,048 neighbours a query",
+            });
+        }
+        let windows: Vec<_> = self.windows().collect();
+        progress.begin("search", Some((n * windows.len()) as u64));
+        let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
+        for window in &windows {
+            let base = self.window(window).map_err(compute)?;
+            for q0 in (0..n).step_by(self.tiles.queries) {
+                if progress.cancelled() {
+                    return Err(IndexError::Cancelled);
+                }
+                let q1 = (q0 + self.tiles.queries).min(n);
+                let chunk = &queries[q0 * self.dim..q1 * self.dim];
+                let q = self.upload(chunk, false).map_err(compute)?;
+                let ids = self.best_ids(&q, &base, window, keep).map_err(compute)?;
+                lists[q0..q1]
+                    .par_iter_mut()
+                    .zip(ids.par_chunks(keep))
+                    .enumerate()
+                    .for_each(|(r, (list, ids))| {
+                        let query = &chunk[r * self.dim..(r + 1) * self.dim];
+                        list.extend(ids.iter().map(|&c| (c, dot(query, self.row(c as usize)))));
+                        list.sort_unstable_by(hit_order);
+                        list.dedup_by_key(|h| h.0);
+                        list.truncate(keep);
+                    });
+                progress.advance((q1 - q0) as u64);
+            }
+        }
+        progress.end();
+        let mut out = NeighborsBuilder::new();
+        for mut list in lists {
+            list.truncate(k);
+            out.push(list);
+        }
+        Ok(out.finish())
+    }
+
+    fn describe(&self) -> serde_json::Value {
+        json!({
+            "kind": "exact",
+            "device": self.label,
+            "precision": self.params.precision.name(),
+            "candidate_margin": self.params.precision.margin(self.dim),
+            "resident": self.is_resident(),
+            "window_rows": self.window_rows.min(self.len),
+            "windows": self.len.div_ceil(self.window_rows.max(1)),
+        })
+    }
+}
+
+/// Neighbours beyond `k` a device top-k search keeps for the host to rescore.
+const TOP_EXTRA: usize = 16;
+/// Columns sorted together on the device (candle's CUDA sort holds a row in shared
+/// memory, so at most 8,192 of them).
+const TOP_WIDTH: usize = 4096;
+
+impl DeviceIndex<'_> {
+    /// The ids of the `keep` best-scoring rows of `window` (on the device as `base`) for
+    /// each row of `q`, `keep` per query row, as the device ranks them.
+    fn best_ids(
+        &self,
+        q: &Tensor,
+        base: &Tensor,
+        window: &Range<usize>,
+        keep: usize,
+    ) -> candle_core::Result<Vec<u32>> {
+        let rows = q.dim(0)?;
+        let step = TOP_WIDTH - keep;
+        // The running best: scores (f32) and ids (u32), `rows × keep`.
+        let mut best: Option<(Tensor, Tensor)> = None;
+        let valid = window.len();
+        for t0 in (0..valid).step_by(step) {
+            let tw = step.min(valid - t0);
+            let scores = q
+                .matmul(&base.narrow(0, t0, tw)?.t()?)?
+                .to_dtype(DType::F32)?;
+            let ids: Vec<u32> = (0..tw).map(|c| (window.start + t0 + c) as u32).collect();
+            let ids = Tensor::from_vec(ids, (1, tw), &self.device)?.broadcast_as((rows, tw))?;
+            let (scores, ids) = match best.take() {
+                Some((s, i)) => (
+                    Tensor::cat(&[&s, &scores], 1)?,
+                    Tensor::cat(&[&i, &ids.contiguous()?], 1)?,
+                ),
+                None => (scores, ids.contiguous()?),
+            };
+            let order = scores.contiguous()?.arg_sort_last_dim(false)?;
+            let take = keep.min(order.dim(1)?);
+            let order = order.narrow(1, 0, take)?.contiguous()?;
+            best = Some((scores.gather(&order, 1)?, ids.gather(&order, 1)?));
+        }
+        match best {
+            Some((_, ids)) if ids.dim(1)? == keep => ids.flatten_all()?.to_vec1::<u32>(),
+            Some((_, ids)) => {
+                // Fewer indexed rows than `keep` in this window: pad with repeats of the
+                // first id, which the host's dedup removes.
+                let have = ids.dim(1)?;
+                let ids = ids.to_vec2::<u32>()?;
+                Ok(ids
+                    .into_iter()
+                    .flat_map(|l| {
+                        let first = l[0];
+                        l.into_iter().chain(std::iter::repeat_n(first, keep - have))
+                    })
+                    .collect())
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::testutil::clustered;
+    use crate::index::ExactIndex;
+    use crate::progress::Silent;
+
+    fn exact_hits(v: &[f32], dim: usize, t: f32) -> Vec<Vec<u32>> {
+        let n = v.len() / dim;
+        (0..n)
+            .map(|i| {
+                (0..n)
+                    .filter(|&j| dot(&v[i * dim..][..dim], &v[j * dim..][..dim]) >= t)
+                    .map(|j| j as u32)
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn ids(found: &Neighbors) -> Vec<Vec<u32>> {
+        (0..found.len())
+            .map(|i| {
+                let mut ids = found.get(i).0.to_vec();
+                ids.sort_unstable();
+                ids
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_exactly_the_pairs_dot_puts_above_the_threshold() {
+        let dim = 48;
+        let v = clustered(1500, dim, 5, 0.25, 7);
+        for precision in [Precision::Half, Precision::Single] {
+            for memory in [DEVICE_MEMORY, (1500 * dim * precision.size() / 3) as u64] {
+                let params = DeviceParams { precision, memory };
+                let index = DeviceIndex::new(&v, dim, &Device::Cpu, "candle-cpu", params).unwrap();
+                assert_eq!(index.is_resident(), memory == DEVICE_MEMORY);
+                for t in [0.8, 0.9, 0.95] {
+                    let found = index.above_at_most(&v, t, usize::MAX, &Silent).unwrap();
+                    assert_eq!(
+                        ids(&found),
+                        exact_hits(&v, dim, t),
+                        "{precision:?} {memory} {t}"
+                    );
+                    // Scores are the host's dot products.
+                    for (i, j, s) in found.iter().take(2000) {
+                        assert_eq!(s, dot(&v[i * dim..][..dim], &v[j as usize * dim..][..dim]));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keeps_the_lowest_ids_when_a_list_is_cut() {
+        let dim = 16;
+        let v = clustered(2600, dim, 100, 0.05, 3);
+        let cpu = ExactIndex::new(&v, dim).unwrap();
+        let params = DeviceParams {
+            precision: Precision::Half,
+            memory: (256 * dim * 2) as u64,
+        };
+        let index = DeviceIndex::new(&v, dim, &Device::Cpu, "candle-cpu", params).unwrap();
+        assert!(!index.is_resident());
+        let want = cpu.above_at_most(&v, 0.9, 7, &Silent).unwrap();
+        let got = index.above_at_most(&v, 0.9, 7, &Silent).unwrap();
+        assert!(got.cut_count() > 0);
+        assert_eq!(got.cut_count(), want.cut_count());
+        assert_eq!(ids(&got), ids(&want));
+    }
+
+    #[test]
+    fn top_k_matches_exact_search() {
+        let dim = 32;
+        let v = clustered(1200, dim, 7, 0.4, 11);
+        let cpu = ExactIndex::new(&v, dim).unwrap();
+        let want = cpu.top_k(&v[..300 * dim], 5, &Silent).unwrap();
+        for memory in [DEVICE_MEMORY, (1024 * dim * 2) as u64] {
+            let params = DeviceParams {
+                precision: Precision::Half,
+                memory,
+            };
+            let index = DeviceIndex::new(&v, dim, &Device::Cpu, "candle-cpu", params).unwrap();
+            let got = index.top_k(&v[..300 * dim], 5, &Silent).unwrap();
+            assert_eq!(ids(&got), ids(&want), "memory {memory}");
+        }
+    }
+
+    #[test]
+    fn the_half_margin_covers_the_worst_rounding_seen() {
+        let dim = 384;
+        let v = clustered(600, dim, 3, 0.3, 5);
+        let half: Vec<f32> = v.iter().map(|&x| f16::from_f32(x).to_f32()).collect();
+        let margin = Precision::Half.margin(dim);
+        assert!((2e-3..3e-3).contains(&margin), "{margin}");
+        let mut worst = 0f32;
+        for i in 0..600 {
+            for j in 0..600 {
+                let exact = dot(&v[i * dim..][..dim], &v[j * dim..][..dim]);
+                let rounded = dot(&half[i * dim..][..dim], &half[j * dim..][..dim]);
+                let stored = f16::from_f32(rounded).to_f32();
+                worst = worst.max((stored - exact).abs());
+            }
+        }
+        assert!(
+            worst > 0.0 && worst < margin,
+            "worst {worst}, margin {margin}"
+        );
+    }
+}
