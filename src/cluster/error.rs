@@ -41,3 +41,9 @@ impl From<candle_core::Error> for ClusterError {
         ClusterError::Compute(e.to_string())
     }
 }
+
+impl From<crate::embed::EmbedError> for ClusterError {
+    fn from(e: crate::embed::EmbedError) -> Self {
+        ClusterError::Compute(e.to_string())
+    }
+}

@@ -1,8 +1,10 @@
 //! Spherical k-means: seeding, sampled fitting and Lloyd iterations.
 
-use super::lloyd::{assign, reseed_empty, update, Assignment};
+use super::device::DeviceRows;
+use super::lloyd::{assign, assign_on, reseed_empty, update, Assignment};
 use super::seed::kmeans_plus_plus;
 use super::ClusterError;
+use crate::embed::Device;
 use crate::linalg::Rng;
 use crate::progress::Progress;
 
@@ -31,6 +33,9 @@ pub struct KMeansParams {
     pub settle: f64,
     /// How the first centroids are chosen.
     pub init: Init,
+    /// Where the Lloyd iterations and the final assignment run: the CPU kernels, or a
+    /// device ([`Device::is_device_path`]), where the fitting rows are held for the whole fit.
+    pub device: Device,
 }
 
 /// How [`KMeans::fit`] picks its first centroids.
@@ -57,6 +62,7 @@ impl Default for KMeansParams {
             seed_per_cluster: 32,
             settle: 1e-4,
             init: Init::PlusPlus,
+            device: Device::Cpu,
         }
     }
 }
@@ -123,6 +129,8 @@ pub struct KMeans {
     pub fit_rows: usize,
     /// The weighted objective `Σ w (1 − cos)` over the fitting rows after each iteration.
     pub objective: Vec<f64>,
+    /// Where [`KMeans::assign`] runs (the fitting device).
+    pub device: Device,
 }
 
 impl KMeans {
@@ -194,6 +202,15 @@ impl KMeans {
             }
         };
 
+        let on_device = match params.device.is_device_path() {
+            true => Some(DeviceRows::new(
+                fit_vectors,
+                dim,
+                fit_weights,
+                &params.device.to_candle()?,
+            )?),
+            false => None,
+        };
         let settle = (params.settle * m as f64).floor() as usize;
         let mut previous: Option<Vec<u32>> = None;
         let mut objective = Vec::new();
@@ -204,12 +221,23 @@ impl KMeans {
             if progress.cancelled() {
                 return Err(ClusterError::Cancelled);
             }
-            let a = assign(fit_vectors, dim, &centroids, None)?;
+            let (a, empty) = match &on_device {
+                Some(rows) => {
+                    let (a, labels) = rows.assign(&centroids)?;
+                    let (_, empty) = rows.update(&labels, &mut centroids)?;
+                    (a, empty)
+                }
+                None => {
+                    let a = assign(fit_vectors, dim, &centroids, None)?;
+                    let (_, empty) =
+                        update(fit_vectors, dim, fit_weights, &a.labels, &mut centroids);
+                    (a, empty)
+                }
+            };
             iterations += 1;
             let changed = previous.as_ref().map_or(m, |p| {
                 p.iter().zip(&a.labels).filter(|(x, y)| x != y).count()
             });
-            let (_, empty) = update(fit_vectors, dim, fit_weights, &a.labels, &mut centroids);
             let reseeded = reseed_empty(fit_vectors, dim, &a, &empty, &mut centroids);
             objective.push(a.objective(fit_weights));
             tracing::debug!(
@@ -245,6 +273,7 @@ impl KMeans {
             converged,
             fit_rows: m,
             objective,
+            device: params.device,
         })
     }
 
@@ -261,7 +290,16 @@ impl KMeans {
             });
         }
         progress.begin("assign", Some((vectors.len() / self.dim) as u64));
-        let a = assign(vectors, self.dim, &self.centroids, Some(progress))?;
+        let a = match self.device.is_device_path() {
+            true => assign_on(
+                vectors,
+                self.dim,
+                &self.centroids,
+                &self.device.to_candle()?,
+                Some(progress),
+            )?,
+            false => assign(vectors, self.dim, &self.centroids, Some(progress))?,
+        };
         progress.end();
         Ok(a)
     }
@@ -305,6 +343,34 @@ mod tests {
             .map(|c| c.values().max().copied().unwrap_or(0))
             .sum();
         majority as f64 / labels.len() as f64
+    }
+
+    #[test]
+    fn the_device_path_fits_the_same_clusters() {
+        let dim = 32;
+        let v = synthetic(3000, dim, 100, 0.2, 5);
+        let weights: Vec<f32> = (0..3000).map(|i| 1.0 + (i % 2) as f32).collect();
+        let params = KMeansParams {
+            seed: 4,
+            ..KMeansParams::with_k(30)
+        };
+        let cpu = KMeans::fit(&v, dim, Some(&weights), &params, &Silent).unwrap();
+        let device = KMeansParams {
+            device: Device::CandleCpu,
+            ..params
+        };
+        let dev = KMeans::fit(&v, dim, Some(&weights), &device, &Silent).unwrap();
+        assert_eq!(dev.device, Device::CandleCpu);
+        assert_eq!(dev.iterations, cpu.iterations);
+        let (a, b) = (
+            cpu.assign(&v, &Silent).unwrap(),
+            dev.assign(&v, &Silent).unwrap(),
+        );
+        assert_eq!(a.labels, b.labels);
+        for (x, y) in cpu.centroids.iter().zip(&dev.centroids) {
+            assert!((x - y).abs() < 1e-4, "{x} {y}");
+        }
+        assert!(purity(&b.labels, 100, 30) > 0.99);
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! threads. Scores come from [`crate::linalg`] too, never from the `index` module, which
 //! builds on this one.
 
+mod device;
 mod error;
 mod kmeans;
 pub mod lloyd;

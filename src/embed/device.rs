@@ -13,6 +13,10 @@ pub enum Device {
     Cpu,
     /// An NVIDIA GPU by ordinal; needs the `cuda` cargo feature.
     Cuda(usize),
+    /// The device code path (candle tensors, `f16` products, the device index and
+    /// k-means) run on the CPU: what a machine without a GPU tests the CUDA path with.
+    /// Slower than [`Device::Cpu`], whose kernels are written for the CPU.
+    CandleCpu,
 }
 
 impl Device {
@@ -20,12 +24,20 @@ impl Device {
     /// without the `cuda` feature.
     pub fn to_candle(self) -> Result<candle_core::Device, EmbedError> {
         match self {
-            Device::Cpu => Ok(candle_core::Device::Cpu),
+            Device::Cpu | Device::CandleCpu => Ok(candle_core::Device::Cpu),
             #[cfg(feature = "cuda")]
             Device::Cuda(ordinal) => Ok(candle_core::Device::new_cuda(ordinal)?),
             #[cfg(not(feature = "cuda"))]
             Device::Cuda(_) => Err(EmbedError::CudaNotBuilt),
         }
+    }
+}
+
+impl Device {
+    /// Whether the heavy stages run through candle's device code (a GPU, or
+    /// [`Device::CandleCpu`]) rather than the CPU kernels.
+    pub fn is_device_path(self) -> bool {
+        !matches!(self, Device::Cpu)
     }
 }
 
@@ -35,6 +47,7 @@ impl FromStr for Device {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "cpu" => Ok(Device::Cpu),
+            "candle-cpu" => Ok(Device::CandleCpu),
             "cuda" | "gpu" => Ok(Device::Cuda(0)),
             _ => s
                 .strip_prefix("cuda:")
@@ -49,6 +62,7 @@ impl fmt::Display for Device {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Device::Cpu => f.write_str("cpu"),
+            Device::CandleCpu => f.write_str("candle-cpu"),
             Device::Cuda(n) => write!(f, "cuda:{n}"),
         }
     }
@@ -63,6 +77,9 @@ mod tests {
         assert_eq!("cpu".parse::<Device>().unwrap(), Device::Cpu);
         assert_eq!("cuda".parse::<Device>().unwrap(), Device::Cuda(0));
         assert_eq!("cuda:3".parse::<Device>().unwrap(), Device::Cuda(3));
+        assert_eq!("candle-cpu".parse::<Device>().unwrap(), Device::CandleCpu);
+        assert_eq!(Device::CandleCpu.to_string(), "candle-cpu");
+        assert!(Device::CandleCpu.is_device_path() && !Device::Cpu.is_device_path());
         assert!("tpu".parse::<Device>().is_err());
     }
 
