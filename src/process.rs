@@ -32,6 +32,12 @@ impl Stopwatch {
     /// process's CPU time over the stage (`cpu_seconds`, all threads) and how many cores
     /// that kept busy on average (`cores_busy`: CPU seconds per second).
     pub(crate) fn lap(&mut self, name: &str) {
+        self.lap_on(name, "cpu");
+    }
+
+    /// [`lap`](Self::lap) for a stage that ran on `device` (`cpu`, `cuda:0`), which the
+    /// log line names.
+    pub(crate) fn lap_on(&mut self, name: &str, device: &str) {
         let wall = self.clock.elapsed().as_secs_f64();
         let seconds = round3(wall);
         let cpu = cpu_seconds();
@@ -42,6 +48,7 @@ impl Stopwatch {
         let rss_mib = resident_bytes().map(|b| b >> 20);
         tracing::info!(
             stage = name,
+            device,
             seconds,
             cpu_seconds,
             cores_busy,

@@ -80,16 +80,39 @@ pub struct ModelArgs {
     /// (default: the bundled static all-MiniLM-L6-v2 distillation).
     #[arg(short, long, value_name = "DIR")]
     pub model: Option<PathBuf>,
-    /// Where a transformer model runs: cpu, cuda or cuda:N (needs a build with
-    /// `--features cuda`). Static models always run on the CPU.
+    /// Where the heavy stages run: cpu (the CPU kernels), cuda or cuda:N (a GPU;
+    /// needs a build with `--features cuda`), or candle-cpu (the GPU code path run
+    /// on the CPU, for testing it without a GPU). On a device, a transformer
+    /// embeds there, and the index (exact, or the default clustered one: one
+    /// flat level of k-means cells), the threshold search and k-means run there;
+    /// selection decides from the pairs found, on the CPU. hnsw always runs on
+    /// the CPU; static models embed on the CPU. summary.json's `devices` says
+    /// where each stage ran.
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: Device,
+    /// Arithmetic of the device's similarity products: f16 (tensor cores;
+    /// every pair within the documented rounding bound of the threshold is
+    /// rescored in f32, so decisions are those of f32 search) or f32.
+    #[arg(long, default_value = "f16", value_name = "f16|f32")]
+    pub device_precision: semsift::index::Precision,
+    /// Device memory the indexed vectors may take, e.g. 8G: larger sets are
+    /// uploaded and searched in windows of this size.
+    #[arg(long, default_value = "8G", value_name = "SIZE", value_parser = parse_size)]
+    pub device_memory: u64,
     /// Texts per transformer forward pass (static models take whole chunks).
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub batch_size: usize,
 }
 
 impl ModelArgs {
+    /// How a device holds and scores vectors (`--device-precision`, `--device-memory`).
+    pub fn device_params(&self) -> semsift::index::DeviceParams {
+        semsift::index::DeviceParams {
+            precision: self.device_precision,
+            memory: self.device_memory,
+        }
+    }
+
     /// Loads the model.
     pub fn load(&self) -> anyhow::Result<Box<dyn Encoder>> {
         embed::load(
@@ -192,4 +215,33 @@ fn parse_dtype(s: &str) -> Result<Dtype, String> {
         "f16" => Ok(Dtype::F16),
         other => Err(format!("unknown dtype {other:?} (expected f32 or f16)")),
     }
+}
+
+/// A size in bytes: a number, optionally with a K, M, G or T suffix (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (number, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => {
+            return Err(format!(
+                "`{s}`: expected a size such as 4G, 512M or 1000000"
+            ))
+        }
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}`: expected a size such as 4G, 512M or 1000000"))?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("`{s}`: must be more than zero"));
+    }
+    Ok((value * (1u64 << shift) as f64) as u64)
 }

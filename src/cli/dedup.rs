@@ -52,7 +52,7 @@ pub struct DedupArgs {
     /// and the similar-pair lists built from spilled runs stay there too,
     /// memory-mapped; the results are the same. Default: the memory available
     /// when the run starts.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = super::common::parse_size)]
     pub memory_limit: Option<u64>,
     /// Precision the vectors are held and compared in: f32, or f16 (half the
     /// memory, the bulk of a large run's; every score is then computed on the
@@ -124,6 +124,8 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
         target_rows: args.target_rows,
         write_pairs: args.pairs,
         memory_limit: args.memory_limit,
+        device: args.model.device,
+        device_params: args.model.device_params(),
         out_dir: out_dir.clone(),
     };
     let outcome = run_dedup(&opts, encoder.as_ref(), bars)?;
@@ -159,38 +161,9 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A size in bytes: a number, optionally with a K, M, G or T suffix (powers of 1024).
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (number, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-        Some((i, _)) => t.split_at(i),
-        None => (t, ""),
-    };
-    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
-        "" => 0,
-        "K" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        _ => {
-            return Err(format!(
-                "`{s}`: expected a size such as 4G, 512M or 1000000"
-            ))
-        }
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}`: expected a size such as 4G, 512M or 1000000"))?;
-    if !(value.is_finite() && value > 0.0) {
-        return Err(format!("`{s}`: must be more than zero"));
-    }
-    Ok((value * (1u64 << shift) as f64) as u64)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::super::common::parse_size;
 
     #[test]
     fn sizes() {

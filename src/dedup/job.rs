@@ -17,7 +17,11 @@ use super::{
     select, Canonical, Decision, EarlierPairs, ExactGroups, IdenticalVectors, RefMatch, VectorRows,
     RESCORE_MARGIN,
 };
-use crate::index::{self, HnswParams, IndexKind, IvfParams, VectorIndex, MAX_HITS};
+use crate::embed::Device;
+use crate::index::{
+    self, DeviceCellsIndex, DeviceCellsParams, DeviceIndex, DeviceParams, HnswParams, IndexKind,
+    IvfParams, VectorIndex, MAX_HITS,
+};
 use crate::linalg::dot;
 use crate::process::{spill_budget, Stopwatch};
 use crate::progress::Progress;
@@ -53,7 +57,18 @@ pub struct DedupParams {
     /// is what such a check must not have: on 1M rows against 1M (`scripts/bench-against.sh`)
     /// 24 probes flag 0.9988 of the rows exact search flags, 10 probes 0.9917.
     pub against_probes: usize,
+    /// Where the index is built and searched: the CPU kernels ([`Device::Cpu`]), or a
+    /// device ([`Device::is_device_path`]: a CUDA GPU, or candle's CPU backend), where
+    /// the exact index is [`DeviceIndex`] and the default one [`DeviceCellsIndex`], and
+    /// selection always decides from the pairs found. HNSW runs on the CPU either way.
+    pub device: Device,
+    /// How a device holds and scores the vectors.
+    pub device_params: DeviceParams,
 }
+
+/// Cells a device index probes at least: products are cheap there, and probes are
+/// what finds a pair.
+pub const DEVICE_PROBES: usize = 24;
 
 /// The default [`DedupParams::against_probes`].
 pub const AGAINST_PROBES: usize = 24;
@@ -70,6 +85,8 @@ impl Default for DedupParams {
             memory_limit: None,
             keep_pairs: false,
             against_probes: AGAINST_PROBES,
+            device: Device::Cpu,
+            device_params: DeviceParams::default(),
         }
     }
 }
@@ -95,9 +112,18 @@ impl DedupParams {
     /// (no sweep, no target, `keep_pairs` off).
     pub fn blockwise(&self) -> bool {
         self.index == IndexKind::Ivf
+            && !self.device.is_device_path()
             && self.sweep.is_empty()
             && self.target_rows.is_none()
             && !self.keep_pairs
+    }
+
+    /// Where the index is built and searched: the device on the device path, else `cpu`.
+    pub fn index_device(&self) -> String {
+        match self.device.is_device_path() && self.index != IndexKind::Hnsw {
+            true => self.device.to_string(),
+            false => "cpu".into(),
+        }
     }
 
     /// The lowest threshold a decision will be asked for: the search finds every pair
@@ -231,6 +257,21 @@ impl Deduplication {
             .count() as u64
     }
 
+    /// Where each stage ran (`index`, `search`, `select`), as summaries list them: the
+    /// device the index names, else `cpu`.
+    pub fn devices(&self) -> Map<String, Value> {
+        let on = self
+            .index
+            .get("device")
+            .cloned()
+            .unwrap_or_else(|| json!("cpu"));
+        let mut out = Map::new();
+        out.insert("index".into(), on.clone());
+        out.insert("search".into(), on);
+        out.insert("select".into(), json!("cpu"));
+        out
+    }
+
     /// The kept rows, increasing.
     pub fn kept_rows(&self) -> Vec<u64> {
         (0..self.decisions.len() as u64)
@@ -333,7 +374,7 @@ pub fn dedup_self(
     let floor = params.floor();
     let distinct = vectors.as_slice();
     let index = build_index(params, distinct, dim, true, progress)?;
-    watch.lap("index");
+    watch.lap_on("index", &params.index_device());
     let found = index.stream_above_at_most(distinct, floor - RESCORE_MARGIN, MAX_HITS, progress)?;
     let mut summary = index.describe();
     drop(index);
@@ -341,7 +382,7 @@ pub fn dedup_self(
     let budget = spill_budget(params.memory_limit);
     let pairs = EarlierPairs::from_group_search(found, &identical, rows, floor, budget)
         .map_err(index::IndexError::Spill)?;
-    watch.lap("search");
+    watch.lap_on("search", &params.index_device());
     let kept_at = |t: f32| kept_count(&select(&pairs, rows, t)) as u64;
     let (threshold, target) =
         choose_threshold(params, || pairs.iter().map(|p| p.2).collect(), kept_at);
@@ -401,7 +442,7 @@ fn blockwise(
     };
     let (partition, mut summary) = index::IvfIndex::partition_held(held, dim, ivf, progress)?;
     summary["precision"] = json!(held.dtype().to_string());
-    watch.lap("index");
+    watch.lap_on("index", &params.index_device());
     let by_vector = match partition {
         Some(partition) => {
             let block = blockwise::block_rows(identical.groups());
@@ -430,7 +471,7 @@ fn blockwise(
         }
         None => Vec::new(), // no rows
     };
-    watch.lap("search");
+    watch.lap_on("search", &params.index_device());
     let reps = identical.reps();
     let canon: Vec<Canonical> = identical
         .group_of()
@@ -518,7 +559,7 @@ pub fn dedup_against(
         }
         _ => None,
     };
-    watch.lap("index");
+    watch.lap_on("index", &params.index_device());
     let mut result = against(
         groups,
         keys,
@@ -635,7 +676,7 @@ fn against(
             });
         }
     }
-    watch.lap("search");
+    watch.lap_on("search", &params.index_device());
     let mut group_size = vec![0u64; matches.len()];
     for &g in groups.group_of_row() {
         group_size[g as usize] += 1;
@@ -697,6 +738,30 @@ fn build_index<'v>(
     self_search: bool,
     progress: &dyn Progress,
 ) -> Result<Box<dyn VectorIndex + 'v>, Error> {
+    if params.device.is_device_path() && params.index != IndexKind::Hnsw {
+        let device = params.device;
+        return Ok(match params.index {
+            IndexKind::Exact => Box::new(DeviceIndex::new(
+                vectors,
+                dim,
+                &device.to_candle()?,
+                device.to_string(),
+                params.device_params,
+            )?),
+            _ => Box::new(DeviceCellsIndex::build(
+                vectors,
+                dim,
+                device,
+                params.device_params,
+                DeviceCellsParams {
+                    cells: (params.ivf.lists > 0).then_some(params.ivf.lists),
+                    probes: params.ivf.probes.max(DEVICE_PROBES),
+                    seed: params.ivf.seed,
+                },
+                progress,
+            )?),
+        });
+    }
     let ivf = IvfParams {
         self_threshold: self_search.then_some(params.floor() - RESCORE_MARGIN),
         spill_budget: spill_budget(params.memory_limit),

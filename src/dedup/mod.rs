@@ -32,7 +32,7 @@ pub use exact::{row_key, ExactGroups};
 pub use identical::IdenticalVectors;
 pub use job::{
     check_threshold, dedup_against, dedup_against_index, dedup_self, DedupParams, Deduplication,
-    RemovedRow, SweepPoint, TargetOutcome, AGAINST_PROBES,
+    RemovedRow, SweepPoint, TargetOutcome, AGAINST_PROBES, DEVICE_PROBES,
 };
 pub use pairs::{EarlierPairs, RESCORE_MARGIN};
 pub use rows::VectorRows;

@@ -56,6 +56,9 @@ pub struct DedupSummary {
     pub model: ModelInfo,
     /// The index and what the search found.
     pub index: Value,
+    /// Where each stage ran: `embed`, `index`, `search`, `select` (`cpu`, `cuda:0`,
+    /// `candle-cpu`).
+    pub devices: Map<String, Value>,
     /// How the vectors were obtained (store use, reuse), per set.
     pub embedding: Value,
     /// Seconds per stage, then `total`.

@@ -54,6 +54,11 @@ pub trait Encoder: Send + Sync {
     fn chunk_rows(&self) -> usize {
         16_384
     }
+
+    /// Where the model runs.
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
 }
 
 /// What kind of model a folder holds.

@@ -31,6 +31,7 @@ pub struct TransformerModel {
     model: BertModel,
     tokenizer: Tokenizer,
     device: candle_core::Device,
+    on: Device,
     dim: usize,
     pooling: Pooling,
     pad_id: u32,
@@ -97,6 +98,7 @@ impl TransformerModel {
             model,
             tokenizer,
             device: candle_device,
+            on: device,
             dim: config.hidden_size,
             pooling,
             pad_id,
@@ -150,6 +152,10 @@ impl Encoder for TransformerModel {
 
     fn chunk_rows(&self) -> usize {
         (self.batch_size * 8).max(256)
+    }
+
+    fn device(&self) -> Device {
+        self.on
     }
 
     fn encode(&self, texts: &[&str]) -> Result<Vec<f32>, EmbedError> {

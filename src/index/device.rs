@@ -478,7 +478,7 @@ impl VectorIndex for DeviceIndex<'_> {
         json!({
             "kind": "exact",
             "device": self.label,
-            "precision": self.params.precision.name(),
+            "device_precision": self.params.precision.name(),
             "candidate_margin": self.params.precision.margin(self.dim),
             "resident": self.is_resident(),
             "window_rows": self.window_rows.min(self.len),

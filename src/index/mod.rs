@@ -18,6 +18,7 @@
 //! which always sums in the same order.
 
 mod device;
+mod device_cells;
 mod error;
 mod exact;
 mod hits;
@@ -29,6 +30,7 @@ pub(crate) mod spill;
 
 pub use crate::linalg::dot;
 pub use device::{DeviceIndex, DeviceParams, Precision, DEVICE_MEMORY};
+pub use device_cells::{auto_cells, DeviceCellsIndex, DeviceCellsParams, MAX_CELLS};
 pub use error::IndexError;
 pub use exact::ExactIndex;
 pub use hits::HitStream;

@@ -13,8 +13,8 @@ use crate::dedup::{
     dedup_against, dedup_self, Decision, DedupParams, DedupSummary, Deduplication, LeastSimilar,
     ModelInfo, QuotedRows, QuotedTexts, RowCounts,
 };
-use crate::embed::Encoder;
-use crate::index::{HnswParams, IndexKind, IvfParams};
+use crate::embed::{Device, Encoder};
+use crate::index::{DeviceParams, HnswParams, IndexKind, IvfParams};
 use crate::process::{available_memory, peak_rss_mib, Stopwatch};
 use crate::progress::Progress;
 use crate::store::Dtype;
@@ -69,6 +69,11 @@ pub struct DedupOptions {
     /// [`find_templates`]. `None`: embed the rows as they are (what is common is
     /// reported in any case).
     pub strip_common: Option<f64>,
+    /// Where the index is built and searched (the encoder brings its own device): the
+    /// CPU kernels, or a device; see [`DedupParams::device`].
+    pub device: Device,
+    /// How a device holds and scores the vectors.
+    pub device_params: DeviceParams,
     /// Where the outputs go.
     pub out_dir: PathBuf,
 }
@@ -96,6 +101,8 @@ impl DedupOptions {
             write_pairs: false,
             memory_limit: None,
             strip_common: None,
+            device: Device::Cpu,
+            device_params: DeviceParams::default(),
             out_dir: out_dir.into(),
         }
     }
@@ -112,6 +119,8 @@ impl DedupOptions {
             memory_limit,
             keep_pairs: self.write_pairs,
             against_probes: self.against_probes,
+            device: self.device,
+            device_params: self.device_params,
         }
     }
 }
@@ -259,7 +268,7 @@ pub fn run_dedup(
         .zip(ref_templates)
         .map(|(r, t)| embed(r, t))
         .transpose()?;
-    watch.lap("embed");
+    watch.lap_on("embed", &encoder.device().to_string());
 
     let result = match (&reference, ref_embedded.as_mut()) {
         (Some(r), Some((rv, _))) => dedup_against(
@@ -350,6 +359,12 @@ pub fn run_dedup(
             dim,
         },
         index: result.index.clone(),
+        devices: {
+            let mut devices = Map::new();
+            devices.insert("embed".into(), json!(encoder.device().to_string()));
+            devices.extend(result.devices());
+            devices
+        },
         embedding: embed_summary(&embed_report, ref_embedded.as_ref().map(|e| &e.1)),
         timings_s: watch.finish(),
         peak_rss_mib: peak_rss_mib(),

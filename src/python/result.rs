@@ -166,6 +166,7 @@ impl DedupResult {
                 dim: rows.dim,
             },
             index: d.index.clone(),
+            devices: d.devices(),
             embedding: Value::Null,
             timings_s: d.timings.clone(),
             peak_rss_mib: crate::process::peak_rss_mib(),
