@@ -5,7 +5,7 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use common::{read_jsonl, semsift, write_corpus};
+use common::{read_jsonl, semsift, semsift_on, write_corpus};
 use semsift::embed::{self, cosine, Encoder};
 use semsift::index::IndexKind;
 use semsift::pipeline::{run_dedup, DedupOptions, DedupOutcome};
@@ -534,4 +534,67 @@ fn filter_removes_outliers_and_picks_representatives() {
     // Diversified: the picks come from different source sentences.
     let sources: BTreeSet<u64> = kept.iter().map(|r| r["source"].as_u64().unwrap()).collect();
     assert_eq!(sources.len(), 10);
+}
+
+/// The device code path, run on the CPU through candle (`--device candle-cpu`): with the
+/// exact index its decisions are those of exact search on the CPU, in `f16` and `f32`,
+/// whether the vectors are resident or uploaded in windows; the default (cells) index
+/// finds nearly all of them; `summary.json` says where each stage ran.
+#[test]
+fn the_device_path_decides_as_exact_search() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("corpus.jsonl");
+    let rows = write_corpus(&input, 6, 17);
+    let run = |name: &str, extra: &[&str]| -> (PathBuf, Value) {
+        let out = tmp.path().join(name);
+        let done = semsift_on("dedup", &input, &out, extra);
+        assert!(done.status.success(), "{name}: {}", common::stderr(&done));
+        let summary: Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        (out, summary)
+    };
+    let (exact, summary) = run("exact", &["--index", "exact"]);
+    assert_eq!(summary["devices"]["index"], "cpu");
+    assert_eq!(summary["devices"]["embed"], "cpu");
+    let want = std::fs::read(exact.join("removed.jsonl")).unwrap();
+    let kept = std::fs::read(exact.join("kept.jsonl")).unwrap();
+    let removed_rows = removed(&exact).len();
+    assert!(removed_rows > 300, "{removed_rows} removed");
+    for (name, extra) in [
+        ("f16", &["--device-precision", "f16"][..]),
+        ("f32", &["--device-precision", "f32"][..]),
+        ("windows", &["--device-memory", "64K"][..]),
+    ] {
+        let mut args = vec!["--index", "exact", "--device", "candle-cpu"];
+        args.extend_from_slice(extra);
+        let (out, summary) = run(name, &args);
+        assert_eq!(std::fs::read(out.join("removed.jsonl")).unwrap(), want, "{name}");
+        assert_eq!(std::fs::read(out.join("kept.jsonl")).unwrap(), kept, "{name}");
+        for stage in ["index", "search"] {
+            assert_eq!(summary["devices"][stage], "candle-cpu", "{name}");
+        }
+        assert_eq!(summary["devices"]["select"], "cpu");
+        assert_eq!(summary["index"]["resident"], name != "windows", "{name}");
+    }
+    let (cells, summary) = run("cells", &["--device", "candle-cpu"]);
+    assert_eq!(summary["index"]["kind"], "ivf");
+    assert_eq!(summary["devices"]["search"], "candle-cpu");
+    let enc = model();
+    let found = check_self_invariants(&rows, &cells, 0.9, enc.as_ref());
+    let exact: BTreeSet<u64> = removed(&exact).into_keys().collect();
+    let missed = exact.difference(&found).count() as f64 / exact.len() as f64;
+    assert!(missed <= 0.01, "cells missed {missed}");
+}
+
+/// A CUDA device in a build without CUDA is a clear error, not a silent CPU run.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_in_a_cpu_build_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("corpus.jsonl");
+    write_corpus(&input, 1, 1);
+    let done = semsift_on("dedup", &input, &tmp.path().join("out"), &["--device", "cuda"]);
+    assert!(!done.status.success());
+    let err = common::stderr(&done);
+    assert!(err.contains("without CUDA"), "{err}");
 }

@@ -151,7 +151,7 @@ impl Tiles {
         if device.is_cpu() {
             Tiles {
                 queries: 512,
-                columns: 4 * SEGMENT,
+                columns: 2 * SEGMENT,
             }
         } else {
             // 8,192 × 65,536 f16 scores: 1 GiB a tile.
