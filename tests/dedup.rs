@@ -509,6 +509,23 @@ fn filter_removes_outliers_and_picks_representatives() {
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["rows"]["removed"], removed.len());
     assert!(max_removed < 0.9, "outlier scores {max_removed}");
+    // The device path (exact neighbours on the device, here candle's CPU backend) picks
+    // the same outliers as the CPU's exactly rescored ones.
+    let on_device = tmp.path().join("outliers-device");
+    let done = semsift_on(
+        "filter",
+        &input,
+        &on_device,
+        &["--outliers", "0.1", "--device", "candle-cpu"],
+    );
+    assert!(done.status.success(), "{}", common::stderr(&done));
+    let device_removed = read_jsonl(&on_device.join("removed.jsonl"));
+    let rows_of =
+        |v: &[Value]| -> Vec<u64> { v.iter().map(|r| r["row"].as_u64().unwrap()).collect() };
+    assert_eq!(rows_of(&device_removed), rows_of(&removed));
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(on_device.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["devices"]["search"], "candle-cpu");
 
     let out = tmp.path().join("reps");
     let res = semsift(&[
@@ -568,8 +585,16 @@ fn the_device_path_decides_as_exact_search() {
         let mut args = vec!["--index", "exact", "--device", "candle-cpu"];
         args.extend_from_slice(extra);
         let (out, summary) = run(name, &args);
-        assert_eq!(std::fs::read(out.join("removed.jsonl")).unwrap(), want, "{name}");
-        assert_eq!(std::fs::read(out.join("kept.jsonl")).unwrap(), kept, "{name}");
+        assert_eq!(
+            std::fs::read(out.join("removed.jsonl")).unwrap(),
+            want,
+            "{name}"
+        );
+        assert_eq!(
+            std::fs::read(out.join("kept.jsonl")).unwrap(),
+            kept,
+            "{name}"
+        );
         for stage in ["index", "search"] {
             assert_eq!(summary["devices"][stage], "candle-cpu", "{name}");
         }
@@ -593,7 +618,12 @@ fn cuda_in_a_cpu_build_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("corpus.jsonl");
     write_corpus(&input, 1, 1);
-    let done = semsift_on("dedup", &input, &tmp.path().join("out"), &["--device", "cuda"]);
+    let done = semsift_on(
+        "dedup",
+        &input,
+        &tmp.path().join("out"),
+        &["--device", "cuda"],
+    );
     assert!(!done.status.success());
     let err = common::stderr(&done);
     assert!(err.contains("without CUDA"), "{err}");

@@ -328,3 +328,50 @@ fn report_from_hostile_rows_is_safe_in_chromium() {
     assert!(dom.contains("<svg class=\"chart map\"") && dom.contains("<svg class=\"chart bars\""));
     assert_eq!(dom.matches("<article class=\"card topic\"").count(), 4);
 }
+
+/// `--device candle-cpu` runs k-means and the near-duplicate scan through the device
+/// code on the CPU: the same topics, members and near-duplicate flags as the CPU
+/// kernels, and report.json says where each stage ran.
+#[test]
+fn the_device_path_gives_the_cpu_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = topics_fixture();
+    let args = |device| {
+        vec![
+            input.to_str().unwrap().to_string(),
+            "--near-duplicate-threshold".into(),
+            "0.8".into(),
+            "--device".into(),
+            device,
+        ]
+    };
+    let run = |device: &str| {
+        let out = dir.path().join(device);
+        let a = args(device.to_string());
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let r = report(&a, &out);
+        let labels: Vec<Value> = read_jsonl(&out.join("clusters.jsonl"))
+            .into_iter()
+            .map(|r| r["cluster"].clone())
+            .collect();
+        (r, labels)
+    };
+    let (cpu, cpu_labels) = run("cpu");
+    let (dev, dev_labels) = run("candle-cpu");
+    assert_eq!(cpu["devices"]["cluster"], "cpu");
+    for stage in ["cluster", "near_duplicates"] {
+        assert_eq!(dev["devices"][stage], "candle-cpu");
+    }
+    assert_eq!(dev["devices"]["embed"], "cpu");
+    assert_eq!(dev_labels, cpu_labels);
+    let near = |r: &Value| -> Vec<u64> {
+        r["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["near_duplicates"].as_u64().unwrap())
+            .collect()
+    };
+    assert!(near(&cpu).iter().sum::<u64>() > 0, "{:?}", near(&cpu));
+    assert_eq!(near(&dev), near(&cpu));
+}

@@ -73,6 +73,8 @@ pub fn run(args: FilterArgs, bars: &Bars) -> anyhow::Result<()> {
         ivf: args.index.ivf(),
         store: args.store.store.clone(),
         store_dtype: args.store.store_dtype,
+        device: args.model.device,
+        device_params: args.model.device_params(),
         out_dir: args.output.clone(),
     };
     let outcome = run_filter(&opts, encoder.as_ref(), bars)?;

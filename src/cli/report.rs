@@ -74,6 +74,8 @@ pub fn run(args: ReportArgs, bars: &Bars) -> anyhow::Result<()> {
         near_duplicate_threshold: args.near_duplicate_threshold,
         store: args.store.store.clone(),
         store_dtype: args.store.store_dtype,
+        device: args.model.device,
+        device_params: args.model.device_params(),
         out_dir: out_dir.clone(),
     };
     let outcome = run_report(&opts, encoder.as_ref(), bars)?;

@@ -11,9 +11,9 @@ use super::rows::load_rows;
 use super::templates::{check_strip_share, find_templates};
 use super::vectors::embed_texts;
 use crate::dataset::{self, OnError, ReadOptions, SplitOptions};
-use crate::embed::Encoder;
+use crate::embed::{Device, Encoder};
 use crate::filter::{density_in, outliers, refine_outlier_scores, representatives};
-use crate::index::{HnswParams, IndexKind, IvfParams};
+use crate::index::{DeviceIndex, DeviceParams, HnswParams, IndexKind, IvfParams, VectorIndex};
 use crate::process::round3;
 use crate::progress::Progress;
 use crate::store::Dtype;
@@ -65,6 +65,12 @@ pub struct FilterOptions {
     /// Strip the text at least this share of rows have in common from the text that is
     /// embedded (see [`find_templates`]).
     pub strip_common: Option<f64>,
+    /// Where the neighbour search runs (the encoder brings its own device): the CPU
+    /// kernels with `index`, or on a device ([`Device::is_device_path`]) exactly, with
+    /// [`DeviceIndex`], whatever `index` says.
+    pub device: Device,
+    /// How a device holds and scores the vectors.
+    pub device_params: DeviceParams,
     /// Where the outputs go.
     pub out_dir: PathBuf,
 }
@@ -135,13 +141,24 @@ pub fn run_filter(
         progress,
     )?;
     let v = vectors.as_slice();
-    let index = crate::index::build(opts.index, opts.hnsw, opts.ivf, v, dim, progress)?;
+    let on_device = opts.device.is_device_path();
+    let index: Box<dyn VectorIndex> = match on_device {
+        true => Box::new(DeviceIndex::new(
+            v,
+            dim,
+            &opts.device.to_candle()?,
+            opts.device.to_string(),
+            opts.device_params,
+        )?),
+        false => crate::index::build(opts.index, opts.hnsw, opts.ivf, v, dim, progress)?,
+    };
     let mut scores = density_in(&*index, v, DENSITY_NEIGHBOURS, true, progress)?;
     let mut index_summary = index.describe();
     drop(index);
     let group_of_row = rows.groups.group_of_row();
     let mut rescored = None;
-    if let (FilterMode::Outliers { fraction }, false) = (opts.mode, opts.index == IndexKind::Exact)
+    if let (FilterMode::Outliers { fraction }, false) =
+        (opts.mode, opts.index == IndexKind::Exact || on_device)
     {
         rescored = Some(refine_outlier_scores(
             &mut scores,
@@ -229,6 +246,10 @@ pub fn run_filter(
         "neighbours": DENSITY_NEIGHBOURS,
         "model": {"fingerprint": encoder.fingerprint(), "dim": dim},
         "index": index_summary,
+        "devices": {
+            "embed": encoder.device().to_string(),
+            "search": if on_device { opts.device.to_string() } else { "cpu".into() },
+        },
         "embedding": embed_report,
         "representatives": selection,
         "seconds": round3(started.elapsed().as_secs_f64()),

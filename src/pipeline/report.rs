@@ -12,7 +12,8 @@ use super::vectors::embed_texts;
 use crate::dataset::template::ColumnTemplates;
 use crate::dataset::{OnError, ReadOptions};
 use crate::dedup::check_threshold;
-use crate::embed::Encoder;
+use crate::embed::{Device, Encoder};
+use crate::index::DeviceParams;
 use crate::process::Stopwatch;
 use crate::progress::Progress;
 use crate::report::{self, render_html, BuiltReport, Clusters, Report, ReportParams, ReportSet};
@@ -47,6 +48,11 @@ pub struct ReportOptions {
     /// Strip the text at least this share of rows have in common from the text that is
     /// embedded (see [`find_templates`]).
     pub strip_common: Option<f64>,
+    /// Where k-means and the near-duplicate scan run (the encoder brings its own
+    /// device); see [`ReportParams::device`].
+    pub device: Device,
+    /// How a device holds and scores the vectors.
+    pub device_params: DeviceParams,
     /// Where the outputs go.
     pub out_dir: PathBuf,
 }
@@ -161,6 +167,8 @@ pub fn run_report(
         near_duplicate_threshold: opts.near_duplicate_threshold,
         columns: opts.read.columns.clone(),
         model: encoder.fingerprint().to_string(),
+        device: opts.device,
+        device_params: opts.device_params,
     };
     let dim = encoder.dim() * opts.read.columns.len();
     let mut built = report::build(
@@ -173,6 +181,11 @@ pub fn run_report(
     // The job's stages join this run's; the page is rendered without timings (they are
     // only known in full once it is written).
     watch.extend(std::mem::take(&mut built.report.timings_s));
+    let stages = std::mem::take(&mut built.report.devices);
+    built.report.devices =
+        std::iter::once(("embed".to_string(), json!(encoder.device().to_string())))
+            .chain(stages)
+            .collect();
     built.report.chat = opts.read.chat.map(|c| c.to_string());
     built.report.strip_common = opts.strip_common;
     built.report.templates = input.templates.clone();

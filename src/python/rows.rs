@@ -508,6 +508,8 @@ impl RowSet {
             near_duplicate_threshold,
             columns,
             model: self.fingerprint.clone(),
+            device: Default::default(),
+            device_params: Default::default(),
         };
         let numbers = RowNumbers::default();
         let input = ReportSet {

@@ -13,12 +13,13 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use serde_json::Map;
+use serde_json::{json, Map};
 
 use crate::cluster::{auto_k, ClusterError, KMeans, KMeansParams};
 use crate::dataset::{RowNumbers, Texts};
 use crate::dedup::{check_threshold, ExactGroups};
-use crate::embed::truncate_chars;
+use crate::embed::{truncate_chars, Device};
+use crate::index::DeviceParams;
 use crate::linalg::Rng;
 use crate::process::Stopwatch;
 use crate::progress::Progress;
@@ -29,7 +30,7 @@ use crate::report::model::{
     SetInfo, Share, Topic, SCHEMA,
 };
 use crate::report::projection::pca_2d;
-use crate::report::topics::{members, near_duplicates, nearest_to_centroid};
+use crate::report::topics::{members, near_duplicates, near_duplicates_on, nearest_to_centroid};
 use crate::report::Report;
 use crate::Error;
 
@@ -82,6 +83,11 @@ pub struct ReportParams {
     pub columns: Vec<String>,
     /// The model's fingerprint (for the report).
     pub model: String,
+    /// Where k-means and the near-duplicate scan run: the CPU kernels, or a device
+    /// ([`Device::is_device_path`]).
+    pub device: Device,
+    /// How a device holds and scores the vectors (the near-duplicate scan).
+    pub device_params: DeviceParams,
 }
 
 /// One set of rows to report on: borrowed pieces of a dataset read and embedded.
@@ -311,6 +317,7 @@ pub fn build(
     let kparams = KMeansParams {
         seed: params.seed,
         max_iter: params.max_iter,
+        device: params.device,
         ..KMeansParams::with_k(k)
     };
     let km = KMeans::fit(&points.vectors, dim, Some(&weights), &kparams, progress).map_err(
@@ -320,13 +327,25 @@ pub fn build(
         },
     )?;
     let assignment = km.assign(&points.vectors, progress)?;
-    watch.lap("cluster");
+    let on = params.device.to_string();
+    watch.lap_on("cluster", &on);
 
     let topic_members = members(&assignment.labels, k);
     let set_of: Vec<u8> = points.origin.iter().map(|&(s, _)| s).collect();
-    let flagged = near_duplicates(&points.vectors, dim, &set_of, &topic_members, t, progress)?;
+    let flagged = match params.device.is_device_path() {
+        true => near_duplicates_on(
+            &points.vectors,
+            dim,
+            &set_of,
+            &topic_members,
+            t,
+            (params.device, params.device_params),
+            progress,
+        )?,
+        false => near_duplicates(&points.vectors, dim, &set_of, &topic_members, t, progress)?,
+    };
     let described = describe_topics(&points, &topic_members, &assignment, &flagged);
-    watch.lap("topics");
+    watch.lap_on("topics", &on);
 
     let map = map(&points, &assignment.labels, dim, params.seed);
     let set_counts = |s: u8| -> Vec<f64> {
@@ -430,6 +449,10 @@ pub fn build(
         topics,
         map,
         timings_s: Map::new(),
+        devices: [("cluster", &on), ("near_duplicates", &on)]
+            .into_iter()
+            .map(|(stage, on)| (stage.to_string(), json!(on)))
+            .collect(),
     };
 
     watch.lap("describe");

@@ -56,6 +56,10 @@ pub struct Report {
     pub map: Map,
     /// Seconds spent per stage (`read`, `embed`, `cluster`, `topics`, `write`, `total`).
     pub timings_s: serde_json::Map<String, serde_json::Value>,
+    /// Where each stage ran: `embed`, `cluster`, `near_duplicates` (`cpu`, `cuda:0`,
+    /// `candle-cpu`).
+    #[serde(default)]
+    pub devices: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One dataset file and how its rows were counted.

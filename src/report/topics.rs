@@ -1,10 +1,13 @@
 //! Per-topic figures computed from the assignment: members, examples, near duplicates.
 
+use std::collections::BTreeSet;
+
 use rayon::prelude::*;
 
 use crate::cluster::lloyd::members_by_cluster;
-use crate::index::{ExactIndex, IndexError};
-use crate::progress::Progress;
+use crate::embed::Device;
+use crate::index::{DeviceIndex, DeviceParams, ExactIndex, IndexError, VectorIndex};
+use crate::progress::{Progress, Silent};
 
 /// Each topic's rows, in row order.
 pub fn members(labels: &[u32], k: usize) -> Vec<Vec<u32>> {
@@ -66,6 +69,58 @@ pub fn near_duplicates(
             for (&r, f) in rows.iter().zip(found) {
                 flagged[r as usize] = f;
             }
+        }
+        progress.advance(rows.len() as u64);
+    }
+    progress.end();
+    Ok(flagged)
+}
+
+/// [`near_duplicates`] with the products on a device ([`DeviceIndex`], in
+/// `device.1`'s precision, hits rescored in `f32` on the host): each topic's rows of
+/// each set are searched against each other, and a row is flagged when its lowest-id
+/// hit is an earlier row. Flags match the CPU scan's up to the rounding of pairs within
+/// `f32` error of the threshold.
+pub fn near_duplicates_on(
+    vectors: &[f32],
+    dim: usize,
+    set: &[u8],
+    members: &[Vec<u32>],
+    threshold: f32,
+    device: (Device, DeviceParams),
+    progress: &dyn Progress,
+) -> Result<Vec<bool>, IndexError> {
+    let (on, params) = device;
+    let candle = on
+        .to_candle()
+        .map_err(|e| IndexError::Compute(e.to_string()))?;
+    let n = vectors.len() / dim;
+    let mut flagged = vec![false; n];
+    progress.begin("near-duplicates", Some(n as u64));
+    for rows in members {
+        let sets: BTreeSet<u8> = rows.iter().map(|&r| set[r as usize]).collect();
+        for s in sets {
+            let rows: Vec<u32> = rows
+                .iter()
+                .copied()
+                .filter(|&r| set[r as usize] == s)
+                .collect();
+            if rows.len() < 2 {
+                continue;
+            }
+            let mut v = Vec::with_capacity(rows.len() * dim);
+            for &r in &rows {
+                v.extend_from_slice(&vectors[r as usize * dim..][..dim]);
+            }
+            let index = DeviceIndex::new(&v, dim, &candle, on.to_string(), params)?;
+            // The lowest-id hit: an earlier row when there is one.
+            let found = index.above_at_most(&v, threshold, 1, &Silent)?;
+            for (i, &r) in rows.iter().enumerate() {
+                flagged[r as usize] = found.get(i).0.first().is_some_and(|&j| (j as usize) < i);
+            }
+        }
+        if progress.cancelled() {
+            return Err(IndexError::Cancelled);
         }
         progress.advance(rows.len() as u64);
     }
