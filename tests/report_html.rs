@@ -194,6 +194,7 @@ fn hostile_report() -> Report {
             points,
         },
         timings_s: timings,
+        devices: serde_json::Map::new(),
     }
 }
 
