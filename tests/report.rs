@@ -362,7 +362,7 @@ fn the_device_path_gives_the_cpu_report() {
     for stage in ["cluster", "near_duplicates"] {
         assert_eq!(dev["devices"][stage], "candle-cpu");
     }
-    assert_eq!(dev["devices"]["embed"], "cpu");
+    assert_eq!(dev["devices"]["embed"], "candle-cpu");
     assert_eq!(dev_labels, cpu_labels);
     let near = |r: &Value| -> Vec<u64> {
         r["topics"]

@@ -83,11 +83,11 @@ pub struct ModelArgs {
     /// Where the heavy stages run: cpu (the CPU kernels), cuda or cuda:N (a GPU;
     /// needs a build with `--features cuda`), or candle-cpu (the GPU code path run
     /// on the CPU, for testing it without a GPU). On a device, a transformer
-    /// embeds there, and the index (exact, or the default clustered one: one
-    /// flat level of k-means cells), the threshold search and k-means run there;
+    /// embeds there (a static model tokenises on the CPU and averages its rows
+    /// there), and the index (exact, or the default clustered one: one flat
+    /// level of k-means cells), the threshold search and k-means run there;
     /// selection decides from the pairs found, on the CPU. hnsw always runs on
-    /// the CPU; static models embed on the CPU. summary.json's `devices` says
-    /// where each stage ran.
+    /// the CPU. summary.json's `devices` says where each stage ran.
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: Device,
     /// Arithmetic of the device's similarity products: f16 (tensor cores;

@@ -17,6 +17,7 @@ mod device;
 pub mod distill;
 mod error;
 mod pca;
+mod static_device;
 mod static_model;
 mod tensors;
 mod tokenizer;
@@ -28,6 +29,7 @@ use std::path::Path;
 pub use crate::linalg::{cosine, normalize_rows};
 pub use device::Device;
 pub use error::EmbedError;
+pub use static_device::DeviceStaticModel;
 pub(crate) use static_model::truncate_chars;
 pub use static_model::StaticModel;
 pub use transformer::TransformerModel;
@@ -107,7 +109,9 @@ pub fn detect_kind(dir: &Path) -> Result<ModelKind, EmbedError> {
 /// Options for loading a model with [`load`].
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
-    /// Where a transformer runs. Static models always run on the CPU.
+    /// Where the model runs: a transformer there; a static model tokenises on the CPU
+    /// and, on a device ([`Device::is_device_path`]), looks up and averages its rows
+    /// there ([`DeviceStaticModel`]).
     pub device: Device,
     /// Texts per forward pass for transformers (after sorting by length).
     pub batch_size: usize,
@@ -125,11 +129,17 @@ impl Default for LoadOptions {
 /// Loads the model in `dir` (static or transformer, see [`detect_kind`]), or
 /// the bundled default static model when `dir` is `None`.
 pub fn load(dir: Option<&Path>, options: &LoadOptions) -> Result<Box<dyn Encoder>, EmbedError> {
+    let on_device = |model: StaticModel| -> Result<Box<dyn Encoder>, EmbedError> {
+        match options.device.is_device_path() {
+            true => Ok(Box::new(DeviceStaticModel::new(model, options.device)?)),
+            false => Ok(Box::new(model)),
+        }
+    };
     let Some(dir) = dir else {
-        return Ok(Box::new(bundled::default_model()?));
+        return on_device(bundled::default_model()?);
     };
     match detect_kind(dir)? {
-        ModelKind::Static => Ok(Box::new(StaticModel::from_dir(dir)?)),
+        ModelKind::Static => on_device(StaticModel::from_dir(dir)?),
         ModelKind::Transformer => Ok(Box::new(TransformerModel::from_dir(
             dir,
             options.device,

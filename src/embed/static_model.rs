@@ -236,6 +236,17 @@ impl StaticModel {
         Ok(ids)
     }
 
+    /// The table row and scale token `id` contributes.
+    pub(crate) fn row_of(&self, id: u32) -> (u32, f32) {
+        let row = self.mapping.as_ref().map_or(id, |m| m[id as usize]);
+        (row, self.weights.as_ref().map_or(1.0, |w| w[id as usize]))
+    }
+
+    /// The embedding table, row-major, [`Encoder::dim`] wide.
+    pub(crate) fn table(&self) -> &[f32] {
+        &self.embeddings
+    }
+
     fn encode_one(&self, text: &str, out: &mut [f32]) -> Result<(), EmbedError> {
         let ids = self.token_ids(text)?;
         if ids.is_empty() {
