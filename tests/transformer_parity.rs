@@ -38,3 +38,40 @@ fn cuda_request_fails_clearly_without_the_feature() {
         .expect("a CPU-only build cannot run on CUDA");
     assert!(err.to_string().contains("built without CUDA"), "{err}");
 }
+
+/// In `f16` on the device path (here candle's CPU backend), the vectors stay within
+/// 0.999 cosine of the float64 reference, and the fingerprint tells them apart.
+#[test]
+fn f16_on_the_device_path_stays_close() {
+    let fixture: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(common::fixture("minilm_reference.json")).unwrap())
+            .unwrap();
+    let items = fixture["items"].as_array().unwrap();
+    let texts: Vec<&str> = items.iter().map(|i| i["text"].as_str().unwrap()).collect();
+    let full = TransformerModel::from_dir(&common::minilm_dir(), Device::Cpu, 7).unwrap();
+    let half =
+        TransformerModel::from_dir_in(&common::minilm_dir(), Device::CandleCpu, 7, true).unwrap();
+    assert_ne!(half.fingerprint(), full.fingerprint());
+    assert_eq!(half.device(), Device::CandleCpu);
+    let got = half.encode(&texts).unwrap();
+    let mut worst = 1f64;
+    for (i, item) in items.iter().enumerate() {
+        let want: Vec<f32> = item["vector"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        worst = worst.min(cosine(&got[i * 384..(i + 1) * 384], &want));
+    }
+    let f32_vectors = full.encode(&texts).unwrap();
+    let moved = got
+        .iter()
+        .zip(&f32_vectors)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    eprintln!("f16 worst cosine to the float64 reference: {worst:.8}; largest change {moved}");
+    // f16 rounding does move the vectors (the precision is in force).
+    assert!(moved > 1e-4, "largest change from f32: {moved}");
+    assert!(worst >= 0.999, "worst cosine {worst}");
+}

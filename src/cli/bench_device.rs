@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use semsift::cluster::{self, lloyd, Rng};
+use semsift::cluster::{self, DeviceRows, Rng};
 use semsift::dataset::{self, ReadOptions};
 use semsift::embed::{self, Device, LoadOptions, ModelKind};
-use semsift::index::{ExactIndex, VectorIndex, MAX_HITS};
+use semsift::index::{DeviceIndex, DeviceParams, Precision, VectorIndex, MAX_HITS};
 use semsift::progress::Progress;
 use serde_json::{json, Value};
 
@@ -64,6 +64,16 @@ pub struct BenchDeviceArgs {
     /// Texts per transformer forward pass.
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub batch_size: usize,
+    /// Arithmetic of the search's products: f16 (candidates rescored in f32 on the
+    /// host, as `dedup --device` does) or f32.
+    #[arg(long, default_value = "f16", value_name = "f16|f32")]
+    pub precision: Precision,
+    /// Run the transformer in f16 on the device (as `dedup --device` does by default).
+    #[arg(long)]
+    pub half: bool,
+    /// Device memory the searched vectors may take; larger sets are searched in windows.
+    #[arg(long, default_value = "8G", value_name = "SIZE", value_parser = super::common::parse_size)]
+    pub device_memory: u64,
 }
 
 pub fn run(args: BenchDeviceArgs, bars: &Bars) -> anyhow::Result<()> {
@@ -86,10 +96,14 @@ pub fn run(args: BenchDeviceArgs, bars: &Bars) -> anyhow::Result<()> {
     let vectors = cluster::synthetic(rows, dim, GROUP, NOISE, args.seed);
     bars.end();
 
-    // (a) exact threshold search, rows × rows.
+    // (a) exact threshold search, rows × rows, as `dedup --index exact --device` runs it.
+    let params = DeviceParams {
+        precision: args.precision,
+        memory: args.device_memory,
+    };
     let start = Instant::now();
     let w = rows.min(WARMUP_ROWS);
-    ExactIndex::new_on(&vectors[..w * dim], dim, &device)?.above_at_most(
+    DeviceIndex::new(&vectors[..w * dim], dim, &device, &name, params)?.above_at_most(
         &vectors[..w * dim],
         args.threshold,
         MAX_HITS,
@@ -98,12 +112,13 @@ pub fn run(args: BenchDeviceArgs, bars: &Bars) -> anyhow::Result<()> {
     device.synchronize()?;
     let warmup = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let index = ExactIndex::new_on(&vectors, dim, &device)?;
+    let index = DeviceIndex::new(&vectors, dim, &device, &name, params)?;
     device.synchronize()?;
     let build = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let hits = index.above_at_most(&vectors, args.threshold, MAX_HITS, bars)?;
     let seconds = start.elapsed().as_secs_f64();
+    let index_resident = index.is_resident();
     drop(index);
     let pairs: usize = (0..hits.len())
         .map(|i| hits.get(i).0.iter().filter(|&&j| j as usize > i).count())
@@ -111,6 +126,8 @@ pub fn run(args: BenchDeviceArgs, bars: &Bars) -> anyhow::Result<()> {
     emit(json!({
         "measure": "exact_threshold_search",
         "device": name,
+        "precision": args.precision.name(),
+        "resident": index_resident,
         "rows": rows,
         "dim": dim,
         // As typed (0.9, not the f32's 0.8999999761581421).
@@ -125,24 +142,29 @@ pub fn run(args: BenchDeviceArgs, bars: &Bars) -> anyhow::Result<()> {
     }));
     drop(hits);
 
-    // (b) k-means: assignment on the device, then the centroid update (on the CPU).
+    // (b) k-means: the rows held on the device, assignment and update there, as
+    // `report --device` and the device index fit them.
     let k = args.k;
     let mut centroids = vectors[..k * dim].to_vec();
     let start = Instant::now();
-    lloyd::assign_on(&vectors[..w * dim], dim, &centroids, &device, None)?;
+    let small = DeviceRows::new(&vectors[..w * dim], dim, None, &device)?;
+    let (_, labels) = small.assign(&centroids)?;
+    small.update(&labels, &mut centroids.clone())?;
     device.synchronize()?;
+    drop(small);
     let warmup = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let on_device = DeviceRows::new(&vectors, dim, None, &device)?;
+    device.synchronize()?;
+    let upload = start.elapsed().as_secs_f64();
     let (mut total, mut assign, mut update) = (Vec::new(), Vec::new(), Vec::new());
     let (mut objective, mut empty) = (0.0, 0);
     for it in 1..=ITERATIONS {
-        bars.begin(
-            &format!("k-means iteration {it}/{ITERATIONS}"),
-            Some(rows as u64),
-        );
+        bars.begin(&format!("k-means iteration {it}/{ITERATIONS}"), None);
         let start = Instant::now();
-        let a = lloyd::assign_on(&vectors, dim, &centroids, &device, Some(bars))?;
+        let (a, labels) = on_device.assign(&centroids)?;
         let assigned = start.elapsed().as_secs_f64();
-        let (_, empties) = lloyd::update(&vectors, dim, None, &a.labels, &mut centroids);
+        let (_, empties) = on_device.update(&labels, &mut centroids)?;
         let seconds = start.elapsed().as_secs_f64();
         bars.end();
         total.push(seconds);
@@ -162,6 +184,7 @@ pub fn run(args: BenchDeviceArgs, bars: &Bars) -> anyhow::Result<()> {
         "assign_seconds": assign,
         "update_seconds": update,
         "warmup_seconds": warmup,
+        "upload_seconds": upload,
         "objective": objective,
         "empty_clusters": empty,
     }));
@@ -182,10 +205,9 @@ fn embed_measure(
     texts: &[String],
     bars: &Bars,
 ) -> anyhow::Result<()> {
-    // Static models always run on the CPU, whatever --device says.
-    let (device, kind_name) = match kind {
-        ModelKind::Static => (Device::Cpu, "static"),
-        ModelKind::Transformer => (args.device, "transformer"),
+    let kind_name = match kind {
+        ModelKind::Static => "static",
+        ModelKind::Transformer => "transformer",
     };
     let start = Instant::now();
     let encoder = embed::load(
@@ -193,13 +215,14 @@ fn embed_measure(
         &LoadOptions {
             device: args.device,
             batch_size: args.batch_size,
+            half: args.half,
         },
     )
     .with_context(|| format!("loading model {}", dir.display()))?;
     let load = start.elapsed().as_secs_f64();
     emit(json!({
         "measure": "model_load",
-        "device": device.to_string(),
+        "device": encoder.device().to_string(),
         "model": dir.display().to_string(),
         "kind": kind_name,
         "seconds": load,
@@ -220,7 +243,7 @@ fn embed_measure(
     let chars: usize = texts.iter().map(|t| t.chars().count()).sum();
     emit(json!({
         "measure": "embed",
-        "device": device.to_string(),
+        "device": encoder.device().to_string(),
         "model": dir.display().to_string(),
         "kind": kind_name,
         "dim": encoder.dim(),

@@ -90,9 +90,11 @@ pub struct ModelArgs {
     /// the CPU. summary.json's `devices` says where each stage ran.
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: Device,
-    /// Arithmetic of the device's similarity products: f16 (tensor cores;
-    /// every pair within the documented rounding bound of the threshold is
-    /// rescored in f32, so decisions are those of f32 search) or f32.
+    /// Arithmetic on a device: f16 (tensor cores) for the similarity products,
+    /// where every pair within the documented rounding bound of the threshold
+    /// is rescored in f32, so decisions are those of f32 search, and for a
+    /// transformer's weights and activations (vectors within about 0.999
+    /// cosine of f32 ones; a store keeps them apart); or f32 throughout.
     #[arg(long, default_value = "f16", value_name = "f16|f32")]
     pub device_precision: semsift::index::Precision,
     /// Device memory the indexed vectors may take, e.g. 8G: larger sets are
@@ -120,6 +122,7 @@ impl ModelArgs {
             &LoadOptions {
                 device: self.device,
                 batch_size: self.batch_size,
+                half: self.device_precision == semsift::index::Precision::Half,
             },
         )
         .with_context(|| match &self.model {

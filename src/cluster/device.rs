@@ -16,7 +16,7 @@ use super::ClusterError;
 const BLOCK: usize = 1 << 16;
 
 /// Fitting rows (and their weights) on a device.
-pub(crate) struct DeviceRows {
+pub struct DeviceRows {
     x: Tensor,
     /// `x` scaled by each row's weight (the same tensor without weights).
     weighted: Tensor,

@@ -24,6 +24,7 @@ mod seed;
 mod synthetic;
 
 pub use crate::linalg::Rng;
+pub use device::DeviceRows;
 pub use error::ClusterError;
 pub use kmeans::{auto_k, Init, KMeans, KMeansParams};
 pub use lloyd::Assignment;

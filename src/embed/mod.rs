@@ -12,6 +12,7 @@
 //! [`load`] picks the right one for a model folder. [`distill`] makes a static
 //! model from a transformer, the way model2vec's `distill` does.
 
+mod bert;
 pub mod bundled;
 mod device;
 pub mod distill;
@@ -115,6 +116,8 @@ pub struct LoadOptions {
     pub device: Device,
     /// Texts per forward pass for transformers (after sorting by length).
     pub batch_size: usize,
+    /// On a device, run a transformer in `f16` ([`TransformerModel::from_dir_in`]).
+    pub half: bool,
 }
 
 impl Default for LoadOptions {
@@ -122,6 +125,7 @@ impl Default for LoadOptions {
         Self {
             device: Device::Cpu,
             batch_size: 64,
+            half: false,
         }
     }
 }
@@ -140,10 +144,11 @@ pub fn load(dir: Option<&Path>, options: &LoadOptions) -> Result<Box<dyn Encoder
     };
     match detect_kind(dir)? {
         ModelKind::Static => on_device(StaticModel::from_dir(dir)?),
-        ModelKind::Transformer => Ok(Box::new(TransformerModel::from_dir(
+        ModelKind::Transformer => Ok(Box::new(TransformerModel::from_dir_in(
             dir,
             options.device,
             options.batch_size,
+            options.half && options.device.is_device_path(),
         )?)),
     }
 }

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Tensor, D};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
+
+use super::bert::Bert;
 use tokenizers::{Tokenizer, TruncationParams};
 
 use super::tensors::{digest, read_json};
@@ -28,7 +30,7 @@ pub enum Pooling {
 /// longest text, run through BERT, pooled over the attention mask and
 /// L2-normalised (every semsift consumer compares by cosine).
 pub struct TransformerModel {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
     device: candle_core::Device,
     on: Device,
@@ -44,6 +46,19 @@ impl TransformerModel {
     /// `model.safetensors`, `tokenizer.json`, and optionally
     /// `1_Pooling/config.json` and `sentence_bert_config.json`.
     pub fn from_dir(dir: &Path, device: Device, batch_size: usize) -> Result<Self, EmbedError> {
+        Self::from_dir_in(dir, device, batch_size, false)
+    }
+
+    /// [`from_dir`](Self::from_dir); with `half`, the weights and activations are
+    /// `f16` (tensor cores on a GPU; layer norms, softmax and pooling sum in `f32`). The
+    /// vectors then differ from `f32` ones (cosine 0.999 and up), so the fingerprint says
+    /// `f16` and a store keeps them apart.
+    pub fn from_dir_in(
+        dir: &Path,
+        device: Device,
+        batch_size: usize,
+        half: bool,
+    ) -> Result<Self, EmbedError> {
         if batch_size == 0 {
             return Err(EmbedError::InvalidArgument(
                 "batch size must be at least 1".into(),
@@ -82,14 +97,21 @@ impl TransformerModel {
             path: weights_path.clone(),
             source,
         })?;
-        let fingerprint = format!(
+        let mut fingerprint = format!(
             "transformer:{}:{}",
             dir.file_name().unwrap_or_default().to_string_lossy(),
             digest(&weights)
         );
+        let dtype = match half {
+            true => {
+                fingerprint.push_str(":f16");
+                DType::F16
+            }
+            false => DType::F32,
+        };
         let candle_device = device.to_candle()?;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &candle_device)?;
-        let model = BertModel::load(vb, &config).map_err(|e| EmbedError::BadWeights {
+        let vb = VarBuilder::from_buffered_safetensors(weights, dtype, &candle_device)?;
+        let model = Bert::load(vb, &config).map_err(|e| EmbedError::BadWeights {
             path: weights_path,
             reason: e.to_string(),
         })?;
@@ -121,8 +143,7 @@ impl TransformerModel {
         let shape = (ids.len(), len);
         let input = Tensor::from_vec(flat, shape, &self.device)?;
         let mask = Tensor::from_vec(mask, shape, &self.device)?;
-        let types = input.zeros_like()?;
-        let hidden = self.model.forward(&input, &types, Some(&mask))?;
+        let hidden = self.model.forward(&input, &mask)?.to_dtype(DType::F32)?;
         let pooled = match self.pooling {
             Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
             Pooling::Mean => {

@@ -39,7 +39,11 @@ impl Model {
         let device: Device = device
             .parse()
             .map_err(|e: EmbedError| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-        let options = LoadOptions { device, batch_size };
+        let options = LoadOptions {
+            device,
+            batch_size,
+            ..LoadOptions::default()
+        };
         let encoder = py
             .detach(|| embed::load(Some(&path), &options))
             .map_err(|e| to_py(e.into()))?;
