@@ -24,25 +24,43 @@ impl Model {
     /// The model bundled in semsift (a 256-dimension static distillation of
     /// all-MiniLM-L6-v2).
     #[staticmethod]
-    fn bundled() -> PyResult<Self> {
-        let encoder = embed::bundled::default_model().map_err(|e| to_py(e.into()))?;
+    #[pyo3(signature = (device = "cpu"))]
+    fn bundled(device: &str) -> PyResult<Self> {
+        let options = LoadOptions {
+            device: parse_device(device)?,
+            ..LoadOptions::default()
+        };
+        let encoder = embed::load(None, &options).map_err(|e| to_py(e.into()))?;
         Ok(Model {
-            encoder: Arc::new(encoder),
+            encoder: Arc::from(encoder),
         })
     }
 
-    /// Loads the model in folder `path` (model2vec or sentence-transformers layout);
-    /// `device` is `"cpu"` or `"cuda[:N]"` (transformers only).
+    /// Loads the model in folder `path` (model2vec or sentence-transformers layout) to
+    /// run on `device`: `"cpu"`, `"cuda[:N]"` or `"candle-cpu"` (the device code on the
+    /// CPU). On a device, a transformer runs in `f16` unless `precision` is `"f32"`.
     #[staticmethod]
-    #[pyo3(signature = (path, device = "cpu", batch_size = 64))]
-    fn load(py: Python<'_>, path: PathBuf, device: &str, batch_size: usize) -> PyResult<Self> {
-        let device: Device = device
-            .parse()
-            .map_err(|e: EmbedError| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    #[pyo3(signature = (path, device = "cpu", batch_size = 64, precision = "f16"))]
+    fn load(
+        py: Python<'_>,
+        path: PathBuf,
+        device: &str,
+        batch_size: usize,
+        precision: &str,
+    ) -> PyResult<Self> {
+        let half = match precision {
+            "f16" => true,
+            "f32" => false,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "precision {other:?}: expected \"f16\" or \"f32\""
+                )))
+            }
+        };
         let options = LoadOptions {
-            device,
+            device: parse_device(device)?,
             batch_size,
-            ..LoadOptions::default()
+            half,
         };
         let encoder = py
             .detach(|| embed::load(Some(&path), &options))
@@ -109,4 +127,10 @@ fn encode_all(
     }
     progress.end();
     Ok(out)
+}
+
+/// A device name (`cpu`, `cuda[:N]`, `candle-cpu`), or a `ValueError` saying why not.
+pub(crate) fn parse_device(name: &str) -> PyResult<Device> {
+    name.parse::<Device>()
+        .map_err(|e: EmbedError| pyo3::exceptions::PyValueError::new_err(e.to_string()))
 }

@@ -166,7 +166,9 @@ impl DedupResult {
                 dim: rows.dim,
             },
             index: d.index.clone(),
-            devices: d.devices(),
+            devices: std::iter::once(("embed".to_string(), rows.embedded_on.clone().into()))
+                .chain(d.devices())
+                .collect(),
             embedding: Value::Null,
             timings_s: d.timings.clone(),
             peak_rss_mib: crate::process::peak_rss_mib(),

@@ -9,14 +9,16 @@ use pyo3::prelude::*;
 use super::arrow;
 use super::errors;
 use super::fields;
-use super::model::Model;
+use super::model::{parse_device, Model};
 use super::progress::PyProgress;
 use super::result::DedupResult;
 use std::sync::Mutex;
 
 use crate::dataset::template::ColumnTemplates;
 use crate::dataset::{Field, FieldColumn, FieldError, RowNumbers};
-use crate::dedup::{dedup_against_index, dedup_self, row_key, DedupParams, ExactGroups};
+use crate::dedup::{
+    dedup_against, dedup_against_index, dedup_self, row_key, DedupParams, ExactGroups,
+};
 use crate::embed::normalize_rows;
 use crate::filter;
 use crate::index::IndexKind;
@@ -39,6 +41,8 @@ pub struct RowSet {
     pub(super) vectors: Option<Arc<[f32]>>,
     pub(super) dim: usize,
     pub(super) fingerprint: String,
+    /// Where the vectors were made: the encoder's device, or `python` (a Python encoder).
+    pub(super) embedded_on: String,
     /// The index over these rows' vectors when they are the reference of a search (kept:
     /// a generation loop checks batch after batch against the same set).
     index: Mutex<Option<(IndexKind, Arc<dyn VectorIndex>)>>,
@@ -296,6 +300,7 @@ impl RowSet {
         self.vectors = Some(Arc::from(vectors.as_slice()));
         *self.index.get_mut().expect("not poisoned") = None;
         self.fingerprint = encoder.fingerprint().to_string();
+        self.embedded_on = encoder.device().to_string();
         Ok(())
     }
 
@@ -334,6 +339,7 @@ impl RowSet {
         self.vectors = Some(Arc::from(v));
         *self.index.get_mut().expect("not poisoned") = None;
         self.fingerprint = fingerprint;
+        self.embedded_on = "python".into();
         Ok(())
     }
 
@@ -347,7 +353,7 @@ impl RowSet {
     /// Deduplicates the rows against each other, or against `against`'s rows.
     /// `memory_limit`: bytes the search's buffers stay within (spilling to temporary files
     /// past it), as `semsift dedup --memory-limit`; `None`: the memory available now.
-    #[pyo3(signature = (threshold = 0.9, against = None, sweep = vec![], target_rows = None, index = "ivf", memory_limit = None, progress = None))]
+    #[pyo3(signature = (threshold = 0.9, against = None, sweep = vec![], target_rows = None, index = "ivf", memory_limit = None, progress = None, device = "cpu"))]
     #[allow(clippy::too_many_arguments)]
     fn dedup(
         slf: Bound<'_, Self>,
@@ -359,8 +365,10 @@ impl RowSet {
         index: &str,
         memory_limit: Option<u64>,
         progress: Option<Py<PyAny>>,
+        device: &str,
     ) -> PyResult<DedupResult> {
         let params = DedupParams {
+            device: parse_device(device)?,
             threshold,
             sweep,
             target_rows,
@@ -391,6 +399,19 @@ impl RowSet {
                 let keys = &this.keys;
                 let reference = &*reference;
                 py.detach(|| {
+                    if params.device.is_device_path() {
+                        // The index lives on the device for this call only.
+                        return dedup_against(
+                            &groups,
+                            keys,
+                            &vectors,
+                            &ref_groups,
+                            &ref_vectors,
+                            dim,
+                            &params,
+                            &progress,
+                        );
+                    }
                     let index = reference.shared_index(params.index, &progress)?;
                     dedup_against_index(
                         &groups,
@@ -417,7 +438,7 @@ impl RowSet {
 
     /// Each unique row's mean similarity to its `k` nearest other rows (or, with
     /// `against`, to its `k` nearest rows of `against`): SemHash's density score.
-    #[pyo3(signature = (k = 100, against = None, index = "ivf", progress = None))]
+    #[pyo3(signature = (k = 100, against = None, index = "ivf", progress = None, device = "cpu"))]
     fn density<'py>(
         &self,
         py: Python<'py>,
@@ -425,8 +446,10 @@ impl RowSet {
         against: Option<PyRef<'_, RowSet>>,
         index: &str,
         progress: Option<Py<PyAny>>,
+        device: &str,
     ) -> PyResult<Bound<'py, PyArray1<f32>>> {
         let kind = parse_index(index)?;
+        let device = parse_device(device)?;
         let vectors = self.vectors()?;
         if let Some(r) = &against {
             if r.dim != self.dim {
@@ -439,7 +462,23 @@ impl RowSet {
         let dim = self.dim;
         let progress = PyProgress::new(progress);
         let against = against.as_deref();
+        let base = match against {
+            Some(r) => r.vectors()?,
+            None => vectors.clone(),
+        };
         let result = py.detach(|| match against {
+            _ if device.is_device_path() => {
+                let candle = device.to_candle()?;
+                let index = index::DeviceIndex::new(
+                    &base,
+                    dim,
+                    &candle,
+                    device.to_string(),
+                    Default::default(),
+                )?;
+                filter::density_in(&index, &vectors, k, against.is_none(), &progress)
+                    .map_err(Into::into)
+            }
             Some(r) => {
                 let index = r.shared_index(kind, &progress)?;
                 filter::density_in(&*index, &vectors, k, false, &progress).map_err(Into::into)
@@ -456,7 +495,7 @@ impl RowSet {
     /// returns the report as JSON text. `clusters`: a number or `"auto"`. `chat`,
     /// `strip_common` and the sets' `templates` (JSON from `find_templates`) are recorded
     /// in the report as `semsift report` records them.
-    #[pyo3(signature = (columns, out_dir = None, reference = None, clusters = "auto", seed = 0, max_iter = 50, near_duplicate_threshold = 0.9, progress = None, chat = None, strip_common = None, templates = None, reference_templates = None))]
+    #[pyo3(signature = (columns, out_dir = None, reference = None, clusters = "auto", seed = 0, max_iter = 50, near_duplicate_threshold = 0.9, progress = None, chat = None, strip_common = None, templates = None, reference_templates = None, device = "cpu"))]
     #[allow(clippy::too_many_arguments)]
     fn report(
         &self,
@@ -473,7 +512,9 @@ impl RowSet {
         strip_common: Option<f64>,
         templates: Option<&str>,
         reference_templates: Option<&str>,
+        device: &str,
     ) -> PyResult<String> {
+        let device = parse_device(device)?;
         let parse = |json: Option<&str>| -> PyResult<Option<Vec<ColumnTemplates>>> {
             json.map(|j| {
                 serde_json::from_str(j)
@@ -508,7 +549,7 @@ impl RowSet {
             near_duplicate_threshold,
             columns,
             model: self.fingerprint.clone(),
-            device: Default::default(),
+            device,
             device_params: Default::default(),
         };
         let numbers = RowNumbers::default();
@@ -539,6 +580,11 @@ impl RowSet {
             built.report.strip_common = strip_common;
             built.report.templates = templates;
             built.report.reference_templates = reference_templates;
+            let stages = std::mem::take(&mut built.report.devices);
+            built.report.devices =
+                std::iter::once(("embed".to_string(), self.embedded_on.clone().into()))
+                    .chain(stages)
+                    .collect();
             if let Some(dir) = &out_dir {
                 let sets: Vec<ReportSet> = std::iter::once(input).chain(reference).collect();
                 write_report(dir, &built, &sets, &progress)?;
@@ -617,6 +663,7 @@ impl Grouper {
             vectors: None,
             dim: 0,
             fingerprint: String::new(),
+            embedded_on: "cpu".into(),
             index: Mutex::new(None),
         }
     }

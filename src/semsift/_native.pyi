@@ -20,9 +20,11 @@ Progress = Optional[Callable[[str, str, Optional[int]], None]]
 
 class Model:
     @staticmethod
-    def bundled() -> Model: ...
+    def bundled(device: str = "cpu") -> Model: ...
     @staticmethod
-    def load(path: str | PathLike[str], device: str = "cpu", batch_size: int = 64) -> Model: ...
+    def load(
+        path: str | PathLike[str], device: str = "cpu", batch_size: int = 64, precision: str = "f16"
+    ) -> Model: ...
     @property
     def dim(self) -> int: ...
     @property
@@ -73,9 +75,15 @@ class RowSet:
         index: str = "ivf",
         memory_limit: Optional[int] = None,
         progress: Progress = None,
+        device: str = "cpu",
     ) -> DedupResult: ...
     def density(
-        self, k: int = 100, against: Optional[RowSet] = None, index: str = "ivf", progress: Progress = None
+        self,
+        k: int = 100,
+        against: Optional[RowSet] = None,
+        index: str = "ivf",
+        progress: Progress = None,
+        device: str = "cpu",
     ) -> npt.NDArray[np.float32]: ...
     def report(
         self,
@@ -91,6 +99,7 @@ class RowSet:
         strip_common: Optional[float] = None,
         templates: Optional[str] = None,
         reference_templates: Optional[str] = None,
+        device: str = "cpu",
     ) -> str: ...
     def mmr(
         self, candidates: Sequence[int], scores: Sequence[float], count: int, diversity: float

@@ -127,12 +127,13 @@ def _prepare(
     strip_common: Optional[float],
     model: Any,
     progress: Any,
+    device: str = "cpu",
 ) -> _Prepared:
     """The progress callback, ``data`` and ``other`` (the reference, or ``None``) grouped
     and embedded with ``model`` (common text stripped with ``strip_common``), the columns,
     and each set's common text."""
     cb = _progress.callback(progress)
-    encoder = models.resolve(model)
+    encoder = models.resolve(model, device)
     sets: list[Optional[_native.RowSet]] = []
     templates: list[Optional[list[dict[str, Any]]]] = []
     for name, d in (("data", data), ("reference", other)):
@@ -170,6 +171,7 @@ def dedup(
     progress: Any = False,
     chat: Optional[str] = None,
     strip_common: Optional[float] = None,
+    device: str = "cpu",
 ) -> DedupResult:
     """Semantic deduplication of ``data`` (SemHash semantics, as ``semsift dedup``).
 
@@ -202,8 +204,13 @@ def dedup(
             rows), as ``semsift dedup --strip-common``. What is common is listed under
             ``summary["templates"]`` either way, with a warning when it makes up half
             of the embedded text or more.
+        device: where the heavy stages run, as ``semsift dedup --device``: ``"cpu"``,
+            ``"cuda[:N]"`` (a CUDA build) or ``"candle-cpu"`` (the device code on the
+            CPU). On a device, a model given by path (or the bundled one) embeds there,
+            and the index and search run there; ``summary["devices"]`` says where each
+            stage ran.
     """
-    cb, rows, ref, columns, templates = _prepare(data, against, columns, chat, strip_common, model, progress)
+    cb, rows, ref, columns, templates = _prepare(data, against, columns, chat, strip_common, model, progress, device)
 
     def run(t: float) -> Any:
         return rows.dedup(
@@ -214,6 +221,7 @@ def dedup(
             index=index,
             memory_limit=memory_limit,
             progress=cb,
+            device=device,
         )
 
     native = run(threshold)
@@ -235,6 +243,7 @@ def report(
     progress: Any = False,
     chat: Optional[str] = None,
     strip_common: Optional[float] = None,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """A topic and coverage report on ``data`` (as ``semsift report``): topics with
     keywords, examples, cohesion and near duplicates; diversity; and, with a
@@ -245,11 +254,12 @@ def report(
     ``out_dir``, also writes ``clusters.jsonl`` (every row's topic), ``report.html`` (one
     self-contained page) and ``report.json`` there. ``data`` and ``reference`` are any
     kind :func:`dedup` takes, ``columns``, ``chat`` and ``strip_common`` as there;
-    ``clusters`` a number of topics or ``"auto"``.
+    ``clusters`` a number of topics or ``"auto"``; ``device`` as for :func:`dedup` (k-means
+    and the near-duplicate scan run there; ``report["devices"]`` says where).
     """
     import os  # noqa: PLC0415
 
-    cb, rows, ref, columns, templates = _prepare(data, reference, columns, chat, strip_common, model, progress)
+    cb, rows, ref, columns, templates = _prepare(data, reference, columns, chat, strip_common, model, progress, device)
     text = rows.report(
         columns,
         out_dir=os.fspath(out_dir) if out_dir is not None else None,
@@ -263,5 +273,6 @@ def report(
         strip_common=strip_common,
         templates=json.dumps(templates[0]),
         reference_templates=None if templates[1] is None else json.dumps(templates[1]),
+        device=device,
     )
     return json.loads(text)

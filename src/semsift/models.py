@@ -21,20 +21,26 @@ ENCODE_BATCH = 8192
 _bundled: Model | None = None
 
 
-def load_model(path: str | os.PathLike[str] | None = None, device: str = "cpu", batch_size: int = 64) -> Model:
+def load_model(
+    path: str | os.PathLike[str] | None = None, device: str = "cpu", batch_size: int = 64, precision: str = "f16"
+) -> Model:
     """The model in folder ``path`` (a model2vec static model or a sentence-transformers
     BERT, e.g. all-MiniLM-L6-v2 from ``scripts/fetch-minilm.sh``), or the bundled default
-    model when ``path`` is ``None``. Nothing is downloaded. ``device``: ``"cpu"`` or
-    ``"cuda[:N]"`` (transformers, in a CUDA build)."""
+    model when ``path`` is ``None``. Nothing is downloaded. ``device``: ``"cpu"``,
+    ``"cuda[:N]"`` (a CUDA build) or ``"candle-cpu"`` (the device code run on the CPU);
+    on a device a transformer runs in ``precision`` (``"f16"`` or ``"f32"``) and a static
+    model averages its rows there."""
     global _bundled
     if path is None:
+        if device != "cpu":
+            return Model.bundled(device=device)
         if _bundled is None:
             _bundled = Model.bundled()
         return _bundled
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise FileNotFoundError(f"{path}: no such model folder (semsift loads models from files, never from a hub)")
-    return Model.load(path, device=device, batch_size=batch_size)
+    return Model.load(path, device=device, batch_size=batch_size, precision=precision)
 
 
 class StaticModel:
@@ -87,15 +93,16 @@ class PythonEncoder:
         return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
 
 
-def resolve(model: Any) -> Model | PythonEncoder:
+def resolve(model: Any, device: str = "cpu") -> Model | PythonEncoder:
     """A usable encoder for a ``model`` argument: ``None`` (the bundled model), a folder
-    path, a semsift :class:`Model`, or any object with a callable ``encode``."""
+    path (both loaded to run on ``device``), a semsift :class:`Model`, or any object with
+    a callable ``encode``."""
     if model is None:
-        return load_model(None)
+        return load_model(None, device=device)
     if isinstance(model, Model):
         return model
     if isinstance(model, (str, os.PathLike)):
-        return load_model(model)
+        return load_model(model, device=device)
     if callable(getattr(model, "encode", None)):
         return PythonEncoder(model)
     raise TypeError(

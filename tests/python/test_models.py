@@ -116,3 +116,37 @@ def test_bad_model_arguments(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(semsift.SemsiftError):
         semsift.load_model(tmp_path / "empty")
+
+
+def test_the_device_path_from_python(near_duplicates):
+    """device="candle-cpu" runs the device code (static rows averaged there, f16
+    products rescored in f32, k-means there) on the CPU. On the CPU's vectors (a loaded
+    Model embeds where it was loaded) the decisions are exact search's; embedded on the
+    device, the vectors differ in their last bits, so the same rows are kept and only
+    near-ties may name another duplicate; the report has the same topics; summaries say
+    where each stage ran."""
+    cpu_model = semsift.load_model(None)
+    base = semsift.dedup(near_duplicates, threshold=0.85, index="exact")
+    assert base.summary["devices"] == {"embed": "cpu", "index": "cpu", "search": "cpu", "select": "cpu"}
+    for index in ["exact", "ivf"]:
+        r = semsift.dedup(near_duplicates, threshold=0.85, index=index, model=cpu_model, device="candle-cpu")
+        assert r.summary["devices"] == {"embed": "cpu", "index": "candle-cpu", "search": "candle-cpu", "select": "cpu"}
+        assert _decisions(r) == _decisions(base), index
+        np.testing.assert_array_equal(r.score, base.score)
+    half = len(near_duplicates) // 2
+    new, old = near_duplicates[half:], near_duplicates[:half]
+    want = semsift.dedup(new, against=old, threshold=0.85, index="exact")
+    got = semsift.dedup(new, against=old, threshold=0.85, index="exact", model=cpu_model, device="candle-cpu")
+    assert _decisions(got) == _decisions(want)
+    np.testing.assert_array_equal(got.score, want.score)
+    embedded = semsift.dedup(new, against=old, threshold=0.85, index="exact", device="candle-cpu")
+    assert embedded.summary["devices"]["embed"] == "candle-cpu"
+    assert list(embedded.kept_indices) == list(want.kept_indices)
+    np.testing.assert_allclose(embedded.score, want.score, atol=1e-5)
+    cpu = semsift.report(near_duplicates, clusters=6)
+    dev = semsift.report(near_duplicates, clusters=6, device="candle-cpu")
+    assert dev["devices"] == {"embed": "candle-cpu", "cluster": "candle-cpu", "near_duplicates": "candle-cpu"}
+    assert [t["input"]["rows"] for t in dev["topics"]] == [t["input"]["rows"] for t in cpu["topics"]]
+    assert [t["near_duplicates"] for t in dev["topics"]] == [t["near_duplicates"] for t in cpu["topics"]]
+    with pytest.raises(ValueError, match="tpu"):
+        semsift.dedup(near_duplicates, device="tpu")
