@@ -646,3 +646,61 @@ fn cuda_in_a_cpu_build_says_so() {
     let err = common::stderr(&done);
     assert!(err.contains("without CUDA"), "{err}");
 }
+
+/// CI's data check of the device path on real rows: 20,000 Alpaca instructions. On the
+/// same stored vectors, `--device candle-cpu --index exact` writes exactly what the CPU's
+/// exact search writes; the device's cells index removes at least 0.99 of those rows.
+#[test]
+#[ignore = "needs ../shared/data (CI runs it)"]
+fn the_device_path_matches_the_cpu_on_alpaca() {
+    let path = common::root()
+        .join("../shared/data/alpaca_cleaned_partial/alpaca_cleaned_partial.jsonl.gz");
+    assert!(path.is_file(), "{} missing", path.display());
+    let file = std::fs::File::open(&path).unwrap();
+    let text = std::io::read_to_string(flate2::read::GzDecoder::new(file)).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("alpaca.jsonl");
+    let rows: String = text
+        .lines()
+        .take(20_000)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&input, rows).unwrap();
+    let store = tmp.path().join("store");
+    let run = |name: &str, extra: &[&str]| -> PathBuf {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "-c",
+            "instruction",
+            "-t",
+            "0.85",
+            "--store",
+            store.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let done = semsift_on("dedup", &input, &out, &args);
+        assert!(done.status.success(), "{name}: {}", common::stderr(&done));
+        out
+    };
+    let exact = run("exact", &["--index", "exact"]);
+    let device = run("device", &["--index", "exact", "--device", "candle-cpu"]);
+    for file in ["removed.jsonl", "kept.jsonl"] {
+        let same =
+            std::fs::read(exact.join(file)).unwrap() == std::fs::read(device.join(file)).unwrap();
+        assert!(same, "{file} differs");
+    }
+    let cells = run("cells", &["--device", "candle-cpu"]);
+    let want: BTreeSet<u64> = removed(&exact).into_keys().collect();
+    let got: BTreeSet<u64> = removed(&cells).into_keys().collect();
+    assert!(want.len() > 500, "{} removed", want.len());
+    let found = want.intersection(&got).count() as f64 / want.len() as f64;
+    eprintln!(
+        "device cells: {} removed, exact {}; found {found:.4}",
+        got.len(),
+        want.len()
+    );
+    assert!(
+        found >= 0.99,
+        "the device cells found {found} of exact search's removals"
+    );
+}
