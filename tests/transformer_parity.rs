@@ -6,26 +6,33 @@ mod common;
 
 use semsift::embed::{cosine, Device, Encoder, TransformerModel};
 
-#[test]
-fn minilm_matches_numpy_reference() {
+/// The fixture's texts and their float64 reference vectors.
+fn reference() -> (Vec<String>, Vec<Vec<f32>>) {
     let fixture: serde_json::Value =
         serde_json::from_slice(&std::fs::read(common::fixture("minilm_reference.json")).unwrap())
             .unwrap();
     let items = fixture["items"].as_array().unwrap();
     assert!(items.len() >= 20);
-    let texts: Vec<&str> = items.iter().map(|i| i["text"].as_str().unwrap()).collect();
+    items
+        .iter()
+        .map(|i| {
+            let vector = i["vector"].as_array().unwrap();
+            let vector = vector.iter().map(|v| v.as_f64().unwrap() as f32).collect();
+            (i["text"].as_str().unwrap().to_string(), vector)
+        })
+        .unzip()
+}
+
+#[test]
+fn minilm_matches_numpy_reference() {
+    let (texts, want) = reference();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     // A small batch size forces several length-sorted batches with padding.
     let model = TransformerModel::from_dir(&common::minilm_dir(), Device::Cpu, 7).unwrap();
     assert_eq!(model.dim(), 384);
     let got = model.encode(&texts).unwrap();
-    for (i, item) in items.iter().enumerate() {
-        let want: Vec<f32> = item["vector"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
-        let c = cosine(&got[i * 384..(i + 1) * 384], &want);
+    for (i, want) in want.iter().enumerate() {
+        let c = cosine(&got[i * 384..(i + 1) * 384], want);
         assert!(c >= 0.999, "item {i} ({:.50?}): cosine {c:.6}", texts[i]);
     }
 }
@@ -43,27 +50,19 @@ fn cuda_request_fails_clearly_without_the_feature() {
 /// 0.999 cosine of the float64 reference, and the fingerprint tells them apart.
 #[test]
 fn f16_on_the_device_path_stays_close() {
-    let fixture: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(common::fixture("minilm_reference.json")).unwrap())
-            .unwrap();
-    let items = fixture["items"].as_array().unwrap();
-    let texts: Vec<&str> = items.iter().map(|i| i["text"].as_str().unwrap()).collect();
+    let (texts, want) = reference();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     let full = TransformerModel::from_dir(&common::minilm_dir(), Device::Cpu, 7).unwrap();
     let half =
         TransformerModel::from_dir_in(&common::minilm_dir(), Device::CandleCpu, 7, true).unwrap();
     assert_ne!(half.fingerprint(), full.fingerprint());
     assert_eq!(half.device(), Device::CandleCpu);
     let got = half.encode(&texts).unwrap();
-    let mut worst = 1f64;
-    for (i, item) in items.iter().enumerate() {
-        let want: Vec<f32> = item["vector"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
-        worst = worst.min(cosine(&got[i * 384..(i + 1) * 384], &want));
-    }
+    let worst = want
+        .iter()
+        .enumerate()
+        .map(|(i, want)| cosine(&got[i * 384..(i + 1) * 384], want))
+        .fold(1f64, f64::min);
     let f32_vectors = full.encode(&texts).unwrap();
     let moved = got
         .iter()

@@ -30,7 +30,7 @@ use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::exact::{hit_order, sort_hits};
+use super::exact::hit_order;
 use super::{check_queries, keep_lowest_ids, IndexError, Neighbors, NeighborsBuilder, VectorIndex};
 use crate::linalg::dot;
 use crate::progress::Progress;
@@ -241,27 +241,43 @@ impl<'a> DeviceIndex<'a> {
     /// rows to a multiple of [`SEGMENT`] when `pad`.
     fn upload(&self, rows: &[f32], pad: bool) -> candle_core::Result<Tensor> {
         let n = rows.len() / self.dim;
-        let padded = if pad {
-            n.next_multiple_of(SEGMENT).max(SEGMENT)
-        } else {
-            n
+        let padded = match pad {
+            true => n.next_multiple_of(SEGMENT).max(SEGMENT),
+            false => n,
         };
-        let shape = (padded, self.dim);
-        match self.params.precision {
-            Precision::Half => {
-                let mut half = vec![f16::ZERO; padded * self.dim];
-                half[..rows.len()]
-                    .par_chunks_mut(1 << 16)
-                    .zip(rows.par_chunks(1 << 16))
-                    .for_each(|(h, f)| h.convert_from_f32_slice(f));
-                Tensor::from_vec(half, shape, &self.device)
+        upload(rows, padded, self.dim, self.params.precision, &self.device)
+    }
+
+    /// Runs `visit(window, window rows on the device, first query, query rows, the same
+    /// on the device)` for every window of indexed rows and every chunk of `queries`,
+    /// reporting a `search` stage in query rows per window and stopping when `progress`
+    /// asks; after each window, `after_window`.
+    fn each_chunk(
+        &self,
+        queries: &[f32],
+        progress: &dyn Progress,
+        mut visit: impl FnMut(&Range<usize>, &Tensor, usize, &[f32], &Tensor) -> Result<(), IndexError>,
+        mut after_window: impl FnMut(),
+    ) -> Result<(), IndexError> {
+        let n = check_queries(queries, self.dim)?;
+        let windows: Vec<_> = self.windows().collect();
+        progress.begin("search", Some((n * windows.len()) as u64));
+        for window in &windows {
+            let base = self.window(window).map_err(compute)?;
+            for q0 in (0..n).step_by(self.tiles.queries) {
+                if progress.cancelled() {
+                    return Err(IndexError::Cancelled);
+                }
+                let q1 = (q0 + self.tiles.queries).min(n);
+                let chunk = &queries[q0 * self.dim..q1 * self.dim];
+                let q = self.upload(chunk, false).map_err(compute)?;
+                visit(window, &base, q0, chunk, &q)?;
+                progress.advance((q1 - q0) as u64);
             }
-            Precision::Single => {
-                let mut single = rows.to_vec();
-                single.resize(padded * self.dim, 0.0);
-                Tensor::from_vec(single, shape, &self.device)
-            }
+            after_window();
         }
+        progress.end();
+        Ok(())
     }
 
     /// The host's `f32` row `i`.
@@ -348,8 +364,52 @@ fn to_f32(t: &Tensor) -> candle_core::Result<Vec<f32>> {
     t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
 }
 
-fn compute(e: candle_core::Error) -> IndexError {
+/// Copies `rows` (row-major, `dim` wide) to `device` as a `padded × dim` tensor in
+/// `precision` (rounded to `f16` on the host, in parallel, so half the bytes cross),
+/// the rows past the data zero.
+pub(crate) fn upload(
+    rows: &[f32],
+    padded: usize,
+    dim: usize,
+    precision: Precision,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    let shape = (padded, dim);
+    match precision {
+        Precision::Half => {
+            let mut half = vec![f16::ZERO; padded * dim];
+            half[..rows.len()]
+                .par_chunks_mut(1 << 16)
+                .zip(rows.par_chunks(1 << 16))
+                .for_each(|(h, f)| h.convert_from_f32_slice(f));
+            Tensor::from_vec(half, shape, device)
+        }
+        Precision::Single => {
+            let mut single = rows.to_vec();
+            single.resize(padded * dim, 0.0);
+            Tensor::from_vec(single, shape, device)
+        }
+    }
+}
+
+/// A candle failure as the index's error.
+pub(crate) fn compute(e: candle_core::Error) -> IndexError {
     IndexError::Compute(e.to_string())
+}
+
+/// Per-query hit lists as [`Neighbors`]: each list keeps its `max_hits` lowest ids,
+/// sorted most similar first, and a list of `max_hits` is marked cut.
+pub(crate) fn neighbors_from(lists: Vec<Vec<(u32, f32)>>, max_hits: usize) -> Neighbors {
+    let mut out = NeighborsBuilder::new();
+    for mut list in lists {
+        keep_lowest_ids(&mut list, max_hits);
+        let full = list.len() >= max_hits;
+        out.push(list);
+        if full {
+            out.mark_cut();
+        }
+    }
+    out.finish()
 }
 
 impl VectorIndex for DeviceIndex<'_> {
@@ -369,20 +429,13 @@ impl VectorIndex for DeviceIndex<'_> {
         progress: &dyn Progress,
     ) -> Result<Neighbors, IndexError> {
         let n = check_queries(queries, self.dim)?;
-        let windows: Vec<_> = self.windows().collect();
-        progress.begin("search", Some((n * windows.len()) as u64));
         let floor = threshold - self.params.precision.margin(self.dim);
-        let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
-        for window in &windows {
-            let base = self.window(window).map_err(compute)?;
-            for q0 in (0..n).step_by(self.tiles.queries) {
-                if progress.cancelled() {
-                    return Err(IndexError::Cancelled);
-                }
-                let q1 = (q0 + self.tiles.queries).min(n);
-                let chunk = &queries[q0 * self.dim..q1 * self.dim];
-                let q = self.upload(chunk, false).map_err(compute)?;
-                let found = self.candidates(&q, &base, window, floor).map_err(compute)?;
+        let lists = std::cell::RefCell::new(vec![Vec::new(); n]);
+        self.each_chunk(
+            queries,
+            progress,
+            |window, base, q0, chunk, q| {
+                let found = self.candidates(q, base, window, floor).map_err(compute)?;
                 let scored: Vec<f32> = found
                     .par_iter()
                     .map(|&(r, c)| {
@@ -392,30 +445,24 @@ impl VectorIndex for DeviceIndex<'_> {
                         )
                     })
                     .collect();
+                let mut lists = lists.borrow_mut();
                 for (&(r, c), s) in found.iter().zip(scored) {
                     if s >= threshold {
                         lists[q0 + r as usize].push((c, s));
                     }
                 }
-                progress.advance((q1 - q0) as u64);
-            }
+                Ok(())
+            },
             // Windows come in id order, so the lowest ids so far are the lowest overall.
-            lists
-                .par_iter_mut()
-                .filter(|l| l.len() > max_hits)
-                .for_each(|l| keep_lowest_ids(l, max_hits));
-        }
-        progress.end();
-        let mut out = NeighborsBuilder::new();
-        for mut list in lists {
-            sort_hits(&mut list);
-            let full = list.len() >= max_hits;
-            out.push(list);
-            if full {
-                out.mark_cut();
-            }
-        }
-        Ok(out.finish())
+            || {
+                lists
+                    .borrow_mut()
+                    .par_iter_mut()
+                    .filter(|l| l.len() > max_hits)
+                    .for_each(|l| keep_lowest_ids(l, max_hits));
+            },
+        )?;
+        Ok(neighbors_from(lists.into_inner(), max_hits))
     }
 
     /// The `k` most similar indexed vectors of each query. The device keeps each query's
@@ -438,20 +485,13 @@ impl VectorIndex for DeviceIndex<'_> {
                 reason: "a device index lists at most 2,048 neighbours a query",
             });
         }
-        let windows: Vec<_> = self.windows().collect();
-        progress.begin("search", Some((n * windows.len()) as u64));
         let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
-        for window in &windows {
-            let base = self.window(window).map_err(compute)?;
-            for q0 in (0..n).step_by(self.tiles.queries) {
-                if progress.cancelled() {
-                    return Err(IndexError::Cancelled);
-                }
-                let q1 = (q0 + self.tiles.queries).min(n);
-                let chunk = &queries[q0 * self.dim..q1 * self.dim];
-                let q = self.upload(chunk, false).map_err(compute)?;
-                let ids = self.best_ids(&q, &base, window, keep).map_err(compute)?;
-                lists[q0..q1]
+        self.each_chunk(
+            queries,
+            progress,
+            |window, base, q0, chunk, q| {
+                let ids = self.best_ids(q, base, window, keep).map_err(compute)?;
+                lists[q0..q0 + chunk.len() / self.dim]
                     .par_iter_mut()
                     .zip(ids.par_chunks(keep))
                     .enumerate()
@@ -462,10 +502,10 @@ impl VectorIndex for DeviceIndex<'_> {
                         list.dedup_by_key(|h| h.0);
                         list.truncate(keep);
                     });
-                progress.advance((q1 - q0) as u64);
-            }
-        }
-        progress.end();
+                Ok(())
+            },
+            || {},
+        )?;
         let mut out = NeighborsBuilder::new();
         for mut list in lists {
             list.truncate(k);

@@ -15,14 +15,13 @@
 use std::ops::Range;
 
 use candle_core::{DType, Device, Tensor};
-use half::f16;
-use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::device::{segment_hits, DeviceIndex, DeviceParams, Precision, SEGMENT};
-use super::exact::sort_hits;
-use super::{check_queries, keep_lowest_ids, IndexError, Neighbors, NeighborsBuilder, VectorIndex};
+use super::device::{
+    compute, neighbors_from, segment_hits, upload, DeviceIndex, DeviceParams, SEGMENT,
+};
+use super::{check_queries, keep_lowest_ids, IndexError, Neighbors, VectorIndex};
 use crate::cluster::lloyd::members_by_cluster;
 use crate::cluster::{Init, KMeans, KMeansParams};
 use crate::embed;
@@ -205,17 +204,7 @@ impl<'a> DeviceCellsIndex<'a> {
 
     /// Copies `rows` (`n` rows, row-major) to the device in the index's precision.
     fn upload(&self, rows: &[f32], n: usize) -> candle_core::Result<Tensor> {
-        let shape = (n, self.dim);
-        match self.params.precision {
-            Precision::Half => {
-                let mut half = vec![f16::ZERO; rows.len()];
-                half.par_chunks_mut(1 << 16)
-                    .zip(rows.par_chunks(1 << 16))
-                    .for_each(|(h, f)| h.convert_from_f32_slice(f));
-                Tensor::from_vec(half, shape, &self.device)
-            }
-            Precision::Single => Tensor::from_slice(rows, shape, &self.device),
-        }
+        upload(rows, n, self.dim, self.params.precision, &self.device)
     }
 
     /// The members of `cells`, cell by cell, each padded with zero rows to its slab.
@@ -256,10 +245,6 @@ impl<'a> DeviceCellsIndex<'a> {
         out.push(start..self.cells);
         out
     }
-}
-
-fn compute(e: candle_core::Error) -> IndexError {
-    IndexError::Compute(e.to_string())
 }
 
 impl VectorIndex for DeviceCellsIndex<'_> {
@@ -375,17 +360,7 @@ impl VectorIndex for DeviceCellsIndex<'_> {
         }
         flush(&mut pending, &mut lists);
         progress.end();
-        let mut out = NeighborsBuilder::new();
-        for mut list in lists {
-            keep_lowest_ids(&mut list, max_hits);
-            sort_hits(&mut list);
-            let full = list.len() >= max_hits;
-            out.push(list);
-            if full {
-                out.mark_cut();
-            }
-        }
-        Ok(out.finish())
+        Ok(neighbors_from(lists, max_hits))
     }
 
     /// Exact: every indexed row is scored ([`DeviceIndex::top_k`]).
@@ -421,7 +396,7 @@ impl VectorIndex for DeviceCellsIndex<'_> {
 mod tests {
     use super::*;
     use crate::index::testutil::clustered;
-    use crate::index::ExactIndex;
+    use crate::index::{ExactIndex, Precision};
     use crate::progress::Silent;
 
     fn pairs(found: &Neighbors) -> std::collections::BTreeSet<(usize, u32)> {
