@@ -62,7 +62,9 @@ fn cpu_measurements_match_the_library() {
         .sum();
     assert!(want > 100, "the groups of near copies give pairs ({want})");
     assert_eq!(search["pairs"], want);
-    assert_eq!(search["hits"], hits.total());
+    // Every row's own hit, and each pair at least from its later row.
+    let listed = search["hits"].as_u64().unwrap() as usize;
+    assert!(listed >= rows + want && listed <= hits.total(), "{listed}");
 
     let kmeans = &lines[1];
     let mean = seconds(kmeans);

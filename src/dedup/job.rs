@@ -741,13 +741,20 @@ fn build_index<'v>(
     if params.device.is_device_path() && params.index != IndexKind::Hnsw {
         let device = params.device;
         return Ok(match params.index {
-            IndexKind::Exact => Box::new(DeviceIndex::new(
-                vectors,
-                dim,
-                &device.to_candle()?,
-                device.to_string(),
-                params.device_params,
-            )?),
+            IndexKind::Exact => {
+                let index = DeviceIndex::new(
+                    vectors,
+                    dim,
+                    &device.to_candle()?,
+                    device.to_string(),
+                    params.device_params,
+                )?;
+                // Pairs are read from either end: the later row's list is enough.
+                Box::new(match self_search {
+                    true => index.earlier_only(),
+                    false => index,
+                })
+            }
             _ => Box::new(DeviceCellsIndex::build(
                 vectors,
                 dim,

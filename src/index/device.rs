@@ -178,6 +178,8 @@ pub struct DeviceIndex<'a> {
     window_rows: usize,
     /// Every indexed row on the device, when one window holds them all.
     resident: Option<Tensor>,
+    /// See [`DeviceIndex::earlier_only`].
+    earlier_only: bool,
 }
 
 impl<'a> DeviceIndex<'a> {
@@ -205,12 +207,25 @@ impl<'a> DeviceIndex<'a> {
             tiles,
             window_rows,
             resident: None,
+            earlier_only: false,
         };
         if len <= window_rows {
             index.window_rows = len.next_multiple_of(SEGMENT).max(SEGMENT);
             index.resident = Some(index.upload(vectors, true).map_err(compute)?);
         }
         Ok(index)
+    }
+
+    /// For a self-search (the queries are the indexed vectors, the same slice): score
+    /// each chunk of queries only against indexed rows up to the chunk's end, which
+    /// halves the products. Every pair is then still listed under its later row (and
+    /// pairs within a chunk under both), and each row's list holds every earlier row
+    /// that reaches the threshold, lowest ids first: what deduplication's pair lists
+    /// (found from either end) and the near-duplicate scan (an earlier match) read. It
+    /// is not the full [`VectorIndex::above_at_most`] list of later rows.
+    pub fn earlier_only(mut self) -> Self {
+        self.earlier_only = true;
+        self
     }
 
     /// Whether every indexed vector is held on the device.
@@ -286,15 +301,20 @@ impl<'a> DeviceIndex<'a> {
     }
 
     /// Every (query, indexed) pair of one query chunk whose device score reaches `floor`
-    /// against the rows of `window` (on the device as `base`), in row order.
+    /// against the rows of `window` (on the device as `base`) before `end`, in row order.
     fn candidates(
         &self,
         q: &Tensor,
         base: &Tensor,
         window: &Range<usize>,
+        end: usize,
         floor: f32,
     ) -> candle_core::Result<Vec<(u32, u32)>> {
-        let width = base.dim(0)?;
+        let rows = base.dim(0)?;
+        let width = match end.saturating_sub(window.start) {
+            before if before < rows => before.next_multiple_of(SEGMENT).min(rows),
+            _ => rows,
+        };
         let mut out = Vec::new();
         for t0 in (0..width).step_by(self.tiles.columns) {
             let tw = self.tiles.columns.min(width - t0);
@@ -435,7 +455,14 @@ impl VectorIndex for DeviceIndex<'_> {
             queries,
             progress,
             |window, base, q0, chunk, q| {
-                let found = self.candidates(q, base, window, floor).map_err(compute)?;
+                // Self-search, earlier rows only: nothing past the chunk's last row.
+                let end = match self.earlier_only && std::ptr::eq(queries, self.host) {
+                    true => q0 + chunk.len() / self.dim,
+                    false => usize::MAX,
+                };
+                let found = self
+                    .candidates(q, base, window, end, floor)
+                    .map_err(compute)?;
                 let scored: Vec<f32> = found
                     .par_iter()
                     .map(|&(r, c)| {
@@ -521,6 +548,7 @@ impl VectorIndex for DeviceIndex<'_> {
             "device_precision": self.params.precision.name(),
             "candidate_margin": self.params.precision.margin(self.dim),
             "resident": self.is_resident(),
+            "earlier_only": self.earlier_only,
             "window_rows": self.window_rows.min(self.len),
             "windows": self.len.div_ceil(self.window_rows.max(1)),
         })
@@ -639,6 +667,50 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn earlier_only_lists_every_earlier_hit() {
+        let dim = 24;
+        // Groups of 4 near copies, spread 500 rows apart (across query chunks).
+        let grouped = clustered(2000, dim, 4, 0.3, 13);
+        let v: Vec<f32> = (0..2000)
+            .flat_map(|i| {
+                let from = (i % 500) * 4 + i / 500;
+                grouped[from * dim..(from + 1) * dim].to_vec()
+            })
+            .collect();
+        let params = DeviceParams {
+            precision: Precision::Half,
+            memory: (600 * dim * 2) as u64,
+        };
+        let full = DeviceIndex::new(&v, dim, &Device::Cpu, "candle-cpu", params).unwrap();
+        let half = DeviceIndex::new(&v, dim, &Device::Cpu, "candle-cpu", params)
+            .unwrap()
+            .earlier_only();
+        let want = ids(&full.above_at_most(&v, 0.85, usize::MAX, &Silent).unwrap());
+        let got = ids(&half.above_at_most(&v, 0.85, usize::MAX, &Silent).unwrap());
+        let earlier = |lists: &[Vec<u32>]| -> Vec<Vec<u32>> {
+            lists
+                .iter()
+                .enumerate()
+                .map(|(i, l)| l.iter().copied().filter(|&j| j as usize <= i).collect())
+                .collect()
+        };
+        assert_eq!(earlier(&got), earlier(&want));
+        // Later rows are left out (beyond the rows of the query's own chunk).
+        let total = |lists: &[Vec<u32>]| lists.iter().map(Vec::len).sum::<usize>();
+        assert!(total(&got) < total(&want));
+        // Other queries are searched in full.
+        let other = v[..100 * dim].to_vec();
+        assert_eq!(
+            ids(&half
+                .above_at_most(&other, 0.85, usize::MAX, &Silent)
+                .unwrap()),
+            ids(&full
+                .above_at_most(&other, 0.85, usize::MAX, &Silent)
+                .unwrap())
+        );
     }
 
     #[test]

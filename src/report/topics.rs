@@ -112,7 +112,7 @@ pub fn near_duplicates_on(
             for &r in &rows {
                 v.extend_from_slice(&vectors[r as usize * dim..][..dim]);
             }
-            let index = DeviceIndex::new(&v, dim, &candle, on.to_string(), params)?;
+            let index = DeviceIndex::new(&v, dim, &candle, on.to_string(), params)?.earlier_only();
             // The lowest-id hit: an earlier row when there is one.
             let found = index.above_at_most(&v, threshold, 1, &Silent)?;
             for (i, &r) in rows.iter().enumerate() {
