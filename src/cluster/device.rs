@@ -1,11 +1,14 @@
 //! Lloyd iterations with the rows held on a compute device (a CUDA GPU, or candle's CPU
 //! backend, which runs the same code in tests).
 //!
-//! The fitting rows are copied to the device once. Each iteration then costs one matrix
-//! product and one scatter-add there: rows are scored against the centroids, each row's
-//! best centroid found by `argmax`, and every cluster's weighted sum gathered with
-//! `index_add`. Only two numbers a row (label, similarity) and the `k × dim` sums come
-//! back; the host normalises the sums as [`super::lloyd::update`] does.
+//! The fitting rows are copied to the device once. Each iteration then costs two matrix
+//! products there: rows are scored against the centroids and each row's best centroid
+//! found by `argmax`; then every cluster's weighted sum (and total weight) is the product
+//! of the transposed one-hot label matrix with the weighted rows, block by block. (Not
+//! `index_add`: candle's CUDA kernel runs one thread per output column over every row,
+//! a few hundred threads in all.) Only two numbers a row (label, similarity) and the
+//! `k × (dim + 1)` sums come back; the host normalises the sums as
+//! [`super::lloyd::update`] does.
 
 use candle_core::{DType, Device, Tensor};
 
@@ -14,13 +17,14 @@ use super::ClusterError;
 
 /// Rows scored per product: bounds the score block to `BLOCK × k` floats.
 const BLOCK: usize = 1 << 16;
+/// Most one-hot entries (`rows × k`) an update block holds: 256 MiB of `f32`.
+const ONE_HOT: usize = 1 << 26;
 
 /// Fitting rows (and their weights) on a device.
 pub struct DeviceRows {
     x: Tensor,
-    /// `x` scaled by each row's weight (the same tensor without weights).
+    /// `x` scaled by each row's weight, with the weight as one more column.
     weighted: Tensor,
-    weights: Tensor,
     rows: usize,
     dim: usize,
 }
@@ -36,17 +40,14 @@ impl DeviceRows {
     ) -> Result<Self, ClusterError> {
         let rows = vectors.len() / dim;
         let x = Tensor::from_slice(vectors, (rows, dim), device)?;
-        let (weighted, weights) = match weights {
-            Some(w) => {
-                let w = Tensor::from_slice(w, rows, device)?;
-                (x.broadcast_mul(&w.unsqueeze(1)?)?, w)
-            }
-            None => (x.clone(), Tensor::ones(rows, DType::F32, device)?),
+        let w = match weights {
+            Some(w) => Tensor::from_slice(w, (rows, 1), device)?,
+            None => Tensor::ones((rows, 1), DType::F32, device)?,
         };
+        let weighted = Tensor::cat(&[&x.broadcast_mul(&w)?, &w], 1)?;
         Ok(DeviceRows {
             x,
             weighted,
-            weights,
             rows,
             dim,
         })
@@ -86,14 +87,22 @@ impl DeviceRows {
     ) -> Result<(Vec<f64>, Vec<usize>), ClusterError> {
         let k = centroids.len() / self.dim;
         let device = self.x.device();
-        let sums = Tensor::zeros((k, self.dim), DType::F32, device)?
-            .index_add(labels, &self.weighted, 0)?
-            .to_vec2::<f32>()?;
-        let totals = Tensor::zeros(k, DType::F32, device)?
-            .index_add(labels, &self.weights, 0)?
-            .to_vec1::<f32>()?;
+        let ids = Tensor::arange(0u32, k as u32, device)?.unsqueeze(0)?;
+        let mut acc = Tensor::zeros((k, self.dim + 1), DType::F32, device)?;
+        let block = (ONE_HOT / k).clamp(1, BLOCK);
+        for start in (0..self.rows).step_by(block) {
+            let n = block.min(self.rows - start);
+            let one_hot = labels
+                .narrow(0, start, n)?
+                .unsqueeze(1)?
+                .broadcast_eq(&ids)?
+                .to_dtype(DType::F32)?;
+            acc = (acc + one_hot.t()?.matmul(&self.weighted.narrow(0, start, n)?)?)?;
+        }
+        let sums = acc.to_vec2::<f32>()?;
         let mut mass = vec![0f64; k];
-        for (j, (sum, total)) in sums.iter().zip(totals).enumerate() {
+        for (j, row) in sums.iter().enumerate() {
+            let (sum, total) = (&row[..self.dim], row[self.dim]);
             let norm = sum.iter().map(|&s| s as f64 * s as f64).sum::<f64>().sqrt();
             if total > 0.0 && norm > 0.0 {
                 for (c, &s) in centroids[j * self.dim..][..self.dim].iter_mut().zip(sum) {
