@@ -19,7 +19,10 @@ use crate::linalg::normalize_rows;
 /// Token slots (texts × longest text) gathered per batch: 32 MiB of rows at 256 dims.
 const BATCH_TOKENS: usize = 1 << 15;
 
-/// A [`StaticModel`] encoding on a device; see the [module documentation](self).
+/// A [`StaticModel`] encoding on a device: tokens on the CPU; the table's rows gathered,
+/// weighted and averaged on the device, texts batched by length and padded to a zero row;
+/// the means normalised on the host. Vectors equal the CPU model's up to the order of the
+/// `f32` sums, so the fingerprint is the model's.
 pub struct DeviceStaticModel {
     model: StaticModel,
     /// The table with a zero row last (where padding points).

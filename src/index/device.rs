@@ -163,8 +163,16 @@ impl Tiles {
     }
 }
 
-/// Exact threshold and top-k search with the products on a candle device; see the
-/// [module documentation](self).
+/// Exact threshold and top-k search with the products on a candle device (a CUDA GPU,
+/// or candle's CPU backend, which runs the same code in tests).
+///
+/// Scores are [`Precision`] products, tile by tile; each tile's columns reduce to their
+/// maxima per [`SEGMENT`] on the device, and the host reads only the row maxima, the
+/// segment maxima of rows that reach the candidate floor, and those segments. Every
+/// candidate is rescored with [`dot`] in `f32`, so the hits are exactly those [`dot`]
+/// puts at or above the threshold: the floor lies [`Precision::margin`] below it.
+/// Vectors beyond [`DeviceParams::memory`] are uploaded in windows, searched one after
+/// another.
 pub struct DeviceIndex<'a> {
     host: &'a [f32],
     len: usize,

@@ -66,7 +66,12 @@ const PROBE_ROWS: usize = 8192;
 /// Candidates gathered before they are rescored together.
 const RESCORE_BATCH: usize = 1 << 16;
 
-/// The clustered index on a device; see the [module documentation](self).
+/// The clustered index on a device: one flat level of k-means cells (at most
+/// [`MAX_CELLS`], fitted on the device), each row stored in its nearest cell, and every
+/// query scored, by one product per cell of all the queries probing it, against the
+/// members of its `probes` nearest cells. Candidates are found and rescored in `f32` as
+/// [`DeviceIndex`] finds them, so every hit is exact; a pair is missed only when neither
+/// row probes the other's cell (in a self-search).
 pub struct DeviceCellsIndex<'a> {
     host: &'a [f32],
     len: usize,

@@ -29,7 +29,7 @@ pub(crate) mod quantizer;
 pub(crate) mod spill;
 
 pub use crate::linalg::dot;
-pub use device::{DeviceIndex, DeviceParams, Precision, DEVICE_MEMORY};
+pub use device::{DeviceIndex, DeviceParams, Precision, DEVICE_MEMORY, SEGMENT};
 pub use device_cells::{auto_cells, DeviceCellsIndex, DeviceCellsParams, MAX_CELLS};
 pub use error::IndexError;
 pub use exact::ExactIndex;
