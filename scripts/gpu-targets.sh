@@ -25,6 +25,8 @@
 #   TEXT_ROWS rows embedded by both [50000]   BATCH [256]
 #   E2E_ROWS  static-model dedup rows [10000000]   MINILM_ROWS MiniLM dedup rows [E2E_ROWS]
 #   PYTHON    python with torch + sentence-transformers [/opt/torch/.venv/bin/python, else python3]
+#   RANDOM_WEIGHTS=1  MODEL has only config and tokenizer files (what fits the device
+#             tool's 64 MiB carry): make seeded random weights there (scripts/random-bert.py)
 #   WORK      where the generated data goes [a temporary folder]
 #   LOGS      where logs and JSON lines go [$OUT if set, else $WORK/logs]
 #   LIMIT     seconds each step may take [540]
@@ -61,7 +63,13 @@ die() {
   exit 1
 }
 [ -x "$bin" ] || die "no semsift binary at $bin (scripts/build-cuda.sh builds the CUDA one; set SEMSIFT)"
-[ -f "$model/model.safetensors" ] || die "no model at $model (scripts/fetch-minilm.sh, or set MODEL)"
+if [ ! -f "$model/model.safetensors" ] && [ -f "$model/config.json" ] && [ "${RANDOM_WEIGHTS:-0}" = 1 ]; then
+  # Only the configuration and tokenizer were carried: the same architecture with
+  # seeded random weights (speed does not depend on them; both sides run the same).
+  "$python" "$root/scripts/random-bert.py" "$model" "$work/model" 0 || die "scripts/random-bert.py failed"
+  model="$work/model"
+fi
+[ -f "$model/model.safetensors" ] || die "no model at $model (scripts/fetch-minilm.sh; or carry its config and tokenizer and set RANDOM_WEIGHTS=1)"
 command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | sed 's/^/gpu-targets: GPU: /'
 
 # step NAME CMD...: runs CMD under the time limit, output to $logs/NAME.log.
