@@ -30,6 +30,9 @@
 #   WORK      where the generated data goes [a temporary folder]
 #   LOGS      where logs and JSON lines go [$OUT if set, else $WORK/logs]
 #   LIMIT     seconds each step may take [540]
+#   STEPS     which steps run, comma-separated: bench,embed,st,static,minilm [all]. The
+#             device tool allows 10 minutes a command: split a 10M-row run in two calls
+#             (STEPS=bench,embed,st,static then STEPS=minilm, with the same WORK and LOGS).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -56,13 +59,17 @@ work="${WORK:-$(mktemp -d)}"
 logs="${LOGS:-${OUT:-$work/logs}}"
 mkdir -p "$work" "$logs"
 results="$logs/results.jsonl"
-: >"$results"
+touch "$results"
+steps=",${STEPS:-bench,embed,st,static,minilm},"
+want() { case "$steps" in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 die() {
   echo "gpu-targets: error: $*" >&2
   exit 1
 }
 [ -x "$bin" ] || die "no semsift binary at $bin (scripts/build-cuda.sh builds the CUDA one; set SEMSIFT)"
+"$bin" --version >/dev/null 2>&1 ||
+  die "$bin does not start (a CUDA build needs the NVIDIA driver's libcuda.so.1; on a CPU machine set SEMSIFT=target/release/semsift)"
 if [ ! -f "$model/model.safetensors" ] && [ -f "$model/config.json" ] && [ "${RANDOM_WEIGHTS:-0}" = 1 ]; then
   # Only the configuration and tokenizer were carried: the same architecture with
   # seeded random weights (speed does not depend on them; both sides run the same).
@@ -92,30 +99,35 @@ step() {
 texts="$work/texts.jsonl"
 [ -s "$texts" ] || python3 "$root/scripts/make-synthetic.py" "$text_rows" "$texts" 1
 e2e="$work/e2e.jsonl"
-[ -s "$e2e" ] || python3 "$root/scripts/make-synthetic.py" "$e2e_rows" "$e2e" 2
+if want static || want minilm; then
+  [ -s "$e2e" ] || python3 "$root/scripts/make-synthetic.py" "$e2e_rows" "$e2e" 2
+fi
 minilm_in="$work/minilm.jsonl"
-[ -s "$minilm_in" ] || head -n "$minilm_rows" "$e2e" >"$minilm_in"
+if want minilm; then
+  [ -s "$minilm_in" ] || head -n "$minilm_rows" "$e2e" >"$minilm_in"
+fi
 
 # ---- 1. search, k-means, embedding on the device -----------------------------
-step bench "$bin" bench-device --device "$device" --rows "$rows" --dim "$dim" --k "$k" \
+want bench && step bench "$bin" bench-device --device "$device" --rows "$rows" --dim "$dim" --k "$k" \
   --model "$model" --texts "$texts" --text-rows "$text_rows" --batch-size "$batch" --half
-grep '^{' "$logs/bench.log" >>"$results" || true
+want bench && { grep '^{' "$logs/bench.log" >>"$results" || true; }
 # semsift's vectors of the texts, for the peer's cosine.
-step embed "$bin" embed "$texts" --model "$model" --device "$device" --batch-size "$batch" \
+want embed && step embed "$bin" embed "$texts" --model "$model" --device "$device" --batch-size "$batch" \
   -o "$work/semsift.npy" -q
 
 # ---- 2. the peer on the same texts -------------------------------------------
 st_device=cpu
 case "$device" in cuda*) st_device="$device" ;; esac
 for p in fp16 fp32; do
+  want st || break
   if [ "$p" = fp16 ] && [ "$st_device" = cpu ]; then continue; fi
   step "st_$p" "$python" "$root/scripts/st_embed.py" "$model" "$texts" "$text_rows" "$st_device" "$batch" "$p" "$work/semsift.npy"
   grep '^{' "$logs/st_$p.log" >>"$results" || true
 done
 
 # ---- 3. dedup end to end -------------------------------------------------------
-step dedup_static "$bin" dedup "$e2e" --device "$device" -o "$work/out-static" -q
-step dedup_minilm "$bin" dedup "$minilm_in" --device "$device" --model "$model" \
+want static && step dedup_static "$bin" dedup "$e2e" --device "$device" -o "$work/out-static" -q
+want minilm && step dedup_minilm "$bin" dedup "$minilm_in" --device "$device" --model "$model" \
   --batch-size "$batch" -o "$work/out-minilm" -q
 for run in static minilm; do
   s="$work/out-$run/summary.json"

@@ -306,7 +306,7 @@ impl VectorIndex for DeviceCellsIndex<'_> {
                     let list = &mut lists[q as usize];
                     list.push((c, s));
                     // Any id beyond the lowest `max_hits` can never be listed.
-                    if list.len() >= 2 * max_hits.max(64) {
+                    if list.len() >= max_hits.max(64).saturating_mul(2) {
                         keep_lowest_ids(list, max_hits);
                     }
                 }
