@@ -18,9 +18,8 @@ use candle_core::{DType, Device, Tensor};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::device::{
-    compute, neighbors_from, segment_hits, upload, DeviceIndex, DeviceParams, SEGMENT,
-};
+use super::device::{compute, neighbors_from, segment_hits, upload, DeviceIndex, SEGMENT};
+use super::precision::DeviceParams;
 use super::{check_queries, keep_lowest_ids, IndexError, Neighbors, VectorIndex};
 use crate::cluster::lloyd::members_by_cluster;
 use crate::cluster::{Init, KMeans, KMeansParams};

@@ -25,11 +25,12 @@ mod hits;
 mod hnsw;
 mod ivf;
 mod neighbors;
+mod precision;
 pub(crate) mod quantizer;
 pub(crate) mod spill;
 
 pub use crate::linalg::dot;
-pub use device::{DeviceIndex, DeviceParams, Precision, DEVICE_MEMORY, SEGMENT};
+pub use device::{DeviceIndex, SEGMENT};
 pub use device_cells::{auto_cells, DeviceCellsIndex, DeviceCellsParams, MAX_CELLS};
 pub use error::IndexError;
 pub use exact::ExactIndex;
@@ -37,6 +38,7 @@ pub use hits::HitStream;
 pub use hnsw::{HnswIndex, HnswParams};
 pub use ivf::{auto_lists, IvfIndex, IvfParams, IvfPartition, CELL_ROWS};
 pub use neighbors::{Neighbors, NeighborsBuilder};
+pub use precision::{DeviceParams, Precision, DEVICE_MEMORY};
 
 use crate::progress::Progress;
 
