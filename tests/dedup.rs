@@ -621,6 +621,14 @@ fn the_device_path_decides_as_exact_search() {
     }
     let (cells, summary) = run("cells", &["--device", "candle-cpu"]);
     assert_eq!(summary["index"]["kind"], "ivf");
+    // Deterministic for a device and seed: a second run writes the same bytes.
+    let (again, _) = run("cells-again", &["--device", "candle-cpu"]);
+    for file in ["removed.jsonl", "kept.jsonl"] {
+        assert!(
+            same_bytes(&cells, &again, file),
+            "cells: {file} differs between runs"
+        );
+    }
     assert_eq!(summary["devices"]["search"], "candle-cpu");
     let enc = model();
     let found = check_self_invariants(&rows, &cells, 0.9, enc.as_ref());
