@@ -17,6 +17,7 @@
 //! rows block by block against the rows kept so far, without listing pairs.
 
 pub mod blockwise;
+pub mod cells;
 pub mod cross;
 pub mod exact;
 mod full_scan;
@@ -27,6 +28,7 @@ mod rows;
 pub mod select;
 pub mod summary;
 
+pub use cells::{cell_matches, cell_pairs, select_pairs, RowMatch, RowPairs};
 pub use cross::{best_matches, RefMatch};
 pub use exact::{row_key, ExactGroups};
 pub use identical::IdenticalVectors;

@@ -307,7 +307,7 @@ pub fn run_dedup(
             no_header: opts.read.no_header,
         },
         &kept_name,
-        &rows,
+        (&rows).into(),
         &|i| match decisions.get(i as usize)? {
             &Decision::Remove {
                 duplicate_of,

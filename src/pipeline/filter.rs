@@ -209,7 +209,7 @@ pub fn run_filter(
             no_header: opts.read.no_header,
         },
         &kept_name,
-        &rows,
+        (&rows).into(),
         &|i| {
             let r = i as usize;
             (!*keep.get(r)?).then(|| {

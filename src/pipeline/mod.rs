@@ -12,6 +12,7 @@
 //! - [`read_candidates`]: read → embed a file's rows as candidates for a
 //!   [`Pool`](crate::pool::Pool) (`semsift pool add` / `query`).
 
+mod decided;
 mod dedup;
 mod embed;
 mod filter;
@@ -26,10 +27,11 @@ mod vectors;
 pub use crate::dataset::{RowNumbers, Texts};
 pub use crate::report::Clusters;
 pub use crate::store::Vectors;
+pub use decided::{write_decided, RemovedLine};
 pub use dedup::{run_dedup, DedupOptions, DedupOutcome, AUTO_F16_SHARE};
 pub use embed::{embed_dataset, embed_to_npy, EmbedFiles, EmbedOutcome, EmbedStats};
 pub use filter::{run_filter, FilterMode, FilterOptions, FilterOutcome};
-pub use output::{AtomicFile, OutputDir};
+pub use output::{AtomicFile, OutputDir, OutputFile};
 pub use pool::{
     hits_json, import_file, read_candidates, read_queries, verdict_json, FileCandidates,
 };

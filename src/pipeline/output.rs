@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::rows::LoadedRows;
+use super::rows::{LoadedRows, SkippedRow};
 use crate::atomic::{self, partial_path};
-use crate::dataset::{self, DatasetError, OnError, Route, SplitOptions};
+use crate::dataset::{self, DatasetError, OnError, Route, RowNumbers, SplitOptions};
 use crate::progress::Progress;
 use crate::store::StoreError;
 use crate::Error;
@@ -178,6 +178,30 @@ impl SplitFiles {
     }
 }
 
+/// What [`write_split`] needs to know of how the job read its input.
+#[derive(Debug, Clone, Copy)]
+pub struct SplitRows<'a> {
+    /// Rows read (not skipped).
+    pub read: u64,
+    /// How reading treated unreadable rows.
+    pub on_error: OnError,
+    /// File row numbers of the rows read.
+    pub numbers: &'a RowNumbers,
+    /// The rows left out as unreadable, in order.
+    pub skipped: &'a [SkippedRow],
+}
+
+impl<'a> From<&'a LoadedRows> for SplitRows<'a> {
+    fn from(rows: &'a LoadedRows) -> Self {
+        SplitRows {
+            read: rows.groups.rows() as u64,
+            on_error: rows.on_error,
+            numbers: &rows.numbers,
+            skipped: &rows.skipped,
+        }
+    }
+}
+
 /// Splits `input` (read again, as `split` says) into `kept_name`, `removed.jsonl` and,
 /// when `rows` were read with [`OnError::Skip`], `skipped.jsonl` in `out`, so that every row of the input lands in
 /// exactly one of them.
@@ -192,11 +216,11 @@ pub fn write_split(
     input: &Path,
     split: SplitOptions,
     kept_name: &str,
-    rows: &LoadedRows,
+    rows: SplitRows<'_>,
     removed: &dyn Fn(u64) -> Option<Map<String, Value>>,
     progress: &dyn Progress,
 ) -> Result<SplitFiles, Error> {
-    let expected_rows = (rows.groups.rows() + rows.skipped.len()) as u64;
+    let expected_rows = rows.read + rows.skipped.len() as u64;
     let kept_path = out.file(kept_name)?;
     let mut removed_file = out.writer("removed.jsonl")?;
     let removed_path = out.dir().join("removed.jsonl");
@@ -204,7 +228,7 @@ pub fn write_split(
         .then(|| out.writer("skipped.jsonl"))
         .transpose()?;
     let skipped_path = out.dir().join("skipped.jsonl");
-    let numbers = &rows.numbers;
+    let numbers = rows.numbers;
     let mut next_skipped = rows.skipped.iter().peekable();
     let stats = dataset::split_with(
         input,

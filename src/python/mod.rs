@@ -15,6 +15,7 @@
 use pyo3::prelude::*;
 
 mod arrow;
+mod cells;
 mod errors;
 mod fields;
 mod model;
@@ -38,6 +39,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<result::DedupResult>()?;
     m.add_class::<pool::PoolHandle>()?;
     m.add_function(wrap_pyfunction!(candidate_limit, m)?)?;
+    m.add_function(wrap_pyfunction!(cells::fit_centroids, m)?)?;
+    m.add_function(wrap_pyfunction!(cells::cell_pairs_of, m)?)?;
+    m.add_function(wrap_pyfunction!(cells::cell_matches_of, m)?)?;
+    m.add_function(wrap_pyfunction!(cells::select_from_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(cells::write_dedup_outputs, m)?)?;
     m.add_function(wrap_pyfunction!(fields::select_texts, m)?)?;
     m.add_function(wrap_pyfunction!(fields::field_root, m)?)?;
     m.add("SemsiftError", m.py().get_type::<errors::SemsiftError>())?;

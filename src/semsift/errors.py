@@ -37,8 +37,21 @@ class FieldPathError(ValueError):
         self.column = column
 
 
+class InputFileError(ValueError):
+    """A row of an input file cannot be read (``semsift.ray``): ``path`` is the file,
+    ``line`` the 1-based line (``None`` where the format has no lines), ``column`` the
+    column or field path (``None`` when the row itself is bad); the message says what was
+    wrong."""
+
+    def __init__(self, path: str, line: "int | None", column: "str | None", message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+        self.column = column
+
+
 class EncoderError(ValueError):
     """An encoder returned something other than one vector per text (wrong shape or type)."""
 
 
-__all__ = ["EncoderError", "FieldPathError", "MissingColumnError", "SemsiftError"]
+__all__ = ["EncoderError", "FieldPathError", "InputFileError", "MissingColumnError", "SemsiftError"]

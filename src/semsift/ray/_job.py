@@ -1,0 +1,354 @@
+"""The driver of a distributed deduplication: plans the stages, runs them on the cluster
+and gathers their results. See ``semsift.ray`` for what it computes and ``_stages`` for
+the work itself."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from semsift import __version__
+from semsift.ray import _cells, _inputs, _stages
+from semsift.ray._stages import INPUT, REFERENCE
+
+log = logging.getLogger("semsift.ray")
+
+#: Most cells the automatic choice makes.
+MAX_CELLS = 4096
+
+
+@dataclass
+class RayDedupResult:
+    """What a distributed deduplication decided.
+
+    ``removed`` holds the removed rows (``row``, increasing) with ``duplicate_of``,
+    ``score`` and ``exact``, as NumPy arrays; ``summary`` is ``summary.json``'s content.
+    For files, ``output_dir`` holds ``kept.<ext>``, ``removed.jsonl`` and
+    ``summary.json``; for a ``ray.data.Dataset``, ``dataset`` is the input with ``kept``,
+    ``duplicate_of``, ``score`` and ``exact`` columns (``kept`` and ``removed_rows`` split it).
+    """
+
+    summary: dict[str, Any]
+    removed: dict[str, np.ndarray]
+    output_dir: Optional[str] = None
+    dataset: Any = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def kept(self) -> Any:
+        """The kept rows (a Dataset input only)."""
+        self._need_dataset()
+        return self.dataset.filter(expr="kept").drop_columns(["kept", "duplicate_of", "score", "exact"])
+
+    @property
+    def removed_rows(self) -> Any:
+        """The removed rows with ``duplicate_of``, ``score`` and ``exact`` (a Dataset input only)."""
+        self._need_dataset()
+        return self.dataset.filter(expr="~kept").drop_columns(["kept"])
+
+    def _need_dataset(self) -> None:
+        if self.dataset is None:
+            raise ValueError(f"the input was files: the outputs are in {self.output_dir}")
+
+
+def _ray() -> Any:
+    try:
+        import ray  # noqa: PLC0415
+    except ImportError as e:  # pragma: no cover - the message is the point
+        raise ImportError("semsift.ray needs Ray: pip install 'ray[data]'") from e
+    return ray
+
+
+def _wait(stage: str, refs: list[Any]) -> list[Any]:
+    """Waits for every task of a stage, logging progress; their results, in order."""
+    ray = _ray()
+    pending, done, last = list(refs), 0, time.monotonic()
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=len(pending), timeout=5.0)
+        done += len(ready)
+        if pending and time.monotonic() - last > 5.0:
+            log.info("%s: %d of %d tasks done", stage, done, len(refs))
+            last = time.monotonic()
+    return ray.get(refs)
+
+
+def _remote(fn: Any, cpus: float = 1.0) -> Any:
+    # Retried when a worker dies; every stage writes fixed file names atomically, so a
+    # retry rewrites the same files.
+    return _ray().remote(num_cpus=cpus, max_retries=3)(fn)
+
+
+def _plan(data: Any, shard_bytes: int, what: str) -> tuple[list[_inputs.Shard], Optional[str]]:
+    """Shards of ``data`` (a path or a ``ray.data.Dataset``) with their row numbers, and
+    the path when it is a file."""
+    ray = _ray()
+    if isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        shards = _inputs.plan_file(path, shard_bytes)
+        counts = _wait(f"count {what}", [_remote(_stages.count_shard).remote(s) for s in shards])
+        shards = _inputs.numbered(shards, counts)
+        if sum(s.rows for s in shards) == 0:
+            raise ValueError(f"{path}: no rows")
+        return shards, path
+    if isinstance(data, ray.data.Dataset):
+        shards = []
+        for bundle in data.materialize().iter_internal_ref_bundles():
+            for ref, meta in bundle.blocks:
+                if meta.num_rows:
+                    shards.append(_inputs.Shard(len(shards), "block", block=ref, rows=meta.num_rows))
+        shards = _inputs.numbered(shards, [(s.rows, s.rows) for s in shards])
+        if not shards:
+            raise ValueError(f"the {what} dataset has no rows")
+        return shards, None
+    raise TypeError(f"{what} must be a path to a JSON Lines or Parquet file or a ray.data.Dataset, got {type(data).__name__}")
+
+
+def auto_cells(unique: int) -> int:
+    """Cells for ``unique`` rows: about √n/2, so each holds about 2√n rows."""
+    return max(1, min(MAX_CELLS, int(math.sqrt(unique) / 2)))
+
+
+def _cluster() -> dict[str, Any]:
+    ray = _ray()
+    res = ray.cluster_resources()
+    return {
+        "nodes": sum(1 for n in ray.nodes() if n.get("Alive")),
+        "cpus": int(res.get("CPU", 0)),
+        "gpus": int(res.get("GPU", 0)),
+    }
+
+
+def dedup(
+    data: Any,
+    columns: Sequence[str] | str,
+    threshold: float = 0.9,
+    *,
+    against: Any = None,
+    output: Optional[str] = None,
+    model: Optional[str] = None,
+    device: str = "cpu",
+    chat: Optional[str] = None,
+    cells: Optional[int] = None,
+    seed: int = 0,
+    actors: Optional[int] = None,
+    gpus_per_actor: float = 0.0,
+    shard_bytes: int = _inputs.SHARD_BYTES,
+    partitions: Optional[int] = None,
+    scratch: Optional[str] = None,
+    keep_scratch: bool = False,
+) -> RayDedupResult:
+    """Deduplicates ``data`` on the Ray cluster this process is connected to (``ray.init``
+    is called if it is not), with the decisions ``semsift dedup --index exact`` makes on
+    one machine. See the module's documentation for the stages and parameters."""
+    ray = _ray()
+    if isinstance(columns, str):
+        columns = [columns]
+    columns = list(columns)
+    if not columns:
+        raise ValueError("at least one column is needed")
+    if not (0.0 < threshold <= 1.0) or math.isnan(threshold):
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    if output is not None and not isinstance(data, (str, os.PathLike)):
+        raise ValueError("output= is for file inputs; a Dataset's result is result.dataset")
+    if not ray.is_initialized():
+        ray.init()
+    cluster = _cluster()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 3)
+        log.info("%s: %.2fs", stage, now - clock)
+        clock = now
+
+    start = clock
+    shards, path = _plan(data, shard_bytes, "input")
+    ref_shards, ref_path = _plan(against, shard_bytes, "reference") if against is not None else ([], None)
+    total = sum(s.rows for s in shards)
+    lap("plan")
+
+    if scratch is None:
+        base = output if output is not None else tempfile.gettempdir()
+        os.makedirs(base, exist_ok=True)
+        scratch = os.path.join(base, f".semsift-ray-{uuid.uuid4().hex[:12]}")
+    else:
+        scratch = os.path.join(scratch, f"semsift-ray-{uuid.uuid4().hex[:12]}")
+    os.makedirs(scratch)
+    try:
+        result = _run(
+            shards, ref_shards, path, ref_path, columns, threshold, output, model, device, chat, cells, seed,
+            actors or max(1, cluster["cpus"]), gpus_per_actor, partitions or max(1, cluster["cpus"]), scratch,
+            cluster, lap, timings,
+        )
+    finally:
+        if keep_scratch:
+            log.info("scratch files kept in %s", scratch)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+    timings["total"] = round(time.perf_counter() - start, 3)
+    result.summary["timings_s"] = dict(timings)
+    result.timings = dict(timings)
+    if output is not None:
+        _write_json(os.path.join(output, "summary.json"), result.summary)
+    log.info("%d rows: kept %d, removed %d in %.1fs", total, result.summary["rows"]["kept"], result.summary["rows"]["removed"], timings["total"])
+    return result
+
+
+def _write_json(path: str, value: Any) -> None:
+    tmp = f"{path}.partial"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _run(
+    shards: list[_inputs.Shard],
+    ref_shards: list[_inputs.Shard],
+    path: Optional[str],
+    ref_path: Optional[str],
+    columns: list[str],
+    threshold: float,
+    output: Optional[str],
+    model: Optional[str],
+    device: str,
+    chat: Optional[str],
+    cells: Optional[int],
+    seed: int,
+    actors: int,
+    gpus_per_actor: float,
+    partitions: int,
+    scratch: str,
+    cluster: dict[str, Any],
+    lap: Any,
+    timings: dict[str, float],
+) -> RayDedupResult:
+    ray = _ray()
+    against = bool(ref_shards)
+
+    # Embed: a pool of actors, each holding the model, one shard per call.
+    items = [{"set": INPUT, "shard": s.index} for s in shards] + [{"set": REFERENCE, "shard": s.index} for s in ref_shards]
+    pool = ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(actors, len(items))))
+    embedded = (
+        ray.data.from_items(items, override_num_blocks=len(items))
+        .map_batches(
+            _stages.Embedder,
+            fn_constructor_kwargs={
+                "shards": {INPUT: shards, REFERENCE: ref_shards},
+                "scratch": scratch,
+                "columns": columns,
+                "chat": chat,
+                "model": model,
+                "device": device,
+                "partitions": partitions,
+            },
+            batch_size=1,
+            compute=pool,
+            num_cpus=0 if gpus_per_actor else 1,
+            num_gpus=gpus_per_actor or None,
+        )
+        .take_all()
+    )
+    unique = {INPUT: 0, REFERENCE: 0}
+    for e in embedded:
+        unique[e["set"]] += e["embedded"]
+    fingerprint = embedded[0]["fingerprint"]
+    dim = int(embedded[0]["dim"])
+    lap("embed")
+
+    found = _wait("exact copies", [_remote(_stages.find_copies).remote(scratch, p, against) for p in range(partitions)])
+    exact_found = int(sum(found))
+    lap("exact")
+
+    base = REFERENCE if against else INPUT
+    k = cells or auto_cells(unique[base])
+    centroids = ray.get(_remote(_stages.fit_cells).remote(scratch, base, unique[base], k, seed))
+    distances = _cells.centroid_distances(centroids)
+    k = len(centroids)
+    c_ref, d_ref = ray.put(centroids), ray.put(distances)
+    lap("cells")
+
+    jobs = [(INPUT, s, "query" if against else "both") for s in shards] + [(REFERENCE, s, "home") for s in ref_shards]
+    counts = _wait(
+        "assign",
+        [_remote(_stages.assign_shard).remote(scratch, p, s, c_ref, d_ref, threshold, role) for p, s, role in jobs],
+    )
+    homes = np.sum([c[0] for c in counts], axis=0)
+    queries = np.sum([c[1] for c in counts], axis=0)
+    group_of, tasks = _cells.pack(homes, queries, tasks=4 * max(1, cluster["cpus"]))
+    g_ref = ray.put(group_of)
+    _wait("scatter", [_remote(_stages.scatter_shard).remote(scratch, p, s, g_ref) for p, s, _ in jobs])
+    lap("assign")
+
+    scored = _wait("score", [_remote(_stages.score_task).remote(scratch, t, task, threshold, against) for t, task in enumerate(tasks)])
+    lap("search")
+
+    select = _stages.select_against if against else _stages.select_self
+    decided = ray.get(_remote(select).remote(scratch, threshold))
+    lap("select")
+
+    total = sum(s.rows for s in shards)
+    outputs: Any = None
+    dataset = None
+    if path is not None and output is not None:
+        inputs = [path] + ([ref_path] if ref_path else [])
+        files = json.loads(ray.get(_remote(_stages.write_outputs).remote(path, inputs, output, total, decided)))
+        outputs = {"kept": files[0], "removed": files[1]}
+    elif path is None:
+        d_ref = ray.put(decided)
+        annotate = _remote(_stages.annotate_block)
+        dataset = ray.data.from_arrow_refs([annotate.remote(s.block, s.first_row, d_ref) for s in shards])
+    lap("write")
+
+    removed = int(len(decided["row"]))
+    exact_removed = int(decided["exact"].sum())
+    kept = total - removed
+    entries = int(queries.sum())
+    summary: dict[str, Any] = {
+        "command": "ray dedup",
+        "semsift_version": __version__,
+        "input": path,
+        "format": None if path is None else _inputs.file_kind(path),
+        "columns": columns,
+        "against": ref_path if against else None,
+        "on_error": "fail",
+        "rows": {
+            "input": total,
+            "unique": unique[INPUT] if against else unique[INPUT] - exact_found,
+            "kept": kept,
+            "removed": removed,
+            "exact_removed": exact_removed,
+            "skipped": 0,
+            "reference": sum(s.rows for s in ref_shards) if against else None,
+            "reference_skipped": 0 if against else None,
+        },
+        "duplicate_ratio": removed / total if total else 0.0,
+        "exact_duplicate_ratio": exact_removed / total if total else 0.0,
+        "threshold": threshold,
+        "model": {"fingerprint": fingerprint, "dim": dim},
+        "index": {
+            "backend": "ray-cells (exact)",
+            "cells": k,
+            "query_entries": entries,
+            "queries_per_row": round(entries / max(1, int(np.sum(homes)) if not against else unique[INPUT]), 3),
+            "score_tasks": len(tasks),
+            "pairs_found" if not against else "matches_found": int(sum(scored)),
+            "seed": seed,
+        },
+        "cluster": {**cluster, "shards": len(shards) + len(ref_shards), "actors": actors, "partitions": partitions},
+        "devices": {"embed": device},
+        "outputs": outputs,
+    }
+    return RayDedupResult(summary=summary, removed={key: decided[key] for key in ("row", "duplicate_of", "score", "exact")}, output_dir=output, dataset=dataset)
