@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, shared_data
 
-ray = pytest.importorskip("ray", reason="Ray is installed by scripts/pyenv.sh (scripts/requirements.txt)")
+from semsift.ray.local import LOOPBACK_ENV, LocalCluster
 
-from semsift.ray.local import LOOPBACK_ENV, LocalCluster  # noqa: E402
+# Read by Ray when it is imported: keeps this process's connections on 127.0.0.1.
+os.environ.update(LOOPBACK_ENV)
+ray = pytest.importorskip("ray", reason="Ray is installed by scripts/pyenv.sh (scripts/requirements.txt)")
 
 EXE = ROOT / "target" / "release" / "semsift"
 EXAMPLE = ROOT / "tests" / "data" / "example.jsonl"
@@ -97,12 +99,12 @@ def test_the_cluster_has_two_nodes_on_loopback_only(cluster):
 
 
 def test_the_fixture_gives_the_single_machine_files(cluster, tmp_path):
-    cli = _cli(tmp_path, EXAMPLE, "-c", "text", "-t", "0.9")
+    cli = _cli(tmp_path, EXAMPLE, "-c", "text", "-t", "0.7")
     dist = tmp_path / "ray"
     # Small shards: rows and their duplicates land in different shards and cells.
-    _run_ray(cluster, EXAMPLE, dist, "-c", "text", "-t", "0.9", "--shard-size", "1K", "--cells", "3")
+    _run_ray(cluster, EXAMPLE, dist, "-c", "text", "-t", "0.7", "--shard-size", "1K", "--cells", "3")
     s = _same_outputs(cli, dist)
-    assert s["rows"]["removed"] > 5 and s["rows"]["exact_removed"] > 0
+    assert s["rows"]["removed"] >= 14 and s["rows"]["exact_removed"] >= 2
     assert s["cluster"]["nodes"] == 2 and s["cluster"]["shards"] > 4
 
 
@@ -144,13 +146,11 @@ def test_parquet_input_writes_the_same_rows(cluster, tmp_path):
     assert pq.read_table(cli / "kept.parquet").equals(pq.read_table(dist / "kept.parquet"))
 
 
-def test_a_dataset_is_deduplicated_as_the_python_api_does(cluster, monkeypatch):
+def test_a_dataset_is_deduplicated_as_the_python_api_does(cluster):
     import semsift
     import semsift.ray as sray
 
     rows = [json.loads(line) for line in open(EXAMPLE) if line.strip()]
-    for k, v in LOOPBACK_ENV.items():
-        monkeypatch.setenv(k, v)
     ray.init(address=cluster.address, logging_level="ERROR")
     try:
         ds = ray.data.from_items(rows, override_num_blocks=5)
@@ -238,4 +238,4 @@ def test_alpaca_instructions_match_the_cli(cluster, tmp_path):
     dist = tmp_path / "ray"
     _run_ray(cluster, path, dist, "-c", "instruction", "--shard-size", "512K")
     s = _same_outputs(cli, dist)
-    assert s["rows"]["removed"] > 1000
+    assert s["rows"]["removed"] > 500

@@ -47,14 +47,18 @@ class RayDedupResult:
     @property
     def kept(self) -> Any:
         """The kept rows (a Dataset input only)."""
+        from ray.data.expressions import col  # noqa: PLC0415
+
         self._need_dataset()
-        return self.dataset.filter(expr="kept").drop_columns(["kept", "duplicate_of", "score", "exact"])
+        return self.dataset.filter(expr=col("kept")).drop_columns(["kept", "duplicate_of", "score", "exact"])
 
     @property
     def removed_rows(self) -> Any:
         """The removed rows with ``duplicate_of``, ``score`` and ``exact`` (a Dataset input only)."""
+        from ray.data.expressions import col  # noqa: PLC0415
+
         self._need_dataset()
-        return self.dataset.filter(expr="~kept").drop_columns(["kept"])
+        return self.dataset.filter(expr=~col("kept")).drop_columns(["kept"])
 
     def _need_dataset(self) -> None:
         if self.dataset is None:
@@ -101,11 +105,14 @@ def _plan(data: Any, shard_bytes: int, what: str) -> tuple[list[_inputs.Shard], 
             raise ValueError(f"{path}: no rows")
         return shards, path
     if isinstance(data, ray.data.Dataset):
-        shards = []
-        for bundle in data.materialize().iter_internal_ref_bundles():
-            for ref, meta in bundle.blocks:
-                if meta.num_rows:
-                    shards.append(_inputs.Shard(len(shards), "block", block=ref, rows=meta.num_rows))
+        # Rows are numbered in the dataset's order: its blocks, in order.
+        ray.data.DataContext.get_current().execution_options.preserve_order = True
+        refs = data.to_arrow_refs()
+        counts = _wait(f"count {what}", [_remote(_stages.count_block).remote(r) for r in refs])
+        shards = [
+            _inputs.Shard(i, "block", block=r, rows=n) for i, (r, n) in enumerate(zip(refs, counts))
+        ]
+        shards = [_inputs.replace(s, index=i) for i, s in enumerate(s for s in shards if s.rows)]
         shards = _inputs.numbered(shards, [(s.rows, s.rows) for s in shards])
         if not shards:
             raise ValueError(f"the {what} dataset has no rows")

@@ -84,6 +84,11 @@ def count_shard(shard: _inputs.Shard) -> tuple[int, int]:
     return _inputs.count(shard)
 
 
+def count_block(block: Any) -> int:
+    """Rows of one dataset block."""
+    return int(block.num_rows)
+
+
 class Embedder:
     """A Ray Data actor (``map_batches``): loads the model once, then embeds whole shards
     (one per call) into the scratch directory and returns what it did."""

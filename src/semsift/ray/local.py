@@ -13,6 +13,7 @@ process in the sessions it started, whatever happened.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import Any, Optional
 
@@ -32,6 +34,10 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _exit_on_term(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 class LocalCluster:
@@ -62,6 +68,11 @@ class LocalCluster:
         return p
 
     def start(self) -> "LocalCluster":
+        # Stopped at exit, and on SIGTERM (a CI timeout) too: the handler turns it into
+        # SystemExit, so `with` blocks and test fixtures unwind.
+        atexit.register(self.stop)
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _exit_on_term)
         ray = os.path.join(os.path.dirname(sys.executable), "ray")
         self._spawn(
             [
