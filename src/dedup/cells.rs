@@ -97,7 +97,10 @@ fn candidates(
 /// The pairs of one cell: each query with every home row numbered after it that is at
 /// least `threshold` similar (`home` and `queries` row-major unit vectors, `dim` wide,
 /// numbered by `home_rows` and `query_rows`). A row that is both (its home cell) pairs
-/// only with the home rows after it.
+/// only with the home rows after it. With `both_ends`, a query pairs with the similar
+/// home rows before it too (the later row first either way): an
+/// approximate partition then finds a pair from either of its rows, and a pair found
+/// twice counts once in [`select_pairs`].
 pub fn cell_pairs(
     home: &[f32],
     home_rows: &[u64],
@@ -105,13 +108,20 @@ pub fn cell_pairs(
     query_rows: &[u64],
     dim: usize,
     threshold: f32,
+    both_ends: bool,
 ) -> Result<RowPairs, IndexError> {
     check(home, home_rows, dim)?;
     check(queries, query_rows, dim)?;
     let mut pairs = RowPairs::default();
     candidates(home, queries, dim, threshold, |q, h, s| {
-        if query_rows[q] < home_rows[h] && s >= threshold {
-            pairs.push(home_rows[h], query_rows[q], s);
+        let (q, h) = (query_rows[q], home_rows[h]);
+        if s < threshold || q == h {
+            return;
+        }
+        if q < h {
+            pairs.push(h, q, s);
+        } else if both_ends {
+            pairs.push(q, h, s);
         }
     })?;
     Ok(pairs)
@@ -161,7 +171,8 @@ pub fn better(best: Option<(u64, f32)>, of: u64, score: f32) -> bool {
 /// a row with an earlier *kept* row at least `threshold` similar is removed in favour of
 /// the most similar one (ties: the earliest); otherwise it is kept. Returns the removed
 /// rows, in order. With every pair at or above `threshold` given (as [`cell_pairs`] over
-/// all cells gives them), this is [`select()`](super::select()) on an exact search.
+/// all cells gives them), this is [`select()`](super::select()) on an exact search. A
+/// pair listed more than once counts once.
 pub fn select_pairs(pairs: &RowPairs, threshold: f32) -> Vec<RowMatch> {
     let mut order: Vec<usize> = (0..pairs.len()).collect();
     order.sort_unstable_by_key(|&p| (pairs.later[p], pairs.earlier[p]));
@@ -174,6 +185,13 @@ pub fn select_pairs(pairs: &RowPairs, threshold: f32) -> Vec<RowMatch> {
         let mut best: Option<(u64, f32)> = None;
         while at < order.len() && pairs.later[order[at]] == row {
             let p = order[at];
+            let repeat = at > 0
+                && pairs.later[order[at - 1]] == row
+                && pairs.earlier[order[at - 1]] == pairs.earlier[p];
+            if repeat {
+                at += 1;
+                continue;
+            }
             let (of, score) = (pairs.earlier[p], pairs.score[p]);
             if score >= threshold && !is_removed(&removed, of) && better(best, of, score) {
                 best = Some((of, score));
@@ -201,12 +219,34 @@ mod tests {
         let mut all = RowPairs::default();
         for c in 0..cells {
             let (lo, hi) = (c * n / cells, (c + 1) * n / cells);
-            let p = cell_pairs(&v[lo * dim..hi * dim], &rows[lo..hi], v, &rows, dim, t).unwrap();
+            let p = cell_pairs(
+                &v[lo * dim..hi * dim],
+                &rows[lo..hi],
+                v,
+                &rows,
+                dim,
+                t,
+                false,
+            )
+            .unwrap();
             for i in 0..p.len() {
                 all.push(p.later[i], p.earlier[i], p.score[i]);
             }
         }
         all
+    }
+
+    /// Even rows and odd rows: two sets drawn from the same clusters.
+    fn halves(v: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for (i, r) in v.chunks_exact(dim).enumerate() {
+            if i % 2 == 0 {
+                a.extend_from_slice(r)
+            } else {
+                b.extend_from_slice(r)
+            }
+        }
+        (a, b)
     }
 
     #[test]
@@ -265,13 +305,42 @@ mod tests {
         assert_eq!(got, vec![m(1, 0, 0.95), m(2, 0, 0.91), m(3, 0, 0.93)]);
         // Below the threshold a pair does not count.
         assert_eq!(select_pairs(&pairs, 0.96), vec![m(2, 1, 0.99)]);
+        // Repeats change nothing.
+        let mut twice = pairs.clone();
+        for i in 0..pairs.len() {
+            twice.push(pairs.later[i], pairs.earlier[i], pairs.score[i]);
+        }
+        assert_eq!(select_pairs(&twice, 0.9), select_pairs(&pairs, 0.9));
+    }
+
+    #[test]
+    fn both_ends_finds_a_pair_from_its_later_row_too() {
+        let dim = 16;
+        // Rows 0..100 and 100..200 drawn from the same clusters.
+        let (front, back) = halves(&clustered(200, dim, 10, 0.2, 4), dim);
+        let rows: Vec<u64> = (0..200).collect();
+        let (front, back) = (&front[..], &back[..]);
+        // Home rows 0..100, queries 100..200: every pair has its later row as the query.
+        let one = cell_pairs(front, &rows[..100], back, &rows[100..], dim, 0.9, false).unwrap();
+        assert!(one.is_empty());
+        let both = cell_pairs(front, &rows[..100], back, &rows[100..], dim, 0.9, true).unwrap();
+        let reverse = cell_pairs(back, &rows[100..], front, &rows[..100], dim, 0.9, false).unwrap();
+        assert!(!both.is_empty());
+        let sorted = |p: &RowPairs| {
+            let mut v: Vec<(u64, u64, u32)> = (0..p.len())
+                .map(|i| (p.later[i], p.earlier[i], p.score[i].to_bits()))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(sorted(&both), sorted(&reverse));
     }
 
     #[test]
     fn matches_are_the_best_reference_row_of_each_query() {
         let dim = 16;
-        let v = clustered(300, dim, 5, 0.3, 2);
-        let (refs, queries) = v.split_at(150 * dim);
+        let (refs, queries) = halves(&clustered(300, dim, 5, 0.3, 2), dim);
+        let (refs, queries) = (&refs[..], &queries[..]);
         let ref_rows: Vec<u64> = (1000..1150).collect();
         let query_rows: Vec<u64> = (0..150).collect();
         let got = cell_matches(queries, &query_rows, refs, &ref_rows, dim, 0.8).unwrap();

@@ -81,8 +81,10 @@ pub fn fit_centroids<'py>(
 }
 
 /// The pairs of one cell: `(later, earlier, score)` for each query row and each home row
-/// numbered after it at least `threshold` similar (`dedup::cell_pairs`).
+/// numbered after it (with `both_ends`, before it too) at least `threshold` similar
+/// (`dedup::cell_pairs`).
 #[pyfunction]
+#[pyo3(signature = (home, home_rows, queries, query_rows, threshold, both_ends = false))]
 pub fn cell_pairs_of<'py>(
     py: Python<'py>,
     home: PyReadonlyArray2<'py, f32>,
@@ -90,12 +92,13 @@ pub fn cell_pairs_of<'py>(
     queries: PyReadonlyArray2<'py, f32>,
     query_rows: PyReadonlyArray1<'py, u64>,
     threshold: f32,
+    both_ends: bool,
 ) -> PyResult<Columns<'py>> {
     let ((h, dim), hr) = (rows_of(&home), ids_of(&home_rows));
     let ((q, qdim), qr) = (rows_of(&queries), ids_of(&query_rows));
     same_width(dim, qdim)?;
     let pairs = py
-        .detach(|| cell_pairs(&h, &hr, &q, &qr, dim, threshold))
+        .detach(|| cell_pairs(&h, &hr, &q, &qr, dim, threshold, both_ends))
         .map_err(|e| to_py(e.into()))?;
     Ok((
         PyArray1::from_vec(py, pairs.later),

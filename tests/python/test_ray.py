@@ -45,6 +45,8 @@ def _cli(tmp: Path, path: Path, *args: str) -> Path:
 
 
 def _ray_cmd(cluster: LocalCluster, path: Path, out: Path, *args: str) -> list[str]:
+    if "--index" not in args:
+        args = (*args, "--index", "exact")
     return [sys.executable, "-m", "semsift.ray", "dedup", str(path), *args, "-o", str(out), "--address", cluster.address]
 
 
@@ -102,7 +104,7 @@ def test_the_fixture_gives_the_single_machine_files(cluster, tmp_path):
     cli = _cli(tmp_path, EXAMPLE, "-c", "text", "-t", "0.7")
     dist = tmp_path / "ray"
     # Small shards: rows and their duplicates land in different shards and cells.
-    _run_ray(cluster, EXAMPLE, dist, "-c", "text", "-t", "0.7", "--shard-size", "1K", "--cells", "3")
+    _run_ray(cluster, EXAMPLE, dist, "-c", "text", "-t", "0.7", "--shard-size", "1K")
     s = _same_outputs(cli, dist)
     assert s["rows"]["removed"] >= 14 and s["rows"]["exact_removed"] >= 2
     assert s["cluster"]["nodes"] == 2 and s["cluster"]["shards"] > 4
@@ -116,7 +118,40 @@ def test_duplicates_across_shards_and_cells_match_at_any_threshold(cluster, tmp_
     _run_ray(cluster, path, dist, "-c", "text", "-t", threshold, "--shard-size", "16K")
     s = _same_outputs(cli, dist)
     assert s["rows"]["removed"] > 100
-    assert s["index"]["cells"] > 1
+    assert s["index"]["tiles"] > 1
+
+
+def _removed(out: Path) -> dict[int, dict]:
+    return {r["row"]: r for r in map(json.loads, open(out / "removed.jsonl", encoding="utf-8"))}
+
+
+@pytest.mark.parametrize("against", [False, True])
+def test_cells_find_what_exact_search_finds(cluster, tmp_path, against):
+    """The scalable index: k-means cells fitted on a sample, rows regrouped by cell. It is
+    approximate, as the single machine's IVF index is: it must find nearly every removal,
+    and every pair it reports must be a real one with its exact score."""
+    path = _mixed(tmp_path)
+    args = ["-c", "text", "-t", "0.85"]
+    if against:
+        lines = [line for line in open(path, encoding="utf-8") if line.strip()]
+        ref, path = tmp_path / "ref.jsonl", tmp_path / "data.jsonl"
+        ref.write_text("".join(lines[::3]), encoding="utf-8")
+        path.write_text("".join(line for i, line in enumerate(lines) if i % 3), encoding="utf-8")
+        args += ["--against", str(ref)]
+    exact = _removed(_cli(tmp_path, path, *args))
+    dist = tmp_path / "ray"
+    _run_ray(cluster, path, dist, *args, "--shard-size", "16K", "--index", "cells", "--cells", "12", "--probes", "3")
+    cells = _removed(dist)
+    s = json.loads((dist / "summary.json").read_text())
+    assert s["index"]["cells"] == 12 and s["index"]["queries_per_row"] <= 3
+    assert len(exact) > 100
+    found = len(set(cells) & set(exact)) / len(exact)
+    assert found >= 0.97, found
+    # Where both remove a row for the same match, the score is the exact one.
+    same = [r for r in cells if r in exact and cells[r]["duplicate_of"] == exact[r]["duplicate_of"]]
+    assert len(same) >= 0.9 * len(exact)
+    assert all(cells[r]["score"] == exact[r]["score"] for r in same)
+    assert all(r["score"] >= 0.85 for r in cells.values())
 
 
 def test_against_a_reference_matches_the_cli(cluster, tmp_path):

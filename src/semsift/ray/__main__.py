@@ -34,7 +34,15 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--gpus-per-actor", type=float, default=0.0, help="GPUs each embedding actor reserves (e.g. 1 with --device cuda)")
     d.add_argument("--actors", type=int, help="most embedding actors (default: the cluster's CPUs)")
     d.add_argument("--chat", help="chat preset for conversation columns, as semsift dedup --chat")
-    d.add_argument("--cells", type=int, help="k-means cells (default: about sqrt(unique rows)/2); changes the work split, never the result")
+    d.add_argument(
+        "--index",
+        choices=["cells", "exact"],
+        default="cells",
+        help="cells (default): k-means cells, each row compared within its --probes nearest cells, approximate as "
+        "semsift dedup's default index; exact: every pair, by tiles of row blocks: the decisions of semsift dedup --index exact",
+    )
+    d.add_argument("--cells", type=int, help="k-means cells with --index cells (default: about sqrt(unique rows)/2)")
+    d.add_argument("--probes", type=int, default=10, help="nearest cells each row is compared within, with --index cells (default 10)")
     d.add_argument("--seed", type=int, default=0, help="seed of the cells' k-means (default 0)")
     d.add_argument("--shard-size", type=_size, default=None, help="bytes of JSON Lines per shard, e.g. 64M (default 32M)")
     d.add_argument("--scratch", help="directory for intermediate files, reachable by every node (default: inside OUTDIR)")
@@ -64,7 +72,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             model=args.model,
             device=args.device,
             chat=args.chat,
+            index=args.index,
             cells=args.cells,
+            probes=args.probes,
             seed=args.seed,
             actors=args.actors,
             gpus_per_actor=args.gpus_per_actor,

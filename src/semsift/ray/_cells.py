@@ -1,5 +1,5 @@
-"""Cells for an exact search spread over tasks: which cells each row is sent to, and which
-cells one task scores.
+"""Cells for a search spread over tasks (``index="cells"``): which cells each row is sent
+to, and which cells one task scores.
 
 Every unique row has a *home* cell: the centroid with the largest dot product (ties: the
 lowest cell). A row ``x`` is also sent, as a *query*, to every cell ``j`` that could hold
@@ -11,9 +11,15 @@ a row ``y`` at least ``threshold`` similar to it. The bound is exact, not a heur
 - ``y·w ≤ x·w + d·|w|``, so ``y`` can be in ``j`` only if ``x·c_j ≥ x·c_i − d·|c_j − c_i|``.
 
 ``SLACK`` covers the rounding of the float32 products on both sides, and the threshold is
-lowered by the rescoring margin before ``d`` is taken, so no pair at or above the
-threshold is ever left out; the centroids only decide how much work each task gets.
+lowered by the rescoring margin before ``d`` is taken, so the bound never leaves out a
+pair at or above the threshold. In the spaces text models make, though, every vector
+lies in one narrow cone and the bound leaves almost every cell possible (measured on
+50,000 Alpaca instructions at 0.9: 96 of 111 cells), so a row is also sent to its
+``probes`` nearest cells only, as the single machine's IVF index probes: the search is
+then approximate, and a pair is found from either of its rows. ``index="exact"`` (row
+blocks, ``_stages.tile_task``) is the exact one.
 """
+
 
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Nearest cells a row is sent to (as ``semsift dedup``'s IVF probes).
+PROBES = 10
 #: Rounding allowance of the bound: float32 products of unit vectors err far less.
 SLACK = 1e-3
 #: The threshold is lowered by this much before the bound is taken (``RESCORE_MARGIN``).
@@ -44,12 +52,18 @@ def centroid_distances(centroids: np.ndarray) -> np.ndarray:
 
 
 def assign(
-    vectors: np.ndarray, centroids: np.ndarray, distances: np.ndarray, threshold: float, queries: bool = True
+    vectors: np.ndarray,
+    centroids: np.ndarray,
+    distances: np.ndarray,
+    threshold: float,
+    probes: int,
+    queries: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Home cells and query cells of ``vectors``: ``(home, entry_row, entry_cell)`` where
     ``home[i]`` is row ``i``'s home and each ``(entry_row, entry_cell)`` sends row
-    ``entry_row`` (an index into ``vectors``) to cell ``entry_cell`` as a query (its home
-    included). With ``queries=False`` only the homes are computed (empty entries)."""
+    ``entry_row`` (an index into ``vectors``) to cell ``entry_cell`` as a query: its home
+    and, of its ``probes`` nearest cells, those the bound leaves possible. With
+    ``queries=False`` only the homes are computed (empty entries)."""
     n = len(vectors)
     d = reach(threshold)
     home = np.empty(n, dtype=np.int32)
@@ -59,9 +73,15 @@ def assign(
         h = p.argmax(axis=1)
         home[lo : lo + len(p)] = h
         if queries:
-            best = p[np.arange(len(p)), h]
-            bound = best[:, None] - d * distances[h] - SLACK
-            r, c = np.nonzero(p >= bound)
+            at = np.arange(len(p))
+            best = p[at, h]
+            mask = p >= best[:, None] - d * distances[h] - SLACK
+            if probes < p.shape[1]:
+                near = np.zeros_like(mask)
+                near[at[:, None], np.argpartition(-p, probes - 1, axis=1)[:, :probes]] = True
+                near[at, h] = True
+                mask &= near
+            r, c = np.nonzero(mask)
             rows.append(r + lo)
             cells.append(c)
     if not queries:
@@ -79,6 +99,18 @@ class Task:
     group: int
     part: int = 0
     parts: int = 1
+
+
+def blocks(shards: list, parts: int) -> list[list]:
+    """Consecutive shards grouped into at most ``parts`` blocks of about equal rows."""
+    total = sum(s.rows for s in shards)
+    out: list[list] = [[]]
+    share = total / max(1, parts)
+    for s in shards:
+        if out[-1] and sum(x.rows for x in out[-1]) + s.rows / 2 > share and len(out) < parts:
+            out.append([])
+        out[-1].append(s)
+    return [b for b in out if b]
 
 
 def pack(home: np.ndarray, queries: np.ndarray, tasks: int) -> tuple[np.ndarray, list[Task]]:

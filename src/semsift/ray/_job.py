@@ -145,7 +145,9 @@ def dedup(
     model: Optional[str] = None,
     device: str = "cpu",
     chat: Optional[str] = None,
+    index: str = "cells",
     cells: Optional[int] = None,
+    probes: int = _cells.PROBES,
     seed: int = 0,
     actors: Optional[int] = None,
     gpus_per_actor: float = 0.0,
@@ -165,6 +167,10 @@ def dedup(
         raise ValueError("at least one column is needed")
     if not (0.0 < threshold <= 1.0) or math.isnan(threshold):
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    if index not in ("cells", "exact"):
+        raise ValueError(f"index must be 'cells' or 'exact', got {index!r}")
+    if probes < 1:
+        raise ValueError(f"probes must be at least 1, got {probes}")
     if output is not None and not isinstance(data, (str, os.PathLike)):
         raise ValueError("output= is for file inputs; a Dataset's result is result.dataset")
     if not ray.is_initialized():
@@ -195,7 +201,7 @@ def dedup(
     os.makedirs(scratch)
     try:
         result = _run(
-            shards, ref_shards, path, ref_path, columns, threshold, output, model, device, chat, cells, seed,
+            shards, ref_shards, path, ref_path, columns, threshold, output, model, device, chat, index, cells, probes, seed,
             actors or max(1, cluster["cpus"]), gpus_per_actor, partitions or max(1, cluster["cpus"]), scratch,
             cluster, lap, timings,
         )
@@ -211,6 +217,83 @@ def dedup(
         _write_json(os.path.join(output, "summary.json"), result.summary)
     log.info("%d rows: kept %d, removed %d in %.1fs", total, result.summary["rows"]["kept"], result.summary["rows"]["removed"], timings["total"])
     return result
+
+
+def _exact(
+    shards: list[_inputs.Shard],
+    ref_shards: list[_inputs.Shard],
+    scratch: str,
+    threshold: float,
+    against: bool,
+    tasks: int,
+    lap: Any,
+) -> dict[str, Any]:
+    """Exact search by tiles of row blocks: every block against itself and every later
+    block (or every reference block), one task per tile; ``n²/2`` products in all, spread
+    evenly, no shuffle: each task reads its two blocks' vector files."""
+    if against:
+        parts = max(1, int(math.sqrt(tasks)))
+        left, right = _cells.blocks(shards, parts), _cells.blocks(ref_shards, parts)
+        tiles = [(a, b) for a in left for b in right]
+    else:
+        # B(B+1)/2 tiles for B blocks.
+        parts = max(1, int(math.sqrt(2 * tasks)))
+        left = right = _cells.blocks(shards, parts)
+        tiles = [(left[i], right[j]) for i in range(len(left)) for j in range(i, len(right))]
+    tile = _remote(_stages.tile_task)
+    _wait("search", [tile.remote(scratch, t, a, b, threshold, against) for t, (a, b) in enumerate(tiles)])
+    lap("search")
+    return {"backend": "ray exact (row-block tiles)", "blocks": len(left), "tiles": len(tiles)}
+
+
+def _by_cells(
+    shards: list[_inputs.Shard],
+    ref_shards: list[_inputs.Shard],
+    scratch: str,
+    threshold: float,
+    against: bool,
+    cells: Optional[int],
+    probes: int,
+    seed: int,
+    unique: dict[str, int],
+    tasks_wanted: int,
+    lap: Any,
+) -> dict[str, Any]:
+    """Search by k-means cells: centroids fitted on a sample in one task and broadcast;
+    each row assigned a home and query cells; rows regrouped by cell group through
+    partitioned Parquet; one scoring task per group (small cells packed, huge ones split)."""
+    ray = _ray()
+    base = REFERENCE if against else INPUT
+    k = cells or auto_cells(unique[base])
+    centroids = ray.get(_remote(_stages.fit_cells).remote(scratch, base, unique[base], k, seed))
+    distances = _cells.centroid_distances(centroids)
+    k = len(centroids)
+    c_ref, d_ref = ray.put(centroids), ray.put(distances)
+    lap("cells")
+
+    jobs = [(INPUT, s, "query" if against else "both") for s in shards] + [(REFERENCE, s, "home") for s in ref_shards]
+    assign = _remote(_stages.assign_shard)
+    counts = _wait("assign", [assign.remote(scratch, p, s, c_ref, d_ref, threshold, probes, role) for p, s, role in jobs])
+    homes = np.sum([c[0] for c in counts], axis=0)
+    queries = np.sum([c[1] for c in counts], axis=0)
+    group_of, tasks = _cells.pack(homes, queries, tasks=tasks_wanted)
+    g_ref = ray.put(group_of)
+    _wait("scatter", [_remote(_stages.scatter_shard).remote(scratch, p, s, g_ref) for p, s, _ in jobs])
+    lap("assign")
+
+    score = _remote(_stages.score_task)
+    _wait("score", [score.remote(scratch, t, task, threshold, against) for t, task in enumerate(tasks)])
+    lap("search")
+    entries = int(queries.sum())
+    rows = unique[INPUT] if against else int(homes.sum())
+    return {
+        "backend": "ray cells (approximate, as the IVF index)",
+        "cells": k,
+        "probes": probes,
+        "queries_per_row": round(entries / max(1, rows), 3),
+        "score_tasks": len(tasks),
+        "seed": seed,
+    }
 
 
 def _write_json(path: str, value: Any) -> None:
@@ -232,7 +315,9 @@ def _run(
     model: Optional[str],
     device: str,
     chat: Optional[str],
+    index: str,
     cells: Optional[int],
+    probes: int,
     seed: int,
     actors: int,
     gpus_per_actor: float,
@@ -279,28 +364,11 @@ def _run(
     exact_found = int(sum(found))
     lap("exact")
 
-    base = REFERENCE if against else INPUT
-    k = cells or auto_cells(unique[base])
-    centroids = ray.get(_remote(_stages.fit_cells).remote(scratch, base, unique[base], k, seed))
-    distances = _cells.centroid_distances(centroids)
-    k = len(centroids)
-    c_ref, d_ref = ray.put(centroids), ray.put(distances)
-    lap("cells")
-
-    jobs = [(INPUT, s, "query" if against else "both") for s in shards] + [(REFERENCE, s, "home") for s in ref_shards]
-    counts = _wait(
-        "assign",
-        [_remote(_stages.assign_shard).remote(scratch, p, s, c_ref, d_ref, threshold, role) for p, s, role in jobs],
-    )
-    homes = np.sum([c[0] for c in counts], axis=0)
-    queries = np.sum([c[1] for c in counts], axis=0)
-    group_of, tasks = _cells.pack(homes, queries, tasks=4 * max(1, cluster["cpus"]))
-    g_ref = ray.put(group_of)
-    _wait("scatter", [_remote(_stages.scatter_shard).remote(scratch, p, s, g_ref) for p, s, _ in jobs])
-    lap("assign")
-
-    scored = _wait("score", [_remote(_stages.score_task).remote(scratch, t, task, threshold, against) for t, task in enumerate(tasks)])
-    lap("search")
+    tasks_wanted = 4 * max(1, cluster["cpus"])
+    if index == "exact":
+        described = _exact(shards, ref_shards, scratch, threshold, against, tasks_wanted, lap)
+    else:
+        described = _by_cells(shards, ref_shards, scratch, threshold, against, cells, probes, seed, unique, tasks_wanted, lap)
 
     select = _stages.select_against if against else _stages.select_self
     decided = ray.get(_remote(select).remote(scratch, threshold))
@@ -322,7 +390,6 @@ def _run(
     removed = int(len(decided["row"]))
     exact_removed = int(decided["exact"].sum())
     kept = total - removed
-    entries = int(queries.sum())
     summary: dict[str, Any] = {
         "command": "ray dedup",
         "semsift_version": __version__,
@@ -345,15 +412,7 @@ def _run(
         "exact_duplicate_ratio": exact_removed / total if total else 0.0,
         "threshold": threshold,
         "model": {"fingerprint": fingerprint, "dim": dim},
-        "index": {
-            "backend": "ray-cells (exact)",
-            "cells": k,
-            "query_entries": entries,
-            "queries_per_row": round(entries / max(1, int(np.sum(homes)) if not against else unique[INPUT]), 3),
-            "score_tasks": len(tasks),
-            "pairs_found" if not against else "matches_found": int(sum(scored)),
-            "seed": seed,
-        },
+        "index": {**described, "pairs_found" if not against else "matches_found": int(decided["pairs"][0])},
         "cluster": {**cluster, "shards": len(shards) + len(ref_shards), "actors": actors, "partitions": partitions},
         "devices": {"embed": device},
         "outputs": outputs,

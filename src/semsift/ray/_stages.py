@@ -223,7 +223,14 @@ def _excluded(scratch: str, shard: _inputs.Shard) -> np.ndarray:
 
 
 def assign_shard(
-    scratch: str, prefix: str, shard: _inputs.Shard, centroids: np.ndarray, distances: np.ndarray, threshold: float, role: str
+    scratch: str,
+    prefix: str,
+    shard: _inputs.Shard,
+    centroids: np.ndarray,
+    distances: np.ndarray,
+    threshold: float,
+    probes: int,
+    role: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Where the shard's rows go: ``role`` ``both`` (self: a home and queries), ``home``
     (reference rows) or ``query`` (input rows against a reference). Writes
@@ -237,7 +244,7 @@ def assign_shard(
     if role == "both":
         keep = ~np.isin(rows, _excluded(scratch, shard))
     index = np.nonzero(keep)[0]
-    home, entry, cell = _cells.assign(vectors[index], centroids, distances, threshold, queries=role != "home")
+    home, entry, cell = _cells.assign(vectors[index], centroids, distances, threshold, probes, queries=role != "home")
     k = len(centroids)
     if role == "home":
         entry, cell, is_home = np.arange(len(index)), home, np.ones(len(index), dtype=bool)
@@ -301,7 +308,12 @@ def score_task(scratch: str, t: int, task: _cells.Task, threshold: float, agains
                 h &= (row % np.uint64(task.parts)) == np.uint64(task.part)
             q = in_cell
             a, b, s = _native.cell_pairs_of(
-                np.ascontiguousarray(vec[h]), np.ascontiguousarray(row[h]), np.ascontiguousarray(vec[q]), np.ascontiguousarray(row[q]), threshold
+                np.ascontiguousarray(vec[h]),
+                np.ascontiguousarray(row[h]),
+                np.ascontiguousarray(vec[q]),
+                np.ascontiguousarray(row[q]),
+                threshold,
+                both_ends=True,
             )
             out_a.append(a), out_b.append(b), out_s.append(s)
         names = ("later", "earlier", "score")
@@ -325,6 +337,43 @@ def score_task(scratch: str, t: int, task: _cells.Task, threshold: float, agains
         cols = best_per_row(*cols)
     write_table(pa.table(dict(zip(names, (pa.array(c) for c in cols)))), os.path.join(scratch, kind, f"t{t:05d}.parquet"))
     return len(cols[0])
+
+
+def _block(scratch: str, prefix: str, shards: list[_inputs.Shard], self_dedup: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and vectors of a block of shards (less exact copies of earlier shards' rows)."""
+    rows, vecs = [], []
+    for s in shards:
+        t = read_tables(os.path.join(scratch, "vectors", name(prefix, s.index)))
+        r, v = t.column("row").to_numpy(), vectors_of(t)
+        if self_dedup:
+            keep = ~np.isin(r, _excluded(scratch, s))
+            r, v = r[keep], v[keep]
+        rows.append(r)
+        vecs.append(v)
+    return np.concatenate(rows), np.ascontiguousarray(np.concatenate(vecs))
+
+
+def tile_task(
+    scratch: str, t: int, left: list[_inputs.Shard], right: list[_inputs.Shard], threshold: float, against: bool
+) -> int:
+    """Exact search of one tile (``index="exact"``): every pair of a row of block ``left``
+    and a later row of block ``right`` (self; ``left`` is ``right`` or before it), or each
+    input row of ``left``'s best reference row of ``right``. Writes ``pairs/t{t}.parquet``
+    or ``matches/t{t}.parquet``; returns its rows."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    qrow, qvec = _block(scratch, INPUT, left, not against)
+    if not against:
+        same = [s.index for s in left] == [s.index for s in right]
+        hrow, hvec = (qrow, qvec) if same else _block(scratch, INPUT, right, True)
+        a, b, s = _native.cell_pairs_of(hvec, hrow, qvec, qrow, threshold)
+        names, kind = ("later", "earlier", "score"), "pairs"
+    else:
+        rrow, rvec = _block(scratch, REFERENCE, right, False)
+        a, b, s = _native.cell_matches_of(qvec, qrow, rvec, rrow, threshold)
+        names, kind = ("row", "of", "score"), "matches"
+    write_table(pa.table(dict(zip(names, (pa.array(c) for c in (a, b, s))))), os.path.join(scratch, kind, f"t{t:05d}.parquet"))
+    return len(a)
 
 
 def best_per_row(row: np.ndarray, of: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
