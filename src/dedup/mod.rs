@@ -15,6 +15,9 @@
 //! [`dedup_against`], returning a [`Deduplication`]. With the default index and nothing
 //! asking for the pairs, [`dedup_self`] runs steps 2 and 3 as one: [`blockwise`] decides
 //! rows block by block against the rows kept so far, without listing pairs.
+//!
+//! [`cells`] holds the same steps cut into pieces that run on different machines
+//! (`semsift.ray`): one cell's or tile's pairs, and the selection over all of them.
 
 pub mod blockwise;
 pub mod cells;

@@ -10,7 +10,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::errors::to_py;
-use crate::cluster::{KMeans, KMeansParams};
+use crate::cluster::{Init, KMeans, KMeansParams};
 use crate::dedup::{cell_matches, cell_pairs, select_pairs, RowMatch, RowPairs};
 use crate::pipeline::{write_decided, RemovedLine};
 use crate::progress::Silent;
@@ -57,9 +57,10 @@ fn same_width(a: usize, b: usize) -> PyResult<()> {
 }
 
 /// k-means centroids `(k, dim)` of `sample` (unit vectors), seeded: the cells of a
-/// distributed run.
+/// distributed run. Seeded by `k` random rows, as the IVF index seeds its cells: they
+/// only split the work, so k-means++ would cost more than it gives.
 #[pyfunction]
-#[pyo3(signature = (sample, k, seed = 0, max_iter = 25))]
+#[pyo3(signature = (sample, k, seed = 0, max_iter = 10))]
 pub fn fit_centroids<'py>(
     py: Python<'py>,
     sample: PyReadonlyArray2<'py, f32>,
@@ -72,6 +73,7 @@ pub fn fit_centroids<'py>(
         k,
         seed,
         max_iter,
+        init: Init::Random,
         ..Default::default()
     };
     let fit = py

@@ -8,7 +8,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 
 def _size(text: str) -> int:
@@ -41,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
         help="cells (default): k-means cells, each row compared within its --probes nearest cells, approximate as "
         "semsift dedup's default index; exact: every pair, by tiles of row blocks: the decisions of semsift dedup --index exact",
     )
-    d.add_argument("--cells", type=int, help="k-means cells with --index cells (default: about sqrt(unique rows)/2)")
+    d.add_argument("--cells", type=int, help="k-means cells with --index cells (default: sqrt(unique rows)/2, at most 4096)")
     d.add_argument("--probes", type=int, default=10, help="nearest cells each row is compared within, with --index cells (default 10)")
     d.add_argument("--seed", type=int, default=0, help="seed of the cells' k-means (default 0)")
     d.add_argument("--shard-size", type=_size, default=None, help="bytes of JSON Lines per shard, e.g. 64M (default 32M)")
@@ -55,33 +55,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s semsift.ray: %(message)s", stream=sys.stderr)
     import ray  # noqa: PLC0415
 
-    from semsift.ray import SHARD_BYTES, dedup  # noqa: PLC0415
-
     output = args.output
     if output is None:
         name = os.path.basename(args.input)
         output = name.split(".")[0] + "-dedup"
     ray.init(address=args.address, log_to_driver=True)
     try:
-        result = dedup(
-            args.input,
-            args.column,
-            args.threshold,
-            against=args.against,
-            output=output,
-            model=args.model,
-            device=args.device,
-            chat=args.chat,
-            index=args.index,
-            cells=args.cells,
-            probes=args.probes,
-            seed=args.seed,
-            actors=args.actors,
-            gpus_per_actor=args.gpus_per_actor,
-            shard_bytes=args.shard_size or SHARD_BYTES,
-            scratch=args.scratch,
-            keep_scratch=args.keep_scratch,
-        )
+        result = _dedup(args, output)
+    except Exception as e:  # noqa: BLE001 - the one line a command prints
+        cause = _root_cause(e)
+        print(f"semsift.ray: error: {type(cause).__name__}: {cause}", file=sys.stderr)
+        return 1
     finally:
         ray.shutdown()
     rows = result.summary["rows"]
@@ -91,6 +75,43 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _root_cause(e: BaseException) -> BaseException:
+    """What a failed task said: Ray wraps it (``RayTaskError``, Ray Data's
+    ``UserCodeException``), maybe more than once."""
+    seen = set()
+    while id(e) not in seen:
+        seen.add(id(e))
+        inner = getattr(e, "cause", None) or e.__cause__
+        if not isinstance(inner, BaseException):
+            break
+        e = inner
+    return e
+
+
+def _dedup(args: argparse.Namespace, output: str) -> Any:
+    from semsift.ray import SHARD_BYTES, dedup  # noqa: PLC0415
+
+    return dedup(
+        args.input,
+        args.column,
+        args.threshold,
+        against=args.against,
+        output=output,
+        model=args.model,
+        device=args.device,
+        chat=args.chat,
+        index=args.index,
+        cells=args.cells,
+        probes=args.probes,
+        seed=args.seed,
+        actors=args.actors,
+        gpus_per_actor=args.gpus_per_actor,
+        shard_bytes=args.shard_size or SHARD_BYTES,
+        scratch=args.scratch,
+        keep_scratch=args.keep_scratch,
+    )
 
 
 if __name__ == "__main__":

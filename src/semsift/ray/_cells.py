@@ -101,15 +101,24 @@ class Task:
     parts: int = 1
 
 
-def blocks(shards: list, parts: int) -> list[list]:
-    """Consecutive shards grouped into at most ``parts`` blocks of about equal rows."""
-    total = sum(s.rows for s in shards)
-    out: list[list] = [[]]
-    share = total / max(1, parts)
+def blocks(shards: list, counts: dict[int, int], parts: int) -> list[list[tuple]]:
+    """The vector rows of ``shards`` (``counts[shard.index]`` each, in order) cut into at
+    most ``parts`` blocks of about equal rows: each block a list of ``(shard, lo, hi)``
+    slices of the shards' vector files."""
+    total = sum(counts[s.index] for s in shards)
+    size = max(1, -(-total // max(1, parts)))
+    out: list[list[tuple]] = [[]]
+    room = size
     for s in shards:
-        if out[-1] and sum(x.rows for x in out[-1]) + s.rows / 2 > share and len(out) < parts:
-            out.append([])
-        out[-1].append(s)
+        lo, n = 0, counts[s.index]
+        while lo < n:
+            take = min(room, n - lo)
+            out[-1].append((s, lo, lo + take))
+            lo += take
+            room -= take
+            if room == 0:
+                out.append([])
+                room = size
     return [b for b in out if b]
 
 

@@ -18,6 +18,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from semsift import __version__
+from semsift.errors import InputFileError
 from semsift.ray import _cells, _inputs, _stages
 from semsift.ray._stages import INPUT, REFERENCE
 
@@ -121,7 +122,9 @@ def _plan(data: Any, shard_bytes: int, what: str) -> tuple[list[_inputs.Shard], 
 
 
 def auto_cells(unique: int) -> int:
-    """Cells for ``unique`` rows: about √n/2, so each holds about 2√n rows."""
+    """Cells for ``unique`` rows: about √n/2, each about 2√n rows. Measured on 1M
+    synthetic rows (2 CPUs): the IVF index's √(n × probes) (3,084 cells) took 205 s
+    against 141 s, its fit and assignment costing more than its smaller cells saved."""
     return max(1, min(MAX_CELLS, int(math.sqrt(unique) / 2)))
 
 
@@ -222,6 +225,7 @@ def dedup(
 def _exact(
     shards: list[_inputs.Shard],
     ref_shards: list[_inputs.Shard],
+    counts: dict[str, dict[int, int]],
     scratch: str,
     threshold: float,
     against: bool,
@@ -233,15 +237,16 @@ def _exact(
     evenly, no shuffle: each task reads its two blocks' vector files."""
     if against:
         parts = max(1, int(math.sqrt(tasks)))
-        left, right = _cells.blocks(shards, parts), _cells.blocks(ref_shards, parts)
-        tiles = [(a, b) for a in left for b in right]
+        left = _cells.blocks(shards, counts[INPUT], parts)
+        right = _cells.blocks(ref_shards, counts[REFERENCE], parts)
+        tiles = [(a, b, False) for a in left for b in right]
     else:
         # B(B+1)/2 tiles for B blocks.
         parts = max(1, int(math.sqrt(2 * tasks)))
-        left = right = _cells.blocks(shards, parts)
-        tiles = [(left[i], right[j]) for i in range(len(left)) for j in range(i, len(right))]
+        left = right = _cells.blocks(shards, counts[INPUT], parts)
+        tiles = [(left[i], right[j], i == j) for i in range(len(left)) for j in range(i, len(right))]
     tile = _remote(_stages.tile_task)
-    _wait("search", [tile.remote(scratch, t, a, b, threshold, against) for t, (a, b) in enumerate(tiles)])
+    _wait("search", [tile.remote(scratch, t, a, b, same, threshold, against) for t, (a, b, same) in enumerate(tiles)])
     lap("search")
     return {"backend": "ray exact (row-block tiles)", "blocks": len(left), "tiles": len(tiles)}
 
@@ -353,9 +358,15 @@ def _run(
         )
         .take_all()
     )
+    failed = sorted((e for e in embedded if e["error"]), key=lambda e: (e["set"] != INPUT, e["shard"]))
+    if failed:
+        f = json.loads(failed[0]["error"])
+        raise InputFileError(f["path"], f["line"], f["column"], f["message"])
     unique = {INPUT: 0, REFERENCE: 0}
+    vector_rows: dict[str, dict[int, int]] = {INPUT: {}, REFERENCE: {}}
     for e in embedded:
         unique[e["set"]] += e["embedded"]
+        vector_rows[e["set"]][int(e["shard"])] = int(e["embedded"])
     fingerprint = embedded[0]["fingerprint"]
     dim = int(embedded[0]["dim"])
     lap("embed")
@@ -366,7 +377,7 @@ def _run(
 
     tasks_wanted = 4 * max(1, cluster["cpus"])
     if index == "exact":
-        described = _exact(shards, ref_shards, scratch, threshold, against, tasks_wanted, lap)
+        described = _exact(shards, ref_shards, vector_rows, scratch, threshold, against, tasks_wanted, lap)
     else:
         described = _by_cells(shards, ref_shards, scratch, threshold, against, cells, probes, seed, unique, tasks_wanted, lap)
 

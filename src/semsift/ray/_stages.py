@@ -20,6 +20,7 @@ Scratch layout (``{s}`` is ``q`` for the input, ``r`` for a reference; ``{k}`` a
 from __future__ import annotations
 
 import glob
+import json
 import os
 import time
 import uuid
@@ -28,6 +29,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from semsift import _native
+from semsift.errors import InputFileError
 from semsift.ray import _cells, _inputs
 
 #: Prefix of the input's files and of a reference's.
@@ -41,7 +43,8 @@ def write_table(table: Any, path: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
     try:
-        pq.write_table(table, tmp)
+        # Uncompressed: vectors do not compress, and scratch files are read once or twice.
+        pq.write_table(table, tmp, compression="none", use_dictionary=False)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -113,11 +116,20 @@ class Embedder:
         self.model = load_model(model, device=device)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        out: dict[str, list] = {"set": [], "shard": [], "rows": [], "embedded": [], "seconds": [], "dim": [], "fingerprint": []}
+        out: dict[str, list] = {
+            key: [] for key in ("set", "shard", "rows", "embedded", "seconds", "dim", "fingerprint", "error")
+        }
         for s, k in zip(batch["set"], batch["shard"]):
             start = time.perf_counter()
             shard = self.shards[str(s)][int(k)]
-            rows, embedded, dim = self.embed(str(s), shard)
+            error = ""
+            try:
+                rows, embedded, dim = self.embed(str(s), shard)
+            except InputFileError as e:
+                # Bad input is the user's to fix, not a fault to retry: handed back whole
+                # (Ray Data would wrap it past recognition).
+                rows, embedded, dim = 0, 0, 0
+                error = json.dumps({"path": e.path, "line": e.line, "column": e.column, "message": str(e)})
             for key, value in (
                 ("set", str(s)),
                 ("shard", int(k)),
@@ -126,6 +138,7 @@ class Embedder:
                 ("seconds", time.perf_counter() - start),
                 ("dim", dim),
                 ("fingerprint", self.model.fingerprint),
+                ("error", error),
             ):
                 out[key].append(value)
         return out
@@ -339,11 +352,12 @@ def score_task(scratch: str, t: int, task: _cells.Task, threshold: float, agains
     return len(cols[0])
 
 
-def _block(scratch: str, prefix: str, shards: list[_inputs.Shard], self_dedup: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The rows and vectors of a block of shards (less exact copies of earlier shards' rows)."""
+def _block(scratch: str, prefix: str, block: list[tuple], self_dedup: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and vectors of a block (``(shard, lo, hi)`` slices of vector files), less
+    exact copies of earlier shards' rows in a self-deduplication."""
     rows, vecs = [], []
-    for s in shards:
-        t = read_tables(os.path.join(scratch, "vectors", name(prefix, s.index)))
+    for s, lo, hi in block:
+        t = read_tables(os.path.join(scratch, "vectors", name(prefix, s.index))).slice(lo, hi - lo)
         r, v = t.column("row").to_numpy(), vectors_of(t)
         if self_dedup:
             keep = ~np.isin(r, _excluded(scratch, s))
@@ -354,17 +368,16 @@ def _block(scratch: str, prefix: str, shards: list[_inputs.Shard], self_dedup: b
 
 
 def tile_task(
-    scratch: str, t: int, left: list[_inputs.Shard], right: list[_inputs.Shard], threshold: float, against: bool
+    scratch: str, t: int, left: list[tuple], right: list[tuple], same: bool, threshold: float, against: bool
 ) -> int:
     """Exact search of one tile (``index="exact"``): every pair of a row of block ``left``
-    and a later row of block ``right`` (self; ``left`` is ``right`` or before it), or each
-    input row of ``left``'s best reference row of ``right``. Writes ``pairs/t{t}.parquet``
-    or ``matches/t{t}.parquet``; returns its rows."""
+    and a later row of block ``right`` (self; ``same`` when they are one block, else
+    ``left`` comes first), or each input row of ``left``'s best reference row of
+    ``right``. Writes ``pairs/t{t}.parquet`` or ``matches/t{t}.parquet``; returns its rows."""
     import pyarrow as pa  # noqa: PLC0415
 
     qrow, qvec = _block(scratch, INPUT, left, not against)
     if not against:
-        same = [s.index for s in left] == [s.index for s in right]
         hrow, hvec = (qrow, qvec) if same else _block(scratch, INPUT, right, True)
         a, b, s = _native.cell_pairs_of(hvec, hrow, qvec, qrow, threshold)
         names, kind = ("later", "earlier", "score"), "pairs"
