@@ -18,6 +18,27 @@ def select_texts(records: Sequence[dict[str, Any]], column: str, chat: Optional[
 
 Progress = Optional[Callable[[str, str, Optional[int]], None]]
 
+_U64 = npt.NDArray[np.uint64]
+_F32 = npt.NDArray[np.float32]
+
+# semsift.ray's pieces (src/python/cells.rs).
+def fit_centroids(sample: _F32, k: int, seed: int = 0, max_iter: int = 10) -> _F32: ...
+def cell_pairs_of(
+    home: _F32, home_rows: _U64, queries: _F32, query_rows: _U64, threshold: float, both_ends: bool = False
+) -> tuple[_U64, _U64, _F32]: ...
+def cell_matches_of(queries: _F32, query_rows: _U64, refs: _F32, ref_rows: _U64, threshold: float) -> tuple[_U64, _U64, _F32]: ...
+def select_from_pairs(later: _U64, earlier: _U64, score: _F32, threshold: float) -> tuple[_U64, _U64, _F32]: ...
+def write_dedup_outputs(
+    input: str | PathLike[str],
+    inputs: Sequence[str | PathLike[str]],
+    out_dir: str | PathLike[str],
+    rows: int,
+    removed: _U64,
+    duplicate_of: _U64,
+    score: _F32,
+    exact: npt.NDArray[np.bool_],
+) -> str: ...
+
 class Model:
     @staticmethod
     def bundled(device: str = "cpu") -> Model: ...

@@ -201,13 +201,11 @@ def find_copies(scratch: str, p: int, against: bool) -> int:
     rrow, rk0, rk1 = rrow[order], rk0[order], rk1[order]
     lead = np.ones(len(rrow), dtype=bool)
     lead[1:] = (rk0[1:] != rk0[:-1]) | (rk1[1:] != rk1[:-1])
-    ref_first = {(int(a), int(b)): int(r) for a, b, r in zip(rk0[lead], rk1[lead], rrow[lead])}
-    hits = [(int(r), ref_first[(int(a), int(b))]) for r, a, b in zip(row, k0, k1) if (int(a), int(b)) in ref_first]
-    hits.sort()
-    write_table(
-        pa.table({"row": pa.array([h[0] for h in hits], pa.uint64()), "of": pa.array([h[1] for h in hits], pa.uint64())}), path
-    )
-    return len(hits)
+    firsts = pa.table({"k0": pa.array(rk0[lead], pa.uint64()), "k1": pa.array(rk1[lead], pa.uint64()), "of": pa.array(rrow[lead], pa.uint64())})
+    rows = pa.table({"row": pa.array(row, pa.uint64()), "k0": pa.array(k0, pa.uint64()), "k1": pa.array(k1, pa.uint64())})
+    hits = rows.join(firsts, keys=["k0", "k1"], join_type="inner").select(["row", "of"]).sort_by("row")
+    write_table(hits, path)
+    return hits.num_rows
 
 
 def sample_vectors(scratch: str, prefix: str, total: int, size: int) -> np.ndarray:
