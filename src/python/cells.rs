@@ -47,13 +47,22 @@ fn matches_out(py: Python<'_>, m: Vec<RowMatch>) -> Columns<'_> {
     )
 }
 
-fn same_width(a: usize, b: usize) -> PyResult<()> {
-    if a != b {
+/// Two sets of numbered rows, copied out of NumPy: `((a, a_rows), (b, b_rows), dim)`.
+type TwoSets = ((Vec<f32>, Vec<u64>), (Vec<f32>, Vec<u64>), usize);
+
+fn two_sets(
+    a: &PyReadonlyArray2<'_, f32>,
+    a_rows: &PyReadonlyArray1<'_, u64>,
+    b: &PyReadonlyArray2<'_, f32>,
+    b_rows: &PyReadonlyArray1<'_, u64>,
+) -> PyResult<TwoSets> {
+    let ((av, dim), (bv, bdim)) = (rows_of(a), rows_of(b));
+    if dim != bdim {
         return Err(PyValueError::new_err(format!(
-            "the vectors are {a} and {b} wide: embed both with the same model"
+            "the vectors are {dim} and {bdim} wide: embed both with the same model"
         )));
     }
-    Ok(())
+    Ok(((av, ids_of(a_rows)), (bv, ids_of(b_rows)), dim))
 }
 
 /// k-means centroids `(k, dim)` of `sample` (unit vectors), seeded: the cells of a
@@ -96,9 +105,7 @@ pub fn cell_pairs_of<'py>(
     threshold: f32,
     both_ends: bool,
 ) -> PyResult<Columns<'py>> {
-    let ((h, dim), hr) = (rows_of(&home), ids_of(&home_rows));
-    let ((q, qdim), qr) = (rows_of(&queries), ids_of(&query_rows));
-    same_width(dim, qdim)?;
+    let ((h, hr), (q, qr), dim) = two_sets(&home, &home_rows, &queries, &query_rows)?;
     let pairs = py
         .detach(|| cell_pairs(&h, &hr, &q, &qr, dim, threshold, both_ends))
         .map_err(|e| to_py(e.into()))?;
@@ -120,9 +127,7 @@ pub fn cell_matches_of<'py>(
     ref_rows: PyReadonlyArray1<'py, u64>,
     threshold: f32,
 ) -> PyResult<Columns<'py>> {
-    let ((q, dim), qr) = (rows_of(&queries), ids_of(&query_rows));
-    let ((r, rdim), rr) = (rows_of(&refs), ids_of(&ref_rows));
-    same_width(dim, rdim)?;
+    let ((q, qr), (r, rr), dim) = two_sets(&queries, &query_rows, &refs, &ref_rows)?;
     let m = py
         .detach(|| cell_matches(&q, &qr, &r, &rr, dim, threshold))
         .map_err(|e| to_py(e.into()))?;
