@@ -160,8 +160,27 @@ def dedup(
     keep_scratch: bool = False,
 ) -> RayDedupResult:
     """Deduplicates ``data`` on the Ray cluster this process is connected to (``ray.init``
-    is called if it is not), with the decisions ``semsift dedup --index exact`` makes on
-    one machine. See the module's documentation for the stages and parameters."""
+    is called if it is not); see the module's documentation for the stages.
+
+    - ``data``, ``against``: a JSON Lines or Parquet path every node can read, or a
+      ``ray.data.Dataset`` (rows numbered in its order); ``against``: remove the rows
+      that match a reference row instead of deduplicating ``data`` against itself.
+    - ``columns``: column names or field paths (``chat``: a chat preset), as
+      ``semsift dedup -c``; ``threshold`` in (0, 1].
+    - ``index``: ``"exact"`` gives ``semsift dedup --index exact``'s decisions;
+      ``"cells"`` (default) searches ``probes`` nearest k-means cells of ``cells`` (default
+      √n/2, at most 4,096; fitted with ``seed``), approximate as the CLI's default index.
+    - ``output``: for a path, the directory to write ``kept.<ext>``, ``removed.jsonl`` and
+      ``summary.json`` to; ``scratch``: where intermediate files go (default: inside
+      ``output``, else the temporary directory; every node must reach it), removed at
+      the end unless ``keep_scratch``.
+    - ``model``: a model folder on every node (default: the bundled model), loaded by
+      each of at most ``actors`` embedding actors (default: the cluster's CPUs) on
+      ``device``, each reserving ``gpus_per_actor`` GPUs; ``shard_bytes``: JSON Lines
+      bytes per shard; ``partitions``: exact-copy key partitions (default: the CPUs).
+
+    Raises ``InputFileError`` (file, line, column) for rows that cannot be read and
+    ``ValueError`` for options that cannot work."""
     ray = _ray()
     if isinstance(columns, str):
         columns = [columns]
