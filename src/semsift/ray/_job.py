@@ -70,7 +70,7 @@ def _ray() -> Any:
     try:
         import ray  # noqa: PLC0415
     except ImportError as e:  # pragma: no cover - the message is the point
-        raise ImportError("semsift.ray needs Ray: pip install 'ray[data]'") from e
+        raise ImportError("semsift.ray needs Ray: pip install 'semsift[ray]' (or 'ray[data]')") from e
     return ray
 
 
