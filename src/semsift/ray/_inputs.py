@@ -17,7 +17,7 @@ import gzip
 import hashlib
 import json
 import os
-from dataclasses import dataclass, replace  # noqa: F401 (replace: used by _job)
+from dataclasses import dataclass, replace
 from typing import Any, Iterator, Optional, Sequence
 
 from semsift import _data

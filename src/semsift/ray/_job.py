@@ -100,7 +100,7 @@ def _plan(data: Any, shard_bytes: int, what: str) -> tuple[list[_inputs.Shard], 
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
         shards = _inputs.plan_file(path, shard_bytes)
-        counts = _wait(f"count {what}", [_remote(_stages.count_shard).remote(s) for s in shards])
+        counts = _wait(f"count {what}", [_remote(_inputs.count).remote(s) for s in shards])
         shards = _inputs.numbered(shards, counts)
         if sum(s.rows for s in shards) == 0:
             raise ValueError(f"{path}: no rows")
@@ -110,10 +110,8 @@ def _plan(data: Any, shard_bytes: int, what: str) -> tuple[list[_inputs.Shard], 
         ray.data.DataContext.get_current().execution_options.preserve_order = True
         refs = data.to_arrow_refs()
         counts = _wait(f"count {what}", [_remote(_stages.count_block).remote(r) for r in refs])
-        shards = [
-            _inputs.Shard(i, "block", block=r, rows=n) for i, (r, n) in enumerate(zip(refs, counts))
-        ]
-        shards = [_inputs.replace(s, index=i) for i, s in enumerate(s for s in shards if s.rows)]
+        blocks = [(r, n) for r, n in zip(refs, counts) if n]
+        shards = [_inputs.Shard(i, "block", block=r, rows=n) for i, (r, n) in enumerate(blocks)]
         shards = _inputs.numbered(shards, [(s.rows, s.rows) for s in shards])
         if not shards:
             raise ValueError(f"the {what} dataset has no rows")
@@ -225,7 +223,7 @@ def dedup(
         result = _run(
             shards, ref_shards, path, ref_path, columns, threshold, output, model, device, chat, index, cells, probes, seed,
             actors or max(1, cluster["cpus"]), gpus_per_actor, partitions or max(1, cluster["cpus"]), scratch,
-            cluster, lap, timings,
+            cluster, lap,
         )
     finally:
         if keep_scratch:
@@ -349,7 +347,6 @@ def _run(
     scratch: str,
     cluster: dict[str, Any],
     lap: Any,
-    timings: dict[str, float],
 ) -> RayDedupResult:
     ray = _ray()
     against = bool(ref_shards)

@@ -82,11 +82,6 @@ def name(kind: str, shard: int) -> str:
     return f"{kind}-{shard:06d}.parquet"
 
 
-def count_shard(shard: _inputs.Shard) -> tuple[int, int]:
-    """Rows and lines of one shard."""
-    return _inputs.count(shard)
-
-
 def count_block(block: Any) -> int:
     """Rows of one dataset block."""
     return int(block.num_rows)
@@ -184,23 +179,21 @@ def find_copies(scratch: str, p: int, against: bool) -> int:
             return e, e, e
         return (t.column("row").to_numpy(), t.column("k0").to_numpy(), t.column("k1").to_numpy())
 
+    def by_key(row: np.ndarray, k0: np.ndarray, k1: np.ndarray) -> tuple[np.ndarray, ...]:
+        # Sorted by (key, row): the first of each run of a key is its first row.
+        order = np.lexsort((row, k1, k0))
+        row, k0, k1 = row[order], k0[order], k1[order]
+        return row, k0, k1, _run_starts(k0, k1)
+
     row, k0, k1 = load(INPUT)
     path = os.path.join(scratch, "copies", f"p{p:04d}.parquet")
     if not against:
-        order = np.lexsort((row, k1, k0))
-        row, k0, k1 = row[order], k0[order], k1[order]
-        new = np.ones(len(row), dtype=bool)
-        new[1:] = (k0[1:] != k0[:-1]) | (k1[1:] != k1[:-1])
+        row, k0, k1, new = by_key(row, k0, k1)
         first = row[np.maximum.accumulate(np.where(new, np.arange(len(row)), 0))]
         copy = ~new
         write_table(pa.table({"row": pa.array(row[copy]), "first": pa.array(first[copy])}), path)
         return int(copy.sum())
-    rrow, rk0, rk1 = load(REFERENCE)
-    # The first reference row of each key: sorted by (key, row), the first of each run.
-    order = np.lexsort((rrow, rk1, rk0))
-    rrow, rk0, rk1 = rrow[order], rk0[order], rk1[order]
-    lead = np.ones(len(rrow), dtype=bool)
-    lead[1:] = (rk0[1:] != rk0[:-1]) | (rk1[1:] != rk1[:-1])
+    rrow, rk0, rk1, lead = by_key(*load(REFERENCE))
     firsts = pa.table({"k0": pa.array(rk0[lead], pa.uint64()), "k1": pa.array(rk1[lead], pa.uint64()), "of": pa.array(rrow[lead], pa.uint64())})
     rows = pa.table({"row": pa.array(row, pa.uint64()), "k0": pa.array(k0, pa.uint64()), "k1": pa.array(k1, pa.uint64())})
     hits = rows.join(firsts, keys=["k0", "k1"], join_type="inner").select(["row", "of"]).sort_by("row")
@@ -391,9 +384,16 @@ def best_per_row(row: np.ndarray, of: np.ndarray, score: np.ndarray) -> tuple[np
     """Each row's best match: the highest score, ties the lowest ``of``."""
     order = np.lexsort((of, -score.astype(np.float64), row))
     row, of, score = row[order], of[order], score[order]
-    lead = np.ones(len(row), dtype=bool)
-    lead[1:] = row[1:] != row[:-1]
+    lead = _run_starts(row)
     return row[lead], of[lead], score[lead]
+
+
+def _run_starts(*columns: np.ndarray) -> np.ndarray:
+    """Where each run of equal entries (equal in every column; sorted) starts."""
+    starts = np.ones(len(columns[0]), dtype=bool)
+    if len(starts) > 1:
+        starts[1:] = np.logical_or.reduce([c[1:] != c[:-1] for c in columns])
+    return starts
 
 
 def lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
