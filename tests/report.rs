@@ -77,47 +77,51 @@ fn removed_topics_head_the_missing_list() {
     let missing = coverage["missing"].as_array().unwrap();
     assert!(missing.len() >= removed.len(), "{missing:?}");
 
-    // Where the reference's rows of each class went.
+    // Where the reference's rows of each class went, by fine topic (gaps are measured
+    // on fine topics).
     let clusters = read_jsonl(&out.join("clusters.jsonl"));
-    let ref_clusters: Vec<u64> = clusters
+    let ref_fine: Vec<u64> = clusters
         .iter()
         .filter(|c| c["set"] == "reference")
-        .map(|c| c["cluster"].as_u64().unwrap())
+        .map(|c| c["fine_topic"].as_u64().unwrap())
         .collect();
-    assert_eq!(ref_clusters.len(), full.len());
-    let mut by_class: HashMap<&str, HashMap<u64, usize>> = HashMap::new();
-    for (row, &c) in full.iter().zip(&ref_clusters) {
-        *by_class
-            .entry(row["label"].as_str().unwrap())
+    assert_eq!(ref_fine.len(), full.len());
+    let mut by_topic: HashMap<u64, HashMap<&str, usize>> = HashMap::new();
+    for (row, &f) in full.iter().zip(&ref_fine) {
+        *by_topic
+            .entry(f)
             .or_default()
-            .entry(c)
+            .entry(row["label"].as_str().unwrap())
             .or_default() += 1;
     }
-    let head: BTreeSet<u64> = missing[..removed.len()]
+    let plurality = |f: u64| -> &str {
+        by_topic[&f]
+            .iter()
+            .max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c)))
+            .map(|(c, _)| *c)
+            .unwrap()
+    };
+    // The head of the list: the entries before the first whose reference rows are
+    // mostly of a class the input has. Every removed class is in it ...
+    let head: Vec<u64> = missing
         .iter()
         .map(|g| g["topic"].as_u64().unwrap())
+        .take_while(|&f| removed.contains(plurality(f)))
         .collect();
-    // Each removed class's main topic is among the first entries of the missing list ...
-    for class in &removed {
-        let (&modal, _) = by_class[class]
-            .iter()
-            .max_by_key(|(t, n)| (**n, **t))
-            .unwrap();
-        assert!(
-            head.contains(&modal),
-            "{class}'s topic {modal} is not at the head of {missing:?}"
-        );
-    }
+    let classes: BTreeSet<&str> = head.iter().map(|&f| plurality(f)).collect();
+    assert_eq!(classes, removed, "head {head:?} of {missing:?}");
     // ... those head topics hold most of the removed rows ...
-    let removed_rows: usize = removed
+    let removed_rows = full
         .iter()
-        .map(|c| by_class[c].values().sum::<usize>())
-        .sum();
-    let in_head: usize = removed
+        .filter(|r| removed.contains(r["label"].as_str().unwrap()))
+        .count();
+    let in_head: usize = head
         .iter()
-        .map(|c| {
-            head.iter()
-                .map(|t| by_class[c].get(t).copied().unwrap_or(0))
+        .map(|f| {
+            by_topic[f]
+                .iter()
+                .filter(|(c, _)| removed.contains(*c))
+                .map(|(_, n)| n)
                 .sum::<usize>()
         })
         .sum();
@@ -125,6 +129,11 @@ fn removed_topics_head_the_missing_list() {
         in_head as f64 >= 0.7 * removed_rows as f64,
         "only {in_head} of {removed_rows} removed rows are in the head topics"
     );
+    // ... each fine topic names its coarse topic ...
+    for g in missing {
+        let f = &r["fine_topics"][g["topic"].as_u64().unwrap() as usize];
+        assert_eq!(f["parent"], g["parent"]);
+    }
     // ... and the worst gap is not covered, with the input far below the reference.
     assert_eq!(missing[0]["covered"], false);
     assert!(missing[0]["ratio"].as_f64().unwrap() < 0.5);
@@ -134,8 +143,8 @@ fn removed_topics_head_the_missing_list() {
     assert!(cov > 0.5 && cov < 0.95, "coverage {cov}");
     // The report page exists and names the worst gap.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    let worst = &r["topics"][missing[0]["topic"].as_u64().unwrap() as usize]["label"];
-    assert!(html.contains(&format!("#topic-{}", missing[0]["topic"])));
+    let worst = &r["fine_topics"][missing[0]["topic"].as_u64().unwrap() as usize]["label"];
+    assert!(html.contains(&format!("#topic-{}", missing[0]["parent"])));
     assert!(!worst.as_str().unwrap().is_empty());
 }
 
@@ -154,7 +163,7 @@ fn every_row_is_accounted_for_and_shares_add_up() {
     let out = dir.path().join("out");
     let r = report(&[input.to_str().unwrap(), "-k", "6", "--seed", "7"], &out);
 
-    assert_eq!(r["schema"], "semsift.report/1");
+    assert_eq!(r["schema"], "semsift.report/2");
     assert_eq!(r["input"]["rows"], rows.len());
     assert_eq!(r["input"]["empty_rows"], 2);
     assert_eq!(r["input"]["unique_rows"], rows.len() - 2);

@@ -5,19 +5,10 @@
 mod common;
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
-use semsift::dataset::template::{ColumnTemplates, CommonSpan, SpanKind, Templates};
-use semsift::report::model::{
-    ClusteringInfo, Coverage, Diversity, Example, Gap, Keyword, Map, MapPoint, Report,
-    SetDiversity, SetInfo, Share, Topic, SCHEMA,
-};
+use common::report_fixture::{hostile_report, input_only_report, BREAKOUT, IMG, QUOTES, SCRIPT};
+use semsift::report::model::{Share, Topic};
 use semsift::report::render_html;
 use sha2::{Digest, Sha256};
-
-const SCRIPT: &str = "<script>alert(1)</script>";
-const BREAKOUT: &str = "</script><script>document.body.dataset.pwned=1</script>";
-const IMG: &str = "\"><img src=x onerror=alert(1)>";
-const JS_URL: &str = "javascript:alert(1)";
-const QUOTES: &str = "it's \"quoted\" & 'single'";
 
 /// Every hostile string that contains a character HTML escaping must change.
 const HOSTILE: [&str; 4] = [SCRIPT, BREAKOUT, IMG, QUOTES];
@@ -29,188 +20,6 @@ fn escaped(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
-}
-
-fn set(path: &str, rows: u64) -> SetInfo {
-    SetInfo {
-        path: path.to_string(),
-        rows,
-        unique_rows: rows - 3,
-        empty_rows: 2,
-        skipped_rows: 0,
-    }
-}
-
-fn diversity(effective: f64) -> SetDiversity {
-    SetDiversity {
-        entropy_bits: effective.log2(),
-        effective_topics: effective,
-        evenness: effective / 6.0,
-        largest_share: 0.3,
-        topics_present: 6,
-        near_duplicate_share: 0.0123,
-    }
-}
-
-/// Six topics over two sets, with hostile text wherever the data can put text.
-fn hostile_report() -> Report {
-    let labels = [
-        format!("{SCRIPT}, alpha, beta"),
-        format!("{BREAKOUT}, gamma"),
-        format!("{IMG}, delta"),
-        format!("{JS_URL}, epsilon"),
-        format!("{QUOTES}, zeta"),
-        "plain, topic, six".to_string(),
-    ];
-    let input = [0.30, 0.25, 0.20, 0.15, 0.10, 0.0];
-    let reference = [0.10, 0.20, 0.05, 0.15, 0.10, 0.40];
-    let topics = (0..6)
-        .map(|id| Topic {
-            id,
-            label: labels[id].clone(),
-            keywords: vec![
-                Keyword {
-                    term: SCRIPT.to_string(),
-                    score: 0.9,
-                },
-                Keyword {
-                    term: JS_URL.to_string(),
-                    score: 0.5,
-                },
-                Keyword {
-                    term: QUOTES.to_string(),
-                    score: 0.25,
-                },
-                Keyword {
-                    term: format!("word{id}"),
-                    score: 0.1,
-                },
-            ],
-            input: Share {
-                rows: (input[id] * 1000.0) as u64,
-                share: input[id],
-            },
-            reference: Some(Share {
-                rows: (reference[id] * 500.0) as u64,
-                share: reference[id],
-            }),
-            cohesion: 0.61,
-            near_duplicates: 4,
-            examples: vec![
-                Example {
-                    set: "input".into(),
-                    row: 17,
-                    similarity: 0.93,
-                    text: format!("{BREAKOUT}\n{IMG}"),
-                },
-                Example {
-                    set: "reference".into(),
-                    row: 1234,
-                    similarity: 0.88,
-                    text: format!("{JS_URL} {QUOTES} {SCRIPT}"),
-                },
-            ],
-        })
-        .collect();
-    let points = (0..120)
-        .map(|i| MapPoint {
-            x: (i as f32 * 0.37).sin() * 3.0,
-            y: (i as f32 * 0.11).cos() * 2.0 - 1.0,
-            topic: i % 6,
-            reference: i.is_multiple_of(3),
-        })
-        .collect();
-    let gap = |topic: usize, ratio: f64| Gap {
-        topic,
-        input_share: input[topic],
-        reference_share: reference[topic],
-        ratio,
-        contribution_bits: 0.12,
-        covered: ratio >= 0.5 && topic != 5,
-    };
-    let mut timings = serde_json::Map::new();
-    timings.insert("read".into(), serde_json::json!(1.25));
-    timings.insert(SCRIPT.into(), serde_json::json!(BREAKOUT));
-    Report {
-        schema: SCHEMA.to_string(),
-        semsift_version: "0.1.0".into(),
-        input: set(&format!("data/{SCRIPT}{IMG}.jsonl"), 1002),
-        reference: Some(set(&format!("ref/{BREAKOUT}{QUOTES}.jsonl"), 502)),
-        columns: vec![JS_URL.into(), QUOTES.into()],
-        chat: Some(QUOTES.into()),
-        strip_common: Some(0.05),
-        templates: vec![ColumnTemplates {
-            column: SCRIPT.into(),
-            found: Templates {
-                rows: 1002,
-                spans: vec![
-                    CommonSpan {
-                        kind: SpanKind::Line,
-                        text: format!("{SCRIPT}{IMG}"),
-                        rows: 900,
-                        share: 0.898,
-                    },
-                    CommonSpan {
-                        kind: SpanKind::Prefix,
-                        text: format!("{BREAKOUT} {JS_URL}"),
-                        rows: 500,
-                        share: 0.499,
-                    },
-                ],
-                template_fraction: 0.7,
-            },
-            stripped_rows: 12,
-        }],
-        reference_templates: Some(vec![]),
-        model: BREAKOUT.into(),
-        clustering: ClusteringInfo {
-            k: 6,
-            k_rule: format!("given {IMG}"),
-            fit_on: format!("both sets {SCRIPT}"),
-            fit_rows: 1500,
-            seed: 42,
-            iterations: 17,
-            converged: true,
-            mean_cohesion: 0.6,
-        },
-        near_duplicate_threshold: 0.95,
-        diversity: Diversity {
-            input: diversity(4.8),
-            reference: Some(diversity(4.1)),
-        },
-        coverage: Some(Coverage {
-            js_divergence_bits: 0.21,
-            kl_reference_input_bits: 1.7,
-            coverage: 0.55,
-            coverage_threshold: 0.5,
-            smoothing: format!("add-one {QUOTES}"),
-            missing: vec![gap(5, 0.01), gap(2, 0.4), gap(1, 0.6)],
-            over: vec![gap(0, 3.0)],
-        }),
-        topics,
-        map: Map {
-            method: format!("PCA {BREAKOUT}"),
-            explained_variance: [0.31, 0.12],
-            points,
-        },
-        timings_s: timings,
-        devices: serde_json::Map::new(),
-    }
-}
-
-/// The report without a reference set.
-fn input_only_report() -> Report {
-    let mut r = hostile_report();
-    r.reference = None;
-    r.coverage = None;
-    r.diversity.reference = None;
-    for t in &mut r.topics {
-        t.reference = None;
-    }
-    for p in &mut r.map.points {
-        p.reference = false;
-    }
-    r
 }
 
 /// The text between the page's one `<script>` and `</script>`.
@@ -269,13 +78,20 @@ fn hostile_text_is_escaped_everywhere() {
         assert!(!html.contains(raw), "raw {raw:?} in the page");
         assert!(html.contains(&escaped(raw)), "escaped {raw:?} missing");
     }
+    // The map's data block and the one script; nothing from the data ends either.
     assert_eq!(
         html.matches("<script").count(),
-        1,
-        "exactly one script element"
+        2,
+        "exactly the data block and the script"
     );
-    assert_eq!(html.matches("</script").count(), 1);
-    assert!(!html.contains("<img"));
+    assert_eq!(
+        html.matches("<script type=\"application/json\" id=\"map-data\">")
+            .count(),
+        1
+    );
+    assert_eq!(html.matches("<script>").count(), 1);
+    assert_eq!(html.matches("</script").count(), 2);
+    assert!(!html.contains("<img") && !html.contains("<!--"));
     assert!(html.contains("<title>semsift report: data/&lt;script&gt;alert(1)&lt;/script&gt;"));
     // The hostile strings appear in SVG tooltips too, escaped.
     assert!(html.contains("<title>Topic 0: &lt;script&gt;alert(1)&lt;/script&gt;, alpha, beta"));
@@ -343,6 +159,10 @@ fn csp_allows_exactly_the_inline_script() {
     let script = inline_script(&html);
     assert!(script.contains("window.onerror") && script.contains("dataset.ready = \"1\""));
     assert!(!script.contains("innerHTML") && !script.contains("eval("));
+    assert!(!script.contains("new Function") && !script.contains("insertAdjacentHTML"));
+    // The map explorer is in it, and writes only text.
+    assert!(script.contains("map-data") && script.contains("dataset.mapReady = \"1\""));
+    assert!(!script.contains("outerHTML") && !script.contains("document.write"));
 }
 
 #[test]
@@ -357,15 +177,18 @@ fn page_is_self_contained() {
 fn one_marker_per_map_point_and_one_card_per_topic() {
     let report = hostile_report();
     let html = render_html(&report);
-    assert_eq!(html.matches("<circle").count(), report.map.points.len());
-    let reference_points = report.map.points.iter().filter(|p| p.reference).count();
-    assert_eq!(
-        html.matches("<circle class=\"r\"").count(),
-        reference_points
-    );
-    assert!(
-        html.contains("axis 1 · 31.0% of variance") && html.contains("axis 2 · 12.0% of variance")
-    );
+    let data = map_data(&html);
+    check_map_data(&data, &report);
+    assert_eq!(data["has_reference"], true);
+    assert!(html.contains("id=\"map-show-reference\""));
+    assert!(html.contains(
+        "<p id=\"map-count\" class=\"map-count\" aria-live=\"polite\">120 of 120 rows</p>"
+    ));
+    // The layout's quality is in the note, beside PCA's.
+    assert!(html.contains("the map keeps 62.0% on average (PCA: 31.0%)"));
+    // One option per topic in the topic selector, labels escaped.
+    assert_eq!(html.matches("<option value=\"").count(), 6 + 1 + 2);
+    assert!(html.contains(&format!("<option value=\"0\">0: {}", escaped(SCRIPT))));
     let mut positions = Vec::new();
     for t in &report.topics {
         let anchor = format!(
@@ -425,8 +248,11 @@ fn input_only_report_has_no_gap_section() {
     let html = render_html(&report);
     assert!(!html.contains("id=\"gaps\"") && !html.contains("href=\"#gaps\""));
     assert!(!html.contains("class=\"ref\"") && !html.contains("Reference share"));
-    assert!(!html.contains("<circle class=\"r\""));
-    assert_eq!(html.matches("<circle").count(), report.map.points.len());
+    assert!(!html.contains("id=\"map-show-reference\"") && !html.contains("○ reference"));
+    let data = map_data(&html);
+    check_map_data(&data, &report);
+    assert_eq!(data["has_reference"], false);
+    assert!(numbers(&data["ref"]).iter().all(|&r| r == 0));
     assert_eq!(html.matches("<article class=\"card topic\"").count(), 6);
     for raw in HOSTILE {
         assert!(!html.contains(raw), "raw {raw:?} in the page");
@@ -467,23 +293,166 @@ fn share_chart_shows_the_top_40() {
 fn degenerate_reports_render() {
     let mut report = input_only_report();
     report.topics.clear();
+    report.fine_topics.clear();
     report.map.points.clear();
-    report.map.explained_variance = [f64::NAN, f64::INFINITY];
+    report.map.quality = None;
     let html = render_html(&report);
     assert!(html.contains("No rows were sampled") && html.ends_with("</html>\n"));
+    assert!(!html.contains("id=\"map-data\""));
+    assert!(!html.contains("<canvas"));
+
+    // Non-finite coordinates are left out; the rest are still on the map.
     let mut report = hostile_report();
     for p in &mut report.map.points {
         p.x = 1.0;
     }
     report.map.points[0].y = f32::NAN;
+    report.map.points[1].x = f32::INFINITY;
+    report.map.points[2].y = f32::NEG_INFINITY;
     report.topics[0].input.share = f64::NAN;
+    report.fine_topics.clear();
     let html = render_html(&report);
-    assert_eq!(html.matches("<circle").count(), report.map.points.len() - 1);
+    let data = map_data(&html);
+    check_map_data(&data, &report);
+    assert_eq!(numbers(&data["x"]).len(), report.map.points.len() - 3);
+    // A degenerate axis (every x the same) quantises to 0.
+    assert!(numbers(&data["x"]).iter().all(|&x| x == 0));
     let page = &html[..html.find("<script>").unwrap_or(html.len())];
     assert!(
         !page.contains("NaN") && !page.contains("inf"),
         "non-finite numbers written"
     );
+
+    // Every point non-finite, or one point alone: an empty or a one-point map.
+    for keep in [0, 1] {
+        let mut report = hostile_report();
+        for (i, p) in report.map.points.iter_mut().enumerate() {
+            if i >= keep {
+                p.x = f32::NAN;
+            }
+        }
+        let html = render_html(&report);
+        let data = map_data(&html);
+        check_map_data(&data, &report);
+        assert_eq!(numbers(&data["x"]).len(), keep);
+        assert!(html.contains(&format!(">{keep} of {keep} rows</p>")));
+    }
+}
+
+/// The map's data block, parsed (the `\u003c` escapes read back as `<`).
+fn map_data(html: &str) -> serde_json::Value {
+    let open = "<script type=\"application/json\" id=\"map-data\">";
+    let start = html.find(open).expect("the map's data block") + open.len();
+    let end = html[start..].find("</script>").expect("its end") + start;
+    let json = &html[start..end];
+    for raw in ['<', '>', '&', '\u{2028}', '\u{2029}'] {
+        assert!(!json.contains(raw), "raw {raw:?} in the data block");
+    }
+    serde_json::from_str(json).expect("the data block is JSON")
+}
+
+/// A JSON array of numbers.
+fn numbers(v: &serde_json::Value) -> Vec<u64> {
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|x| x.as_u64().expect("a number"))
+        .collect()
+}
+
+/// The data block holds one entry per finite point of `report`, in order, with its
+/// coordinates quantised over the bounding box, its row, set, flags, topics and text,
+/// and every topic named with its colour and label position.
+fn check_map_data(data: &serde_json::Value, report: &semsift::report::Report) {
+    let points: Vec<_> = report
+        .map
+        .points
+        .iter()
+        .filter(|p| p.x.is_finite() && p.y.is_finite())
+        .collect();
+    let n = points.len();
+    let column = |name: &str| numbers(&data[name]);
+    for name in ["x", "y", "topic", "fine", "ref", "row", "copies", "flags"] {
+        assert_eq!(column(name).len(), n, "{name}");
+    }
+    let texts: Vec<&str> = data["text"]
+        .as_array()
+        .expect("texts")
+        .iter()
+        .map(|t| t.as_str().expect("a text"))
+        .collect();
+    let expected: Vec<&str> = points.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(texts, expected);
+    let fine_level = !report.fine_topics.is_empty();
+    let (x, y) = (column("x"), column("y"));
+    let lo = |f: fn(&&semsift::report::model::MapPoint) -> f32| {
+        points
+            .iter()
+            .map(f)
+            .fold(f64::MAX, |a, b| a.min(f64::from(b)))
+    };
+    let hi = |f: fn(&&semsift::report::model::MapPoint) -> f32| {
+        points
+            .iter()
+            .map(f)
+            .fold(f64::MIN, |a, b| a.max(f64::from(b)))
+    };
+    let (x0, x1, y0, y1) = (lo(|p| p.x), hi(|p| p.x), lo(|p| p.y), hi(|p| p.y));
+    let span = (x1 - x0).max(y1 - y0);
+    let q = |v: f64| match span > 0.0 {
+        true => (v / span * 65535.0).round() as u64,
+        false => 0,
+    };
+    for (i, p) in points.iter().enumerate() {
+        assert_eq!(x[i], q(f64::from(p.x) - x0), "x of point {i}");
+        assert_eq!(y[i], q(y1 - f64::from(p.y)), "y of point {i} (flipped)");
+        assert_eq!(column("topic")[i], p.topic as u64);
+        let fine = if fine_level { p.fine_topic } else { p.topic };
+        assert_eq!(column("fine")[i], fine as u64);
+        assert_eq!(column("ref")[i], u64::from(p.reference));
+        assert_eq!(column("row")[i], p.row);
+        assert_eq!(column("copies")[i], u64::from(p.copies));
+        let flags = u64::from(p.near_duplicate) | u64::from(p.outlier) << 1;
+        assert_eq!(column("flags")[i], flags, "flags of point {i}");
+    }
+    if n > 0 {
+        let top = if span > 0.0 { 65535 } else { 0 };
+        assert_eq!(x.iter().chain(&y).max().copied(), Some(top));
+    }
+    // Both topic levels, every id a point names among them, each with its colour and,
+    // where it has points, a label position among theirs.
+    for (level, ids) in [("topics", "topic"), ("fine_topics", "fine")] {
+        let topics = data[level].as_array().expect("topics");
+        for id in column(ids) {
+            assert!(
+                topics.iter().any(|t| t["id"] == id),
+                "{level}: {id} missing"
+            );
+        }
+        for t in topics {
+            let colour = t["colour"].as_str().expect("a colour");
+            assert!(colour.len() == 7 && colour.starts_with('#'), "{colour}");
+            let members: Vec<usize> = (0..n)
+                .filter(|&i| Some(column(ids)[i]) == t["id"].as_u64())
+                .collect();
+            assert_eq!(t["n"], members.len(), "{level} {}", t["id"]);
+            if let Some(at) = t["x"].as_u64() {
+                assert!(members.iter().any(|&i| x[i] <= at) && members.iter().any(|&i| x[i] >= at));
+            } else {
+                assert!(members.is_empty());
+            }
+        }
+        assert!(topics
+            .iter()
+            .all(|t| level == "topics" || t["parent"].is_u64()));
+    }
+    for t in &report.topics {
+        let entry = data["topics"]
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["id"] == t.id))
+            .expect("every topic of the report");
+        assert_eq!(entry["label"], t.label.as_str());
+    }
 }
 
 #[test]
@@ -503,7 +472,14 @@ fn page_runs_in_headless_chromium() {
         "script errors: {body_tag}"
     );
     assert!(!dom.contains("data-pwned"), "data ran as script");
-    assert!(dom.contains("<svg class=\"chart map\"") && dom.contains("<svg class=\"chart bars\""));
+    assert!(
+        body_tag.contains("data-map-ready=\"1\""),
+        "map explorer did not start: {body_tag}"
+    );
+    assert!(dom.contains("<canvas id=\"map-canvas\"") && dom.contains("<svg class=\"chart bars\""));
+    assert!(dom.contains("data-frames=\"") && dom.contains(">120 of 120 rows</p>"));
+    // The table lists the rows, their hostile text as text.
+    assert_eq!(dom.matches("<tr data-i=\"").count(), 120);
     assert!(
         dom.contains("<table class=\"sortable missing\"")
             && dom.contains("<table class=\"sortable topics\"")

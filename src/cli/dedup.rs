@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use semsift::dataset::OnError;
 use semsift::pipeline::{run_dedup, DedupOptions};
+use semsift::report::review::REVIEW_ROWS;
+use semsift::report::ReviewParams;
 use semsift::store::Dtype;
 
 use super::common::{IndexArgs, InputArgs, ModelArgs, StoreArgs, TemplateArgs};
@@ -45,11 +47,27 @@ pub struct DedupArgs {
     /// rows only, which is slower on dense data.
     #[arg(long)]
     pub pairs: bool,
+    /// Also write review.html, a self-contained page (nothing from the network)
+    /// for choosing a threshold: a slider steps through the applied threshold,
+    /// every --sweep value and each 0.01 from the lowest of them up to 1.0, and
+    /// shows at each the exact kept, removed and exact-copy counts, a chart of
+    /// removed rows per threshold, and the removed rows with the lowest scores
+    /// beside the row each duplicates (the reference row with --against), both
+    /// texts quoted; rows the applied threshold decides the other way are
+    /// marked. A --sweep value below --threshold extends the slider down to it.
+    /// Keeps the similar pairs to decide again at each threshold, as --pairs
+    /// does (with the same cost on dense data).
+    #[arg(long)]
+    pub review: bool,
+    /// With --review: removed rows listed per threshold, the lowest scores
+    /// first; the page says how many it leaves out (its counts are exact).
+    #[arg(long, value_name = "N", default_value_t = REVIEW_ROWS, requires = "review")]
+    pub review_rows: usize,
     /// Memory to stay within, e.g. 4G, 512M or a number of bytes: the search's
-    /// hit and candidate buffers (with --pairs, --sweep or --target-rows, or
-    /// another index) are held to half of what is left below it and
-    /// spill to sorted runs in the temporary directory ($TMPDIR) beyond that,
-    /// and the similar-pair lists built from spilled runs stay there too,
+    /// hit and candidate buffers (with --pairs, --review, --sweep or
+    /// --target-rows, or another index) are held to half of what is left below
+    /// it and spill to sorted runs in the temporary directory ($TMPDIR) beyond
+    /// that, and the similar-pair lists built from spilled runs stay there too,
     /// memory-mapped; the results are the same. Default: the memory available
     /// when the run starts.
     #[arg(long, value_name = "SIZE", value_parser = super::common::parse_size)]
@@ -73,7 +91,8 @@ pub struct DedupArgs {
     pub store: StoreArgs,
     /// Output directory: kept.<ext> (kept rows, unchanged, in the input's
     /// format), removed.jsonl (one line per removed row with the row it
-    /// duplicates) and summary.json, each written atomically, summary last.
+    /// duplicates), review.html (with --review) and summary.json, each written
+    /// atomically, summary last.
     /// Default: `<input name>-dedup` in the current directory.
     #[arg(short, long, value_name = "OUTDIR")]
     pub output: Option<PathBuf>,
@@ -123,6 +142,10 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
         sweep: args.sweep.clone(),
         target_rows: args.target_rows,
         write_pairs: args.pairs,
+        review: args.review.then(|| ReviewParams {
+            rows: args.review_rows,
+            ..ReviewParams::default()
+        }),
         memory_limit: args.memory_limit,
         device: args.model.device,
         device_params: args.model.device_params(),
@@ -143,6 +166,12 @@ pub fn run(args: DedupArgs, bars: &Bars) -> anyhow::Result<()> {
             outcome.summary["timings_s"]["total"].as_f64().unwrap_or(0.0),
             out_dir.display()
         );
+        if args.review {
+            eprintln!(
+                "semsift: review of every threshold → {}",
+                out_dir.join("review.html").display()
+            );
+        }
         if outcome.skipped > 0 {
             eprintln!(
                 "semsift: skipped {} unreadable rows (listed in {})",

@@ -42,6 +42,10 @@ pub struct ReportArgs {
     /// in its topic.
     #[arg(long, default_value_t = 0.9, value_name = "T")]
     pub near_duplicate_threshold: f32,
+    /// Most rows drawn on report.html's map: larger sets show a seeded sample of
+    /// this many distinct rows, laid out from their nearest neighbours.
+    #[arg(long, default_value_t = semsift::report::job::MAP_POINTS, value_name = "N")]
+    pub map_points: usize,
     #[command(flatten)]
     pub templates: TemplateArgs,
     #[command(flatten)]
@@ -76,6 +80,7 @@ pub fn run(args: ReportArgs, bars: &Bars) -> anyhow::Result<()> {
         store_dtype: args.store.store_dtype,
         device: args.model.device,
         device_params: args.model.device_params(),
+        map_points: args.map_points,
         out_dir: out_dir.clone(),
     };
     let outcome = run_report(&opts, encoder.as_ref(), bars)?;

@@ -17,6 +17,8 @@ use crate::embed::{Device, Encoder};
 use crate::index::{DeviceParams, HnswParams, IndexKind, IvfParams};
 use crate::process::{available_memory, peak_rss_mib, Stopwatch};
 use crate::progress::Progress;
+use crate::report::render_review;
+use crate::report::review::{build_review, ReviewInfo, ReviewParams};
 use crate::store::Dtype;
 use crate::Error;
 
@@ -60,6 +62,10 @@ pub struct DedupOptions {
     pub target_rows: Option<u64>,
     /// Also write every similar pair found (`pairs.jsonl`).
     pub write_pairs: bool,
+    /// Also write `review.html`, the removed rows beside their matches at every
+    /// threshold from the search floor to 1.0 ([`build_review`]). Keeps the similar
+    /// pairs, as `write_pairs` does, to decide again at each threshold.
+    pub review: Option<ReviewParams>,
     /// Bytes of memory the run should stay within: the search's candidate buffers are
     /// held to half of what is left below it (see `spill_budget`) and the rest spills to
     /// temporary files. `None`: the memory available when the run starts.
@@ -99,6 +105,7 @@ impl DedupOptions {
             sweep: vec![],
             target_rows: None,
             write_pairs: false,
+            review: None,
             memory_limit: None,
             strip_common: None,
             device: Device::Cpu,
@@ -117,7 +124,7 @@ impl DedupOptions {
             hnsw: self.hnsw,
             ivf: self.ivf,
             memory_limit,
-            keep_pairs: self.write_pairs,
+            keep_pairs: self.write_pairs || self.review.is_some(),
             against_probes: self.against_probes,
             device: self.device,
             device_params: self.device_params,
@@ -163,11 +170,16 @@ fn precision_for(asked: Option<Dtype>, rows: usize, dim: usize, available: Optio
 
 /// The files a dedup run may write besides `summary.json`, which is written last and marks
 /// the set complete (see [`OutputDir::finish_set`]).
-pub(super) const OUTPUT_FAMILY: &[&str] =
-    &["kept.*", "removed.jsonl", "pairs.jsonl", "skipped.jsonl"];
+pub(super) const OUTPUT_FAMILY: &[&str] = &[
+    "kept.*",
+    "removed.jsonl",
+    "pairs.jsonl",
+    "review.html",
+    "skipped.jsonl",
+];
 
-/// Runs a deduplication and writes `kept.<ext>`, `removed.jsonl`, (`pairs.jsonl`) and,
-/// last, `summary.json` to `opts.out_dir`.
+/// Runs a deduplication and writes `kept.<ext>`, `removed.jsonl`, (`pairs.jsonl`,
+/// `review.html`) and, last, `summary.json` to `opts.out_dir`.
 pub fn run_dedup(
     opts: &DedupOptions,
     encoder: &dyn Encoder,
@@ -183,6 +195,9 @@ pub fn run_dedup(
     let out = OutputDir::create(&opts.out_dir, &inputs)?;
     out.file("removed.jsonl")?;
     out.file("summary.json")?;
+    if opts.review.is_some() {
+        out.file("review.html")?;
+    }
 
     let mut rows = load_rows(&opts.input, &opts.read, opts.on_error, progress)?;
     let kept_name = dataset::output_file_name("kept", rows.format, rows.compression);
@@ -293,6 +308,28 @@ pub fn run_dedup(
     let mut result = result;
     result.index["precision"] = json!(precision.to_string());
 
+    // The review decides again at every threshold of its slider, before any output
+    // of an earlier run is replaced.
+    let review = match &opts.review {
+        Some(params) => {
+            let info = ReviewInfo {
+                input: opts.input.display().to_string(),
+                against: opts.against.as_ref().map(|p| p.display().to_string()),
+                model: encoder.fingerprint().to_string(),
+                columns: opts.read.columns.clone(),
+                skipped: rows.skipped.len() as u64,
+            };
+            let dups = match (&reference, &ref_texts) {
+                (Some(r), Some(t)) => quoted(r, t),
+                _ => quoted(&rows, &texts),
+            };
+            let review = build_review(&result, quoted(&rows, &texts), dups, info, params)?;
+            watch.lap("review");
+            Some(review)
+        }
+        None => None,
+    };
+
     // Write: kept rows through a second pass over the input, removed (and skipped) rows
     // beside them, then summary.json, which lists them all with their checksums.
     out.start_set("summary.json")?;
@@ -326,6 +363,13 @@ pub fn run_dedup(
     let mut files: Vec<OutputFile> = split.all().into_iter().cloned().collect();
     if opts.write_pairs {
         files.push(write_pairs(&out, &result, &rows)?);
+    }
+    if let Some(review) = &review {
+        let path = out.write("review.html", render_review(review).as_bytes())?;
+        files.push(OutputFile {
+            path,
+            rows: review.listed_rows() as u64,
+        });
     }
     let written: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
     out.finish_set(OUTPUT_FAMILY, &written)?;
@@ -441,7 +485,10 @@ pub(super) fn describe_outputs(files: &[OutputFile]) -> Result<Value, Error> {
     for file in files {
         let role = match file.path.file_name().and_then(|n| n.to_str()) {
             Some(name) if name.starts_with("kept.") => "kept",
-            Some(name) => name.strip_suffix(".jsonl").unwrap_or(name),
+            Some(name) => name
+                .strip_suffix(".jsonl")
+                .or_else(|| name.strip_suffix(".html"))
+                .unwrap_or(name),
             None => continue,
         };
         outputs.insert(role.to_string(), file.describe()?);

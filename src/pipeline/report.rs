@@ -53,6 +53,8 @@ pub struct ReportOptions {
     pub device: Device,
     /// How a device holds and scores the vectors.
     pub device_params: DeviceParams,
+    /// Most rows on the map ([`crate::report::job::MAP_POINTS`] by default).
+    pub map_points: usize,
     /// Where the outputs go.
     pub out_dir: PathBuf,
 }
@@ -169,6 +171,7 @@ pub fn run_report(
         model: encoder.fingerprint().to_string(),
         device: opts.device,
         device_params: opts.device_params,
+        map_points: opts.map_points,
     };
     let dim = encoder.dim() * opts.read.columns.len();
     let mut built = report::build(
@@ -242,13 +245,14 @@ fn write_clusters(
         let name = if s == 0 { "input" } else { "reference" };
         for i in 0..set.groups.rows() {
             let row = set.numbers.file_row(i as u64);
-            let line = match built.topic_of(s, set.groups, i) {
-                Some((cluster, similarity)) => format!(
-                    "{{\"set\":\"{name}\",\"row\":{row},\"cluster\":{cluster},\"similarity\":{}}}\n",
+            let fine = built.fine_topic_of(s, set.groups, i);
+            let line = match (built.topic_of(s, set.groups, i), fine) {
+                (Some((cluster, similarity)), Some(fine)) => format!(
+                    "{{\"set\":\"{name}\",\"row\":{row},\"cluster\":{cluster},\"fine_topic\":{fine},\"similarity\":{}}}\n",
                     json!(report::round6(similarity as f64))
                 ),
-                None => format!(
-                    "{{\"set\":\"{name}\",\"row\":{row},\"cluster\":null,\"similarity\":null,\"empty\":true}}\n"
+                _ => format!(
+                    "{{\"set\":\"{name}\",\"row\":{row},\"cluster\":null,\"fine_topic\":null,\"similarity\":null,\"empty\":true}}\n"
                 ),
             };
             w.write_all(line.as_bytes()).map_err(|e| w.error(e))?;

@@ -495,7 +495,7 @@ impl RowSet {
     /// returns the report as JSON text. `clusters`: a number or `"auto"`. `chat`,
     /// `strip_common` and the sets' `templates` (JSON from `find_templates`) are recorded
     /// in the report as `semsift report` records them.
-    #[pyo3(signature = (columns, out_dir = None, reference = None, clusters = "auto", seed = 0, max_iter = 50, near_duplicate_threshold = 0.9, progress = None, chat = None, strip_common = None, templates = None, reference_templates = None, device = "cpu"))]
+    #[pyo3(signature = (columns, out_dir = None, reference = None, clusters = "auto", seed = 0, max_iter = 50, near_duplicate_threshold = 0.9, progress = None, chat = None, strip_common = None, templates = None, reference_templates = None, device = "cpu", map_points = crate::report::job::MAP_POINTS))]
     #[allow(clippy::too_many_arguments)]
     fn report(
         &self,
@@ -513,6 +513,7 @@ impl RowSet {
         templates: Option<&str>,
         reference_templates: Option<&str>,
         device: &str,
+        map_points: usize,
     ) -> PyResult<String> {
         let device = parse_device(device)?;
         let parse = |json: Option<&str>| -> PyResult<Option<Vec<ColumnTemplates>>> {
@@ -551,6 +552,7 @@ impl RowSet {
             model: self.fingerprint.clone(),
             device,
             device_params: Default::default(),
+            map_points,
         };
         let numbers = RowNumbers::default();
         let input = ReportSet {

@@ -67,17 +67,20 @@ pub fn coverage(p: &[f64], q: &[f64]) -> f64 {
 
 /// The missing (under-represented) and over-represented topics, worst first.
 ///
+/// `parent[t]` is topic `t`'s coarse topic, copied into its [`Gap`].
+///
 /// `input` and `reference` are row counts per topic. Every topic whose smoothed ratio
 /// input/reference is below [`LISTED`] is in the first list, ranked by `q·log2(q/p)` (its
 /// term of KL(reference ‖ input)): topics the input lacks entirely come first, slight
 /// shortfalls last. Every topic with a ratio above `1 / LISTED` is in the second, ranked
 /// by `p·log2(p/q)`.
 /// [`Gap::covered`] says whether a topic reaches [`COVERED`].
-pub fn gaps(input: &[f64], reference: &[f64]) -> (Vec<Gap>, Vec<Gap>) {
+pub fn gaps(input: &[f64], reference: &[f64], parent: &[usize]) -> (Vec<Gap>, Vec<Gap>) {
     let (p, q) = (shares(input), shares(reference));
     let (ps, qs) = (smoothed(input), smoothed(reference));
     let gap = |t: usize, contribution: f64| Gap {
         topic: t,
+        parent: parent[t],
         input_share: p[t],
         reference_share: q[t],
         ratio: ps[t] / qs[t],
@@ -140,7 +143,7 @@ mod tests {
     fn gaps_rank_absent_topics_first() {
         let input = [0.0, 50.0, 50.0, 100.0, 2.0];
         let reference = [60.0, 50.0, 50.0, 20.0, 20.0];
-        let (missing, over) = gaps(&input, &reference);
+        let (missing, over) = gaps(&input, &reference, &[0; 4]);
         let ids: Vec<usize> = missing.iter().map(|g| g.topic).collect();
         // Topics 1 and 2 have equal shares and are in neither list.
         assert_eq!(ids, vec![0, 4]);
@@ -150,7 +153,7 @@ mod tests {
         assert!(over[0].covered);
         assert!(missing[0].ratio < 0.02 && over[0].ratio > 3.0);
         assert_eq!(missing[0].input_share, 0.0);
-        let (missing, _) = gaps(&[50.0, 35.0], &[50.0, 50.0]);
+        let (missing, _) = gaps(&[50.0, 35.0], &[50.0, 50.0], &[0, 1]);
         assert_eq!(missing.len(), 1);
         assert!(
             missing[0].covered,

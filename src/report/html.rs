@@ -1,9 +1,11 @@
 //! `report.html`: one self-contained page rendered from a [`Report`].
 //!
-//! The page needs nothing from the network: the style sheet and the one script are
-//! inlined, the charts are SVG generated in Rust ([`super::svg`]). A Content Security
-//! Policy allows only that script (by its SHA-256 hash), so nothing taken from the data
-//! could run even if escaping failed. Every text taken from the data goes through
+//! The page needs nothing from the network: the style sheet and the one script
+//! (`report.js` and the map explorer's `explorer.js`, joined) are inlined, the charts
+//! are SVG generated in Rust ([`super::svg`]) and the map's points a JSON data block
+//! that the script draws on a canvas ([`super::html_map`]). A Content Security Policy
+//! allows only that script (by its SHA-256 hash), so nothing taken from the data could
+//! run even if escaping failed. Every text taken from the data goes through
 //! [`escape`]; the only links are `#topic-<id>` anchors.
 
 use std::collections::HashMap;
@@ -12,7 +14,8 @@ use std::fmt::Write;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use sha2::{Digest, Sha256};
 
-use super::model::{Coverage, Gap, Report, SetDiversity, SetInfo, Topic};
+use super::html_map;
+use super::model::{Coverage, FineTopic, Gap, Keyword, Report, SetDiversity, SetInfo, Topic};
 use super::svg::{self, int, key, num, pct};
 use crate::dataset::template::ColumnTemplates;
 
@@ -25,6 +28,7 @@ macro_rules! w {
 
 const CSS: &str = include_str!("assets/report.css");
 const JS: &str = include_str!("assets/report.js");
+const EXPLORER_JS: &str = include_str!("assets/explorer.js");
 
 /// Topics shown in the share chart; the rest are counted below it.
 const BAR_LIMIT: usize = 40;
@@ -35,6 +39,8 @@ const GAP_KEYWORDS: usize = 6;
 
 /// Topics by id.
 pub(super) type TopicIndex<'a> = HashMap<usize, &'a Topic>;
+/// Fine topics by id.
+type FineIndex<'a> = HashMap<usize, &'a FineTopic>;
 
 /// Renders `report` as one self-contained HTML page (`report.html`).
 ///
@@ -44,13 +50,17 @@ pub(super) type TopicIndex<'a> = HashMap<usize, &'a Topic>;
 pub fn render_html(report: &Report) -> String {
     // The HTML parser turns CR LF into LF before the browser hashes the script, so
     // hash (and write) the normalised text.
-    let script = JS.replace("\r\n", "\n").replace('\r', "\n");
+    let script = format!("{JS}\n{EXPLORER_JS}")
+        .replace("\r\n", "\n")
+        .replace('\r', "\n");
     let topics: TopicIndex = report.topics.iter().map(|t| (t.id, t)).collect();
+    let fine: FineIndex = report.fine_topics.iter().map(|t| (t.id, t)).collect();
     let ranked = ranked_topics(&report.topics);
     let has_ref = report.reference.is_some();
     let input_path = escape(&report.input.path);
 
-    let mut out = String::with_capacity(64 * 1024 + report.map.points.len() * 48);
+    let map = html_map::map_section(report);
+    let mut out = String::with_capacity(64 * 1024 + map.len());
     w!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -81,20 +91,7 @@ pub fn render_html(report: &Report) -> String {
 
     summary(&mut out, report);
 
-    let map_note = match report.map.points.len() {
-        0 => "No rows were sampled for the map.".to_string(),
-        n => format!(
-            "{} sampled rows; ● input{}. Hover a topic anywhere to highlight its rows.",
-            int(n as u64),
-            if has_ref { ", ○ reference" } else { "" }
-        ),
-    };
-    w!(
-        out,
-        "<section id=\"map\" class=\"card\"><h2>Map</h2><p class=\"note\">{}<br>{map_note}</p>{}</section>\n",
-        escape(&report.map.method),
-        svg::map_svg(&report.map, &topics)
-    );
+    out.push_str(&map);
 
     let shown = &ranked[..ranked.len().min(BAR_LIMIT)];
     w!(
@@ -118,10 +115,10 @@ pub fn render_html(report: &Report) -> String {
     out.push_str("</section>\n");
 
     if let Some(cov) = &report.coverage {
-        w!(out, "<section id=\"gaps\" class=\"card\"><h2>Coverage gaps</h2><p class=\"note\">Covered: a topic where the input has at least {:.2}× the reference's share. Smoothing: {}.</p>", cov.coverage_threshold, escape(&cov.smoothing));
+        w!(out, "<section id=\"gaps\" class=\"card\"><h2>Coverage gaps</h2><p class=\"note\">Measured over {}. Covered: a topic where the input has at least {:.2}× the reference's share. Smoothing: {}.</p>", escape(&cov.level), cov.coverage_threshold, escape(&cov.smoothing));
         let missing = ("Missing or under-represented", "missing", &cov.missing);
         for (title, class, gaps) in [missing, ("Over-represented", "over", &cov.over)] {
-            gap_table(&mut out, title, class, gaps, &topics);
+            gap_table(&mut out, title, class, gaps, &topics, &fine);
         }
         out.push_str("</section>\n");
     }
@@ -130,15 +127,22 @@ pub fn render_html(report: &Report) -> String {
     topic_table(&mut out, &ranked, has_ref);
     out.push_str("<div class=\"cards\">\n");
     for (i, t) in ranked.iter().enumerate() {
-        let gap = |f: fn(&Coverage) -> &Vec<Gap>| {
-            let c = report.coverage.as_ref()?;
-            f(c).iter().find(|g| g.topic == t.id)
+        // A topic's badge comes from its fine topics' gaps: the worst of them.
+        let gaps = |f: fn(&Coverage) -> &Vec<Gap>| {
+            let c = report.coverage.as_ref();
+            c.map_or(Vec::new(), |c| {
+                f(c).iter().filter(|g| g.parent == t.id).collect::<Vec<_>>()
+            })
         };
-        let badge = match (gap(|c| &c.missing), gap(|c| &c.over)) {
-            (Some(g), _) if g.covered => "<span class=\"badge thin\">under-represented</span>",
-            (Some(_), _) => "<span class=\"badge missing\">missing</span>",
-            (_, Some(_)) => "<span class=\"badge over\">over-represented</span>",
-            _ => "",
+        let (missing, over) = (gaps(|c| &c.missing), gaps(|c| &c.over));
+        let badge = if missing.iter().any(|g| !g.covered) {
+            "<span class=\"badge missing\">missing</span>"
+        } else if !missing.is_empty() {
+            "<span class=\"badge thin\">under-represented</span>"
+        } else if !over.is_empty() {
+            "<span class=\"badge over\">over-represented</span>"
+        } else {
+            ""
         };
         topic_card(&mut out, t, badge, i < OPEN_EXAMPLES);
     }
@@ -353,15 +357,24 @@ fn table_head(out: &mut String, class: &str, head: &[(&str, bool)]) {
     out.push_str("</tr></thead><tbody>");
 }
 
-/// One gap list as a table.
-fn gap_table(out: &mut String, title: &str, class: &str, gaps: &[Gap], topics: &TopicIndex) {
+/// One gap list (of fine topics) as a table: each row names the coarse topic it is part
+/// of (linked to its card), then the fine topic's label and keywords.
+fn gap_table(
+    out: &mut String,
+    title: &str,
+    class: &str,
+    gaps: &[Gap],
+    topics: &TopicIndex,
+    fine: &FineIndex,
+) {
     w!(out, "<h3>{title} <small>({})</small></h3>", gaps.len());
     if gaps.is_empty() {
         out.push_str("<p class=\"note\">None.</p>");
         return;
     }
     let head = [
-        ("Topic", false),
+        ("Part of", false),
+        ("Fine topic", false),
         ("Keywords", false),
         ("Input share", true),
         ("Reference share", true),
@@ -371,21 +384,25 @@ fn gap_table(out: &mut String, title: &str, class: &str, gaps: &[Gap], topics: &
     ];
     table_head(out, class, &head);
     for g in gaps {
-        let topic = topics.get(&g.topic).copied();
-        let keywords = topic
-            .map(|t| {
-                t.keywords
-                    .iter()
-                    .take(GAP_KEYWORDS)
-                    .map(|k| k.term.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default();
+        let parent = topics.get(&g.parent).copied();
+        let terms = |k: &[Keyword]| {
+            k.iter()
+                .take(GAP_KEYWORDS)
+                .map(|k| k.term.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (label, keywords) = match fine.get(&g.topic) {
+            Some(f) => (f.label.clone(), terms(&f.keywords)),
+            None => (
+                format!("fine topic {}", g.topic),
+                parent.map(|t| terms(&t.keywords)).unwrap_or_default(),
+            ),
+        };
         w!(
             out,
-            "<tr data-topic=\"{}\"><td>{}</td><td class=\"kwcell\">{}</td><td class=\"num\" data-sort=\"{}\">{}</td><td class=\"num\" data-sort=\"{}\">{}</td><td class=\"num\" data-sort=\"{}\">{}</td><td class=\"num\" data-sort=\"{}\">{}</td><td>{}</td></tr>",
-            g.topic, topic_link(g.topic, topic), escape(&keywords),
+            "<tr data-topic=\"{}\" data-fine-topic=\"{}\"><td>{}</td><td>{}</td><td class=\"kwcell\">{}</td><td class=\"num\" data-sort=\"{}\">{}</td><td class=\"num\" data-sort=\"{}\">{}</td><td class=\"num\" data-sort=\"{}\">{}</td><td class=\"num\" data-sort=\"{}\">{}</td><td>{}</td></tr>",
+            g.parent, g.topic, topic_link(g.parent, parent), escape(&label), escape(&keywords),
             key(g.input_share), pct(g.input_share), key(g.reference_share), pct(g.reference_share),
             key(g.ratio), num(g.ratio, 2), key(g.contribution_bits), num(g.contribution_bits, 4),
             if g.covered { "yes" } else { "no" }

@@ -9,7 +9,6 @@
 //! near duplicates), measures diversity and, against a reference, coverage and gaps,
 //! and returns a [`BuiltReport`]: the [`Report`] and every row's topic.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -18,18 +17,19 @@ use serde_json::{json, Map};
 use crate::cluster::{auto_k, ClusterError, KMeans, KMeansParams};
 use crate::dataset::{RowNumbers, Texts};
 use crate::dedup::{check_threshold, ExactGroups};
-use crate::embed::{truncate_chars, Device};
+use crate::embed::Device;
 use crate::index::DeviceParams;
-use crate::linalg::Rng;
 use crate::process::Stopwatch;
 use crate::progress::Progress;
 use crate::report::coverage::{self, COVERED, SMOOTHING};
-use crate::report::keywords::topic_keywords;
+use crate::report::fine::{self, fine_k, FineLevel, FINE_RULE};
+use crate::report::keywords::TermCounts;
+use crate::report::map::{build_map, cut, PointFacts};
 use crate::report::model::{
-    ClusteringInfo, Coverage, Diversity, Example, Keyword, Map as MapModel, MapPoint, SetDiversity,
-    SetInfo, Share, Topic, SCHEMA,
+    ClusteringInfo, Coverage, Diversity, Example, FineTopic, Keyword, SetDiversity, Share, Topic,
+    SCHEMA,
 };
-use crate::report::projection::pca_2d;
+use crate::report::points::{Points, Set};
 use crate::report::topics::{members, near_duplicates, near_duplicates_on, nearest_to_centroid};
 use crate::report::Report;
 use crate::Error;
@@ -88,6 +88,8 @@ pub struct ReportParams {
     pub device: Device,
     /// How a device holds and scores the vectors (the near-duplicate scan).
     pub device_params: DeviceParams,
+    /// Most rows on the map (a seeded sample of larger sets; [`MAP_POINTS`] by default).
+    pub map_points: usize,
 }
 
 /// One set of rows to report on: borrowed pieces of a dataset read and embedded.
@@ -115,6 +117,8 @@ pub struct BuiltReport {
     /// For each set, each unique row's topic and cosine to its centroid (`None`: the row
     /// is empty and was not clustered).
     pub topics: Vec<Vec<Option<(u32, f32)>>>,
+    /// For each set, each unique row's fine topic (`None`: empty).
+    pub fine_topics: Vec<Vec<Option<u32>>>,
 }
 
 impl BuiltReport {
@@ -122,138 +126,23 @@ impl BuiltReport {
     pub fn topic_of(&self, set: usize, groups: &ExactGroups, row: usize) -> Option<(u32, f32)> {
         self.topics[set][groups.group_of_row()[row] as usize]
     }
+
+    /// Fine topic of row `row` (a row read) of set `set`.
+    pub fn fine_topic_of(&self, set: usize, groups: &ExactGroups, row: usize) -> Option<u32> {
+        self.fine_topics[set][groups.group_of_row()[row] as usize]
+    }
 }
 
 /// Examples shown per topic.
 const EXAMPLES: usize = 5;
 /// Keywords listed per topic.
 const KEYWORDS: usize = 10;
-/// Rows drawn on the map.
-const MAP_POINTS: usize = 5000;
+/// Rows drawn on the map unless [`ReportParams::map_points`] says otherwise.
+pub const MAP_POINTS: usize = 50_000;
+/// Examples shown per fine topic.
+const FINE_EXAMPLES: usize = 2;
 /// Example texts are cut to this many characters.
 const EXAMPLE_CHARS: usize = 600;
-
-/// A set with what the report needs about its rows.
-struct Set<'a> {
-    rows: ReportSet<'a>,
-    /// Rows per unique row (1 + its exact copies).
-    counts: Vec<u32>,
-    /// Unique rows whose every column is empty or white space.
-    empty: Vec<bool>,
-}
-
-impl<'a> Set<'a> {
-    fn new(rows: ReportSet<'a>) -> Self {
-        let mut counts = vec![0u32; rows.groups.groups()];
-        for &g in rows.groups.group_of_row() {
-            counts[g as usize] += 1;
-        }
-        let texts = rows.texts;
-        let empty = (0..texts.len())
-            .map(|u| (0..texts.columns()).all(|c| texts.get(u, c).trim().is_empty()))
-            .collect();
-        Set {
-            rows,
-            counts,
-            empty,
-        }
-    }
-
-    fn non_empty_rows(&self) -> u64 {
-        self.counts
-            .iter()
-            .zip(&self.empty)
-            .filter(|(_, &e)| !e)
-            .map(|(&c, _)| c as u64)
-            .sum()
-    }
-
-    fn info(&self) -> SetInfo {
-        SetInfo {
-            path: self.rows.name.to_string(),
-            rows: self.rows.groups.rows() as u64,
-            unique_rows: self.rows.groups.groups() as u64,
-            empty_rows: self.rows.groups.rows() as u64 - self.non_empty_rows(),
-            skipped_rows: self.rows.skipped_rows,
-        }
-    }
-
-    /// The file's own row number (skipped rows counted) of read row `i`.
-    fn file_row(&self, i: u64) -> u64 {
-        self.rows.numbers.file_row(i)
-    }
-
-    /// The text of unique row `u`, columns joined with `sep`.
-    fn text(&self, u: usize, sep: &str) -> String {
-        let t = self.rows.texts;
-        (0..t.columns())
-            .map(|c| t.get(u, c))
-            .collect::<Vec<_>>()
-            .join(sep)
-    }
-}
-
-/// The rows being clustered: the non-empty unique rows of the input, then of the
-/// reference.
-struct Points<'a> {
-    sets: Vec<&'a Set<'a>>,
-    /// `(set, unique row)` of each point.
-    origin: Vec<(u8, u32)>,
-    /// Point id of each unique row of each set (`None` for empty rows).
-    point_of: Vec<Vec<Option<u32>>>,
-    vectors: Cow<'a, [f32]>,
-}
-
-impl<'a> Points<'a> {
-    fn new(sets: Vec<&'a Set<'a>>, dim: usize) -> Self {
-        let mut origin = Vec::new();
-        let mut point_of = Vec::new();
-        for (s, set) in sets.iter().enumerate() {
-            let ids = set
-                .empty
-                .iter()
-                .enumerate()
-                .map(|(u, &e)| {
-                    (!e).then(|| {
-                        origin.push((s as u8, u as u32));
-                        (origin.len() - 1) as u32
-                    })
-                })
-                .collect();
-            point_of.push(ids);
-        }
-        let all_of_first = sets.len() == 1 && origin.len() == sets[0].empty.len();
-        let vectors = if all_of_first {
-            Cow::Borrowed(sets[0].rows.vectors)
-        } else {
-            let mut v = Vec::with_capacity(origin.len() * dim);
-            for &(s, u) in &origin {
-                v.extend_from_slice(&sets[s as usize].rows.vectors[u as usize * dim..][..dim]);
-            }
-            Cow::Owned(v)
-        };
-        Points {
-            sets,
-            origin,
-            point_of,
-            vectors,
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.origin.len()
-    }
-
-    fn count(&self, p: u32) -> u32 {
-        let (s, u) = self.origin[p as usize];
-        self.sets[s as usize].counts[u as usize]
-    }
-
-    fn text(&self, p: u32, sep: &str) -> String {
-        let (s, u) = self.origin[p as usize];
-        self.sets[s as usize].text(u as usize, sep)
-    }
-}
 
 /// Builds the report on `input` (and `reference`): clusters, topics, diversity and
 /// coverage. `dim` is the vectors' width. Errors name the set: a set with no text, more
@@ -344,10 +233,41 @@ pub fn build(
         )?,
         false => near_duplicates(&points.vectors, dim, &set_of, &topic_members, t, progress)?,
     };
-    let described = describe_topics(&points, &topic_members, &assignment, &flagged);
+    let fine = fine::split(
+        &points.vectors,
+        dim,
+        &weights,
+        &topic_members,
+        fine_k(points.len(), k),
+        &kparams,
+        progress,
+    )?;
+    let kf = fine.parent.len();
+    let mut described = describe_topics(&points, &topic_members, &assignment, &flagged);
+    let fine_described = describe_fine(&points, &fine);
+    let term_counts = TermCounts::count(&weighted(&points, &fine.members), |p| points.text(p, " "));
+    let boilerplate = term_counts.boilerplate();
+    let fine_keywords = term_counts.keywords(&boilerplate, KEYWORDS);
+    described.keywords = term_counts
+        .merge(&fine.parent, k)
+        .keywords(&boilerplate, KEYWORDS);
     watch.lap_on("topics", &on);
 
-    let map = map(&points, &assignment.labels, dim, params.seed);
+    let facts = PointFacts {
+        coarse: &assignment.labels,
+        fine: &fine.labels,
+        similarity: &assignment.similarity,
+        flagged: &flagged,
+    };
+    let map = build_map(
+        &points,
+        dim,
+        &facts,
+        params.map_points,
+        params.seed,
+        progress,
+    )?;
+    watch.lap("map");
     let set_counts = |s: u8| -> Vec<f64> {
         (0..k)
             .map(|c| described.rows[c].get(s as usize).copied().unwrap_or(0) as f64)
@@ -360,14 +280,20 @@ pub fn build(
             .as_ref()
             .map(|_| set_diversity(&set_counts(1), described.dup_rows[1], totals[1])),
     };
+    let fine_counts = |s: usize| -> Vec<f64> {
+        (0..kf)
+            .map(|f| fine_described.rows[f].get(s).copied().unwrap_or(0) as f64)
+            .collect()
+    };
     let coverage = reference.as_ref().map(|_| {
-        let ref_counts = set_counts(1);
+        let (input_counts, ref_counts) = (fine_counts(0), fine_counts(1));
         let (p, q) = (
             coverage::shares(&input_counts),
             coverage::shares(&ref_counts),
         );
-        let (missing, over) = coverage::gaps(&input_counts, &ref_counts);
+        let (missing, over) = coverage::gaps(&input_counts, &ref_counts, &fine.parent);
         Coverage {
+            level: format!("the {kf} fine topics (fine_topics), each within one of the {k} topics"),
             js_divergence_bits: coverage::js_bits(&p, &q),
             kl_reference_input_bits: coverage::kl_bits(
                 &coverage::smoothed(&ref_counts),
@@ -401,6 +327,26 @@ pub fn build(
                 cohesion: described.cohesion[c],
                 near_duplicates: described.near_dups[c],
                 examples: described.examples[c].clone(),
+            }
+        })
+        .collect();
+    let fine_topics: Vec<FineTopic> = (0..kf)
+        .map(|f| {
+            let share = |s: usize| {
+                let rows = fine_described.rows[f].get(s).copied().unwrap_or(0);
+                Share {
+                    rows,
+                    share: rows as f64 / totals[s],
+                }
+            };
+            FineTopic {
+                id: f,
+                parent: fine.parent[f],
+                label: label(&fine_keywords[f]),
+                keywords: fine_keywords[f].clone(),
+                input: share(0),
+                reference: reference.as_ref().map(|_| share(1)),
+                examples: fine_described.examples[f].clone(),
             }
         })
         .collect();
@@ -442,11 +388,14 @@ pub fn build(
             iterations: km.iterations,
             converged: km.converged,
             mean_cohesion,
+            fine_k: kf,
+            fine_rule: FINE_RULE.into(),
         },
         near_duplicate_threshold: t,
         diversity,
         coverage,
         topics,
+        fine_topics,
         map,
         timings_s: Map::new(),
         devices: [("cluster", &on), ("near_duplicates", &on)]
@@ -474,7 +423,20 @@ pub fn build(
                 .collect()
         })
         .collect();
-    Ok(BuiltReport { report, topics })
+    let fine_topics = points
+        .point_of
+        .iter()
+        .map(|ids| {
+            ids.iter()
+                .map(|p| p.map(|p| fine.labels[p as usize]))
+                .collect()
+        })
+        .collect();
+    Ok(BuiltReport {
+        report,
+        topics,
+        fine_topics,
+    })
 }
 
 fn too_many_clusters(k: usize, rows: usize) -> Error {
@@ -533,12 +495,51 @@ fn describe_topics(
             0.0
         };
     }
-    let weighted: Vec<Vec<(u32, f64)>> = topic_members
+    d.examples = examples(points, topic_members, &assignment.similarity, EXAMPLES);
+    d
+}
+
+/// Per fine topic: rows of each set and examples.
+struct FineDescribed {
+    rows: Vec<Vec<u64>>,
+    examples: Vec<Vec<Example>>,
+}
+
+fn describe_fine(points: &Points, fine: &FineLevel) -> FineDescribed {
+    let sets = points.sets.len();
+    let rows = fine
+        .members
+        .iter()
+        .map(|ids| {
+            let mut r = vec![0u64; sets];
+            for &p in ids {
+                r[points.origin[p as usize].0 as usize] += points.count(p) as u64;
+            }
+            r
+        })
+        .collect();
+    FineDescribed {
+        rows,
+        examples: examples(points, &fine.members, &fine.similarity, FINE_EXAMPLES),
+    }
+}
+
+/// Each topic's members weighted by their rows (exact copies count), for keywords.
+fn weighted(points: &Points, members: &[Vec<u32>]) -> Vec<Vec<(u32, f64)>> {
+    members
         .iter()
         .map(|ids| ids.iter().map(|&p| (p, points.count(p) as f64)).collect())
-        .collect();
-    d.keywords = topic_keywords(&weighted, |p| points.text(p, " "), KEYWORDS);
-    d.examples = nearest_to_centroid(topic_members, &assignment.similarity, EXAMPLES)
+        .collect()
+}
+
+/// The `n` rows of each topic nearest its centroid, as examples.
+fn examples(
+    points: &Points,
+    members: &[Vec<u32>],
+    similarity: &[f32],
+    n: usize,
+) -> Vec<Vec<Example>> {
+    nearest_to_centroid(members, similarity, n)
         .into_iter()
         .map(|ids| {
             ids.into_iter()
@@ -548,14 +549,13 @@ fn describe_topics(
                     Example {
                         set: if s == 0 { "input" } else { "reference" }.into(),
                         row: set.file_row(set.rows.groups.first_row()[u as usize]),
-                        similarity: round6(assignment.similarity[p as usize] as f64),
+                        similarity: round6(similarity[p as usize] as f64),
                         text: cut(&points.text(p, "\n"), EXAMPLE_CHARS),
                     }
                 })
                 .collect()
         })
-        .collect();
-    d
+        .collect()
 }
 
 fn set_diversity(counts: &[f64], dup_rows: f64, total: f64) -> SetDiversity {
@@ -585,44 +585,6 @@ fn label(keywords: &[Keyword]) -> String {
         .join(", ")
 }
 
-/// A seeded sample of the points, projected on their first two principal components.
-fn map(points: &Points, labels: &[u32], dim: usize, seed: u64) -> MapModel {
-    let n = points.len();
-    let ids = Rng::new(seed ^ 0x006d_6170).sample(n, n.min(MAP_POINTS));
-    let mut v = Vec::with_capacity(ids.len() * dim);
-    for &p in &ids {
-        v.extend_from_slice(&points.vectors[p * dim..][..dim]);
-    }
-    let proj = pca_2d(&v, dim);
-    MapModel {
-        method: format!(
-            "PCA: the first two principal components of {} rows sampled at random",
-            ids.len()
-        ),
-        explained_variance: proj.explained.map(round6),
-        points: ids
-            .iter()
-            .zip(&proj.points)
-            .map(|(&p, xy)| MapPoint {
-                x: xy[0],
-                y: xy[1],
-                topic: labels[p] as usize,
-                reference: points.origin[p].0 == 1,
-            })
-            .collect(),
-    }
-}
-
-/// `text` cut to `max` characters, with "…" when cut.
-fn cut(text: &str, max: usize) -> String {
-    let kept = truncate_chars(text, max);
-    if kept.len() < text.len() {
-        format!("{kept}…")
-    } else {
-        text.to_string()
-    }
-}
-
 /// `x` rounded to six decimals, as the report's figures are.
 pub fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
@@ -644,5 +606,10 @@ mod tests {
     fn cut_counts_characters() {
         assert_eq!(cut("héllo", 3), "hél…");
         assert_eq!(cut("hé", 3), "hé");
+    }
+
+    #[test]
+    fn default_map_points_is_documented() {
+        assert_eq!(MAP_POINTS, 50_000);
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::template::ColumnTemplates;
 
 /// Version tag written as `schema` at the top of `report.json`.
-pub const SCHEMA: &str = "semsift.report/1";
+pub const SCHEMA: &str = "semsift.report/2";
 
 /// Everything `semsift report` found (`report.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,9 +50,13 @@ pub struct Report {
     pub diversity: Diversity,
     /// Comparison with the reference (`null` without one).
     pub coverage: Option<Coverage>,
-    /// Every topic (cluster), by id.
+    /// Every topic (cluster), by id: the coarse level, for reading.
     pub topics: Vec<Topic>,
-    /// A 2-D map of a sample of the rows, for plotting.
+    /// The fine level: every coarse topic split again by k-means, by id. Coverage and
+    /// its gap lists are measured on these, so a topic the input lacks stands out
+    /// whatever `k` the coarse level has.
+    pub fine_topics: Vec<FineTopic>,
+    /// A 2-D map of the rows (all of them, or a seeded sample of large sets).
     pub map: Map,
     /// Seconds spent per stage (`read`, `embed`, `cluster`, `topics`, `write`, `total`).
     pub timings_s: serde_json::Map<String, serde_json::Value>,
@@ -102,6 +106,10 @@ pub struct ClusteringInfo {
     pub converged: bool,
     /// Mean cosine of every clustered row to its topic's centroid.
     pub mean_cohesion: f64,
+    /// Number of fine topics (see [`Report::fine_topics`]).
+    pub fine_k: usize,
+    /// How `fine_k` was chosen, spelled out.
+    pub fine_rule: String,
 }
 
 /// Diversity of each set's rows over the topics.
@@ -131,9 +139,11 @@ pub struct SetDiversity {
     pub near_duplicate_share: f64,
 }
 
-/// How the input's topic shares compare with the reference's.
+/// How the input's topic shares compare with the reference's, over the fine topics.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Coverage {
+    /// The topics the figures are measured over, in words (the fine level).
+    pub level: String,
     /// Jensen–Shannon divergence between the two share vectors, in bits: 0 when equal,
     /// 1 when disjoint. Computed on the unsmoothed shares.
     pub js_divergence_bits: f64,
@@ -155,11 +165,13 @@ pub struct Coverage {
     pub over: Vec<Gap>,
 }
 
-/// One topic in a gap list.
+/// One fine topic in a gap list.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Gap {
-    /// The topic id.
+    /// The fine topic's id ([`Report::fine_topics`]).
     pub topic: usize,
+    /// The coarse topic it belongs to ([`Report::topics`]).
+    pub parent: usize,
     /// The input's share.
     pub input_share: f64,
     /// The reference's share.
@@ -197,6 +209,25 @@ pub struct Topic {
     pub examples: Vec<Example>,
 }
 
+/// One fine topic: a part of a coarse topic.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FineTopic {
+    /// Its id, as in `clusters.jsonl`'s `fine_topic`.
+    pub id: usize,
+    /// The coarse topic it is part of.
+    pub parent: usize,
+    /// A short name: the top three keywords, joined with ", ".
+    pub label: String,
+    /// Top keywords by class-based TF-IDF among the fine topics, best first.
+    pub keywords: Vec<Keyword>,
+    /// The input's rows in this topic.
+    pub input: Share,
+    /// The reference's rows in this topic (`null` without a reference).
+    pub reference: Option<Share>,
+    /// The rows nearest the centroid, nearest first (fewer than a coarse topic shows).
+    pub examples: Vec<Example>,
+}
+
 /// How many of a set's rows fall in one topic.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Share {
@@ -229,26 +260,64 @@ pub struct Example {
     pub text: String,
 }
 
-/// A 2-D projection of a sample of rows.
+/// The 2-D map of the rows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Map {
-    /// The projection, in words (method and what the axes are).
+    /// The layout, in words (method, neighbours, epochs, rows).
     pub method: String,
-    /// Share of the variance of all sampled vectors each axis explains.
-    pub explained_variance: [f64; 2],
-    /// The sampled rows.
+    /// Rows on the map, and how they were chosen when not all are.
+    pub sample: String,
+    /// How well the map keeps each row's nearest neighbours, beside PCA on the same rows
+    /// (`null` with too few rows to measure).
+    pub quality: Option<MapQuality>,
+    /// The rows on the map.
     pub points: Vec<MapPoint>,
 }
 
-/// One row on the map.
+/// Neighbourhood preservation of the map and of the first two principal components.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct MapQuality {
+    /// Neighbours compared per row.
+    pub k: usize,
+    /// Rows whose neighbours were compared (a seeded sample of the map's rows).
+    pub sample: usize,
+    /// Mean share of a row's `k` nearest neighbours in the embedding that are among its
+    /// `k` nearest on the map.
+    pub preservation: f64,
+    /// The same for PCA's first two components.
+    pub pca_preservation: f64,
+    /// Trustworthiness at `k` (Venna and Kaski): 1 when no row's map neighbours are
+    /// strangers in the embedding.
+    pub trustworthiness: f64,
+    /// The same for PCA.
+    pub pca_trustworthiness: f64,
+}
+
+/// One row on the map.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MapPoint {
     /// First axis.
     pub x: f32,
     /// Second axis.
     pub y: f32,
-    /// Its topic.
+    /// Its coarse topic.
     pub topic: usize,
+    /// Its fine topic.
+    pub fine_topic: usize,
     /// Whether it comes from the reference (`false`: the input).
     pub reference: bool,
+    /// Its data row in its set's file (the first of its exact copies).
+    pub row: u64,
+    /// Rows with exactly this text (1 + its exact copies).
+    pub copies: u32,
+    /// Whether it has an exact copy or a near duplicate earlier in its set and topic
+    /// (see [`Topic::near_duplicates`]).
+    pub near_duplicate: bool,
+    /// Whether it is among the rows least similar to their topic's centroid (the
+    /// lowest 2 % of each set).
+    pub outlier: bool,
+    /// Its text, columns joined with a newline, cut to 240 characters. Only in the
+    /// page: `report.json` leaves it out (`row` names the row).
+    #[serde(skip)]
+    pub text: String,
 }

@@ -1,17 +1,17 @@
-//! The inline SVG charts of `report.html`: the 2-D map of sampled rows and the bar
-//! chart of topic shares. They are plain markup generated here, so they work without
-//! JavaScript; the page's script only adds highlighting through `data-topic`.
+//! The inline SVG chart of `report.html`: the bar chart of topic shares (the map is a
+//! canvas, [`super::html_map`]). It is plain markup generated here, so it works without
+//! JavaScript; the page's script only adds highlighting through `data-topic`; the
+//! topic colours ([`topic_colour`]) are shared with the map.
 //!
 //! Every text taken from the report goes through [`escape`]; everything else written
 //! here is a number formatted by Rust or a constant. The number formatting helpers at
 //! the end ([`pct`], [`num`], [`int`]) are shared with the rest of the page.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::html::{escape, TopicIndex};
-use super::model::{Map, MapPoint, Topic};
+use super::html::escape;
+use super::model::Topic;
 
 /// `write!` into a `String`, which cannot fail.
 macro_rules! w {
@@ -63,115 +63,6 @@ pub(super) fn topic_colour(id: usize) -> String {
         v.round().clamp(0.0, 255.0) as u8
     };
     format!("#{:02x}{:02x}{:02x}", mix(r), mix(g), mix(b))
-}
-
-const MAP_W: f64 = 1000.0;
-const MAP_H: f64 = 640.0;
-const PLOT_L: f64 = 36.0;
-const PLOT_R: f64 = 988.0;
-const PLOT_T: f64 = 12.0;
-const PLOT_B: f64 = 596.0;
-
-/// `[lo, hi]` widened by 5 % on each side; `[-1, 1]` when empty (`lo > hi`), and
-/// ±1 around a single value.
-fn padded(lo: f64, hi: f64) -> (f64, f64) {
-    if lo > hi {
-        return (-1.0, 1.0);
-    }
-    let span = hi - lo;
-    if !span.is_finite() || span <= f64::EPSILON * lo.abs().max(1.0) {
-        return (lo - 1.0, lo + 1.0);
-    }
-    (lo - span * 0.05, hi + span * 0.05)
-}
-
-/// The map: one circle per point (hollow for reference rows), grouped per topic in
-/// `<g data-topic>` elements that carry the colour and a tooltip. Points with a
-/// non-finite coordinate are left out.
-pub(super) fn map_svg(map: &Map, topics: &TopicIndex) -> String {
-    let finite = |p: &&MapPoint| p.x.is_finite() && p.y.is_finite();
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    let mut groups: BTreeMap<usize, Vec<&MapPoint>> = BTreeMap::new();
-    for p in map.points.iter().filter(finite) {
-        let (x, y) = (f64::from(p.x), f64::from(p.y));
-        x0 = x0.min(x);
-        x1 = x1.max(x);
-        y0 = y0.min(y);
-        y1 = y1.max(y);
-        groups.entry(p.topic).or_default().push(p);
-    }
-    let (x0, x1) = padded(x0, x1);
-    let (y0, y1) = padded(y0, y1);
-    let sx = |x: f64| PLOT_L + (x - x0) / (x1 - x0) * (PLOT_R - PLOT_L);
-    let sy = |y: f64| PLOT_B - (y - y0) / (y1 - y0) * (PLOT_B - PLOT_T);
-    let n = groups.values().map(Vec::len).sum::<usize>();
-    let r = match n {
-        0..=999 => 3.2,
-        1000..=2999 => 2.4,
-        _ => 1.9,
-    };
-
-    let mut out = String::with_capacity(1024 + n * 40);
-    let method = escape(&map.method);
-    w!(
-        out,
-        "<svg class=\"chart map\" id=\"map-svg\" viewBox=\"0 0 {MAP_W} {MAP_H}\" \
-         role=\"img\" aria-label=\"{method}\"><title>{method}</title>\
-         <rect class=\"frame\" x=\"{PLOT_L}\" y=\"{PLOT_T}\" width=\"{}\" height=\"{}\"/>",
-        PLOT_R - PLOT_L,
-        PLOT_B - PLOT_T
-    );
-    // Zero lines, where the origin is in view.
-    if x0 < 0.0 && x1 > 0.0 {
-        let x = sx(0.0);
-        w!(
-            out,
-            "<line class=\"zero\" x1=\"{x:.1}\" y1=\"{PLOT_T}\" x2=\"{x:.1}\" y2=\"{PLOT_B}\"/>"
-        );
-    }
-    if y0 < 0.0 && y1 > 0.0 {
-        let y = sy(0.0);
-        w!(
-            out,
-            "<line class=\"zero\" x1=\"{PLOT_L}\" y1=\"{y:.1}\" x2=\"{PLOT_R}\" y2=\"{y:.1}\"/>"
-        );
-    }
-    for (&topic, points) in &groups {
-        let colour = topic_colour(topic);
-        let label = topics.get(&topic).map_or("", |t| t.label.as_str());
-        w!(
-            out,
-            "<g class=\"t\" data-topic=\"{topic}\" fill=\"{colour}\" stroke=\"{colour}\">\
-             <title>Topic {topic}: {}</title>",
-            escape(label)
-        );
-        // Reference rows first, so the input's filled dots stay on top.
-        for reference in [true, false] {
-            for p in points.iter().filter(|p| p.reference == reference) {
-                let class = if reference { " class=\"r\"" } else { "" };
-                w!(
-                    out,
-                    "<circle{class} cx=\"{:.1}\" cy=\"{:.1}\" r=\"{r}\"/>",
-                    sx(f64::from(p.x)),
-                    sy(f64::from(p.y))
-                );
-            }
-        }
-        out.push_str("</g>");
-    }
-    let [ev1, ev2] = map.explained_variance;
-    w!(
-        out,
-        "<text class=\"axis\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">axis 1 · {} of variance</text>\
-         <text class=\"axis\" transform=\"translate(20 {}) rotate(-90)\" text-anchor=\"middle\">axis 2 · {} of variance</text>\
-         </svg>",
-        (PLOT_L + PLOT_R) / 2.0,
-        PLOT_B + 30.0,
-        pct(ev1),
-        (PLOT_T + PLOT_B) / 2.0,
-        pct(ev2)
-    );
-    out
 }
 
 const BAR_W: f64 = 1000.0;

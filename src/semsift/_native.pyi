@@ -121,6 +121,7 @@ class RowSet:
         templates: Optional[str] = None,
         reference_templates: Optional[str] = None,
         device: str = "cpu",
+        map_points: int = 50000,
     ) -> str: ...
     def mmr(
         self, candidates: Sequence[int], scores: Sequence[float], count: int, diversity: float

@@ -244,18 +244,20 @@ def report(
     chat: Optional[str] = None,
     strip_common: Optional[float] = None,
     device: str = "cpu",
+    map_points: int = 50_000,
 ) -> dict[str, Any]:
     """A topic and coverage report on ``data`` (as ``semsift report``): topics with
     keywords, examples, cohesion and near duplicates; diversity; and, with a
     ``reference`` set, each topic's share in both, coverage and the missing and
     over-represented topics.
 
-    Returns the report (the schema of ``report.json``, ``semsift.report/1``); with
+    Returns the report (the schema of ``report.json``, ``semsift.report/2``); with
     ``out_dir``, also writes ``clusters.jsonl`` (every row's topic), ``report.html`` (one
     self-contained page) and ``report.json`` there. ``data`` and ``reference`` are any
     kind :func:`dedup` takes, ``columns``, ``chat`` and ``strip_common`` as there;
     ``clusters`` a number of topics or ``"auto"``; ``device`` as for :func:`dedup` (k-means
-    and the near-duplicate scan run there; ``report["devices"]`` says where).
+    and the near-duplicate scan run there; ``report["devices"]`` says where);
+    ``map_points`` the most rows on the page's map (``--map-points``).
     """
     import os  # noqa: PLC0415
 
@@ -274,5 +276,6 @@ def report(
         templates=json.dumps(templates[0]),
         reference_templates=None if templates[1] is None else json.dumps(templates[1]),
         device=device,
+        map_points=map_points,
     )
     return json.loads(text)

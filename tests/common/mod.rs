@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 
 pub mod browser;
+pub mod cdp;
+pub mod report_fixture;
 
 /// Runs the `semsift` binary built for these tests with `args` and `--quiet` (errors
 /// still reach stderr).

@@ -39,7 +39,7 @@ def test_report_matches_the_cli(tmp_path):
     out = tmp_path / "py"
     ours = semsift.report(pa.Table.from_pylist(rows), columns=["text"], out_dir=out, clusters=8, seed=2)
     theirs = json.load(open(cli / "report.json"))
-    assert ours["schema"] == "semsift.report/1" and len(ours["topics"]) == 8
+    assert ours["schema"] == "semsift.report/2" and len(ours["topics"]) == 8
     assert (out / "clusters.jsonl").read_bytes() == (cli / "clusters.jsonl").read_bytes()
     assert json.load(open(out / "report.json"))["topics"] == ours["topics"]
     html = (out / "report.html").read_text()
