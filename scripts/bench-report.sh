@@ -22,8 +22,8 @@ declare -A args=(
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(ag_news dbpedia14 banking77 20newsgroups alpaca bible_en bible_multi)
-echo "| dataset | rows | k | read+embed s | cluster s | topics s | write s | wall s | peak RSS MiB |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| dataset | rows | k | read+embed s | cluster s | topics s | map s | write s | wall s | peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for name in "${names[@]}"; do
   # shellcheck disable=SC2086
   /usr/bin/time -f "%e %M" -o "$out/time" "$bin" report ${args[$name]} -o "$out/$name" -q
@@ -33,6 +33,6 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 t = r["timings_s"]
 print(f"| {sys.argv[2]} | {r['input']['rows']:,} | {r['clustering']['k']} | {t['read_embed']:.1f} | "
-      f"{t['cluster']:.1f} | {t['topics']:.1f} | {t['write']:.1f} | {float(sys.argv[3]):.1f} | {int(sys.argv[4]) // 1024:,} |")
+      f"{t['cluster']:.1f} | {t['topics']:.1f} | {t.get('map', 0):.1f} | {t['write']:.1f} | {float(sys.argv[3]):.1f} | {int(sys.argv[4]) // 1024:,} |")
 PY
 done

@@ -237,7 +237,7 @@ fn one_marker_per_map_point_and_one_card_per_topic() {
     );
     for id in [5, 2, 1, 0] {
         assert!(html.contains(&format!(
-            "<tr data-topic=\"{id}\"><td><a href=\"#topic-{id}\">"
+            "<tr data-topic=\"{id}\" data-fine-topic=\"{id}\"><td><a href=\"#topic-{id}\">"
         )));
     }
 }

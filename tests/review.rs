@@ -259,6 +259,7 @@ fn the_review_agrees_with_the_run_and_with_runs_at_other_thresholds() {
         "long texts are cut"
     );
     assert_eq!(data["reference_texts"], json!({}));
+    assert_eq!(data["reference"], json!(false));
 
     // summary.json lists the page with the other outputs.
     let listing = &main.summary["outputs"]["review"];
@@ -394,6 +395,7 @@ fn against_a_reference_the_review_quotes_the_reference_rows() {
     let html = run.html();
     let data = review_data(&html);
     assert_eq!(data["against"], json!(reference.display().to_string()));
+    assert_eq!(data["reference"], json!(true));
     let applied = point(&data, 0.9);
     assert_eq!(counts(applied), summary_counts(&run.summary));
     assert!(run.removed.len() > 50, "{} removed", run.removed.len());

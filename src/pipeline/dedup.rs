@@ -319,11 +319,15 @@ pub fn run_dedup(
                 columns: opts.read.columns.clone(),
                 skipped: rows.skipped.len() as u64,
             };
-            let dups = match (&reference, &ref_texts) {
-                (Some(r), Some(t)) => quoted(r, t),
-                _ => quoted(&rows, &texts),
-            };
-            let review = build_review(&result, quoted(&rows, &texts), dups, info, params)?;
+            let against = reference.as_ref().zip(ref_texts.as_ref());
+            let review = build_review(
+                &result,
+                quoted(&rows, &texts),
+                against.map(|(r, t)| quoted(r, t)),
+                info,
+                params,
+                progress,
+            )?;
             watch.lap("review");
             Some(review)
         }

@@ -143,7 +143,8 @@ mod tests {
     fn gaps_rank_absent_topics_first() {
         let input = [0.0, 50.0, 50.0, 100.0, 2.0];
         let reference = [60.0, 50.0, 50.0, 20.0, 20.0];
-        let (missing, over) = gaps(&input, &reference, &[0; 4]);
+        let (missing, over) = gaps(&input, &reference, &[0, 0, 1, 1, 2]);
+        assert_eq!(missing[1].parent, 2);
         let ids: Vec<usize> = missing.iter().map(|g| g.topic).collect();
         // Topics 1 and 2 have equal shares and are in neither list.
         assert_eq!(ids, vec![0, 4]);

@@ -1,11 +1,11 @@
 //! `report.html`: one self-contained page rendered from a [`Report`].
 //!
 //! The page needs nothing from the network: the style sheet and the one script
-//! (`report.js` and the map explorer's `explorer.js`, joined) are inlined, the charts
-//! are SVG generated in Rust ([`super::svg`]) and the map's points a JSON data block
-//! that the script draws on a canvas ([`super::html_map`]). A Content Security Policy
-//! allows only that script (by its SHA-256 hash), so nothing taken from the data could
-//! run even if escaping failed. Every text taken from the data goes through
+//! (`report.js` and the map explorer's `explorer.js` and `explorer_view.js`, joined)
+//! are inlined, the charts are SVG generated in Rust ([`super::svg`]) and the map's
+//! points a JSON data block that the script draws on a canvas ([`super::html_map`]). A
+//! Content Security Policy allows only that script (by its SHA-256 hash), so nothing
+//! taken from the data could run even if escaping failed. Every text taken from the data goes through
 //! [`escape`]; the only links are `#topic-<id>` anchors.
 
 use std::collections::HashMap;
@@ -29,6 +29,7 @@ macro_rules! w {
 const CSS: &str = include_str!("assets/report.css");
 const JS: &str = include_str!("assets/report.js");
 const EXPLORER_JS: &str = include_str!("assets/explorer.js");
+const EXPLORER_VIEW_JS: &str = include_str!("assets/explorer_view.js");
 
 /// Topics shown in the share chart; the rest are counted below it.
 const BAR_LIMIT: usize = 40;
@@ -50,7 +51,8 @@ type FineIndex<'a> = HashMap<usize, &'a FineTopic>;
 pub fn render_html(report: &Report) -> String {
     // The HTML parser turns CR LF into LF before the browser hashes the script, so
     // hash (and write) the normalised text.
-    let script = format!("{JS}\n{EXPLORER_JS}")
+    // The explorer's two files are one function's body (see explorer.js).
+    let script = format!("{JS}\n(function () {{\n{EXPLORER_JS}\n{EXPLORER_VIEW_JS}}})();\n")
         .replace("\r\n", "\n")
         .replace('\r', "\n");
     let topics: TopicIndex = report.topics.iter().map(|t| (t.id, t)).collect();

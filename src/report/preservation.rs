@@ -3,8 +3,9 @@
 //!
 //! Both measures look at a seeded sample of query rows. For each, its `k` nearest other
 //! rows are found exactly twice, over all rows: in the embedding (highest dot product,
-//! the vectors being unit length) and on the map (smallest Euclidean distance). Ties are
-//! broken by the lower row number on both sides.
+//! the vectors being unit length; queries are scored in blocks, as matrix products) and
+//! on the map (smallest Euclidean distance). Ties are broken by the lower row number on
+//! both sides.
 //!
 //! - [`neighbourhood_preservation`]: the share of the embedding's `k` neighbours that
 //!   are also the map's, averaged over the queries (1: every neighbourhood kept; for a
@@ -15,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use crate::linalg::{dot, Rng};
+use crate::linalg::{scores_into, Rng};
 
 /// Mean share of each sampled point's k nearest neighbours in the vectors that are also
 /// among its k nearest on the map.
@@ -39,16 +40,14 @@ pub fn neighbourhood_preservation(
     let Some((queries, k)) = setup(vectors, dim, points, k, sample, seed) else {
         return 1.0;
     };
-    let shared: usize = queries
-        .par_iter()
-        .map(|&q| {
-            let scores = similarities(vectors, dim, q);
-            let high = nearest(&scores, q, k, |a, b| b.total_cmp(&a));
-            let mut low = nearest(&distances(points, q), q, k, |a, b| a.total_cmp(&b));
-            low.sort_unstable();
-            high.iter().filter(|j| low.binary_search(j).is_ok()).count()
-        })
-        .sum();
+    let shared: usize = per_query(vectors, dim, &queries, |q, scores| {
+        let high = nearest(scores, q, k, |a, b| b.total_cmp(&a));
+        let mut low = nearest(&distances(points, q), q, k, |a, b| a.total_cmp(&b));
+        low.sort_unstable();
+        high.iter().filter(|j| low.binary_search(j).is_ok()).count()
+    })
+    .into_iter()
+    .sum();
     shared as f64 / (queries.len() * k) as f64
 }
 
@@ -80,19 +79,17 @@ pub fn trustworthiness(
     if worst == 0 {
         return 1.0;
     }
-    let penalty: u64 = queries
-        .par_iter()
-        .map(|&q| {
-            let scores = similarities(vectors, dim, q);
-            let mut high = nearest(&scores, q, k, |a, b| b.total_cmp(&a));
-            high.sort_unstable();
-            let low = nearest(&distances(points, q), q, k, |a, b| a.total_cmp(&b));
-            low.iter()
-                .filter(|j| high.binary_search(j).is_err())
-                .map(|&j| (rank(&scores, q, j) - k) as u64)
-                .sum::<u64>()
-        })
-        .sum();
+    let penalty: u64 = per_query(vectors, dim, &queries, |q, scores| {
+        let mut high = nearest(scores, q, k, |a, b| b.total_cmp(&a));
+        high.sort_unstable();
+        let low = nearest(&distances(points, q), q, k, |a, b| a.total_cmp(&b));
+        low.iter()
+            .filter(|j| high.binary_search(j).is_err())
+            .map(|&j| (rank(scores, q, j) - k) as u64)
+            .sum::<u64>()
+    })
+    .into_iter()
+    .sum();
     (1.0 - penalty as f64 / (queries.len() as f64 * worst as f64)).clamp(0.0, 1.0)
 }
 
@@ -120,12 +117,35 @@ fn setup(
     Some((Rng::new(seed).sample(n, sample.min(n)), k))
 }
 
-/// Query `q`'s similarity to every row.
-fn similarities(vectors: &[f32], dim: usize, q: usize) -> Vec<f32> {
-    let query = &vectors[q * dim..(q + 1) * dim];
-    vectors
-        .chunks_exact(dim)
-        .map(|row| dot(query, row))
+/// Queries scored together against all rows (one pass over the rows per block, rather
+/// than one per query).
+const QUERY_BLOCK: usize = 16;
+
+/// `f(q, scores)` for each query row `q`, with `scores` its similarity to every row;
+/// blocks of queries in parallel, results in query order.
+fn per_query<T: Send>(
+    vectors: &[f32],
+    dim: usize,
+    queries: &[usize],
+    f: impl Fn(usize, &[f32]) -> T + Sync,
+) -> Vec<T> {
+    let n = vectors.len() / dim;
+    queries
+        .par_chunks(QUERY_BLOCK)
+        .flat_map_iter(|block| {
+            let rows: Vec<f32> = block
+                .iter()
+                .flat_map(|&q| &vectors[q * dim..(q + 1) * dim])
+                .copied()
+                .collect();
+            let mut scores = vec![0f32; block.len() * n];
+            scores_into(&rows, vectors, dim, &mut scores);
+            block
+                .iter()
+                .zip(scores.chunks_exact(n))
+                .map(|(&q, s)| f(q, s))
+                .collect::<Vec<T>>()
+        })
         .collect()
 }
 
@@ -240,7 +260,10 @@ mod tests {
         // ranks 1, 2, 3, 4; from row 4, 3, 2, 1, 0.
         let angles = [0.0f32, 0.1, 0.25, 0.45, 0.7];
         let v: Vec<f32> = angles.iter().flat_map(|a| [a.cos(), a.sin()]).collect();
-        let scores = similarities(&v, 2, 0);
+        let scores: Vec<f32> = v
+            .chunks_exact(2)
+            .map(|r| crate::linalg::dot(&v[..2], r))
+            .collect();
         let ranks: Vec<usize> = (1..5).map(|j| rank(&scores, 0, j)).collect();
         assert_eq!(ranks, [1, 2, 3, 4]);
         // On the map row 4 sits next to row 0, the others far off in order.

@@ -45,10 +45,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::dedup::job::short_f32;
 use crate::dedup::{Decision, Deduplication, QuotedRows, QuotedTexts};
+use crate::progress::Progress;
 
 /// The default [`ReviewParams::rows`].
 pub const REVIEW_ROWS: usize = 1000;
@@ -58,6 +60,9 @@ pub const REVIEW_TEXT_CHARS: usize = 500;
 
 /// Grid steps per unit of threshold: the slider's grid is every 0.01.
 const GRID_STEPS: u32 = 100;
+
+/// Thresholds decided at once (each holds a decision per row while it runs).
+const PARALLEL: usize = 4;
 
 /// What a review lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +108,9 @@ pub struct Review {
     pub info: ReviewInfo,
     /// The semsift version that built it.
     pub semsift_version: &'static str,
+    /// Whether the rows were checked against a reference set: `duplicate_of` then names
+    /// a reference row, quoted in `reference_texts`.
+    pub reference: bool,
     /// The threshold applied (what `kept.<ext>` and `removed.jsonl` hold).
     #[serde(serialize_with = "short_f32")]
     pub threshold: f32,
@@ -180,6 +188,9 @@ pub enum ReviewError {
         /// The deduplication's search floor.
         floor: f32,
     },
+    /// The caller asked to stop.
+    #[error("cancelled")]
+    Cancelled,
     /// A quoted text could not be read back from its temporary file.
     #[error("cannot read the text of row {row} back for the review: {source}")]
     Text {
@@ -198,6 +209,7 @@ impl From<ReviewError> for crate::Error {
                 name: "review",
                 reason: e.to_string(),
             },
+            ReviewError::Cancelled => crate::Error::Cancelled,
             ReviewError::Text { row, source } => crate::Error::TempFile {
                 what: "the texts quoted in review.html",
                 source: std::io::Error::new(source.kind(), format!("row {row}: {source}")),
@@ -225,39 +237,59 @@ pub fn review_thresholds(applied: f32, sweep: &[f32], floor: f32) -> Vec<f32> {
 }
 
 /// Builds the review of `result`: `rows` are its rows (their exact-copy groups, texts
-/// and row numbers), `dups` those its `duplicate_of` points into (the reference against
-/// one, else `rows` again). Decides again at each threshold of [`review_thresholds`]
-/// (the applied one's decisions are `result.decisions`).
+/// and row numbers), `reference` the reference set's when `result` was decided against
+/// one (its `duplicate_of` are reference rows), `None` for a self-deduplication. Decides again at each threshold of [`review_thresholds`]
+/// (the applied one's decisions are `result.decisions`): each is one more selection over
+/// the pairs found, as each threshold of a sweep is. Reports the thresholds decided to
+/// `progress` (stage `review`) and stops when it asks to.
 pub fn build_review(
     result: &Deduplication,
     rows: QuotedRows<'_>,
-    dups: QuotedRows<'_>,
+    reference: Option<QuotedRows<'_>>,
     info: ReviewInfo,
     params: &ReviewParams,
+    progress: &dyn Progress,
 ) -> Result<Review, ReviewError> {
+    let dups = reference.unwrap_or(rows);
     let applied = &result.decisions;
     let sweep: Vec<f32> = result.sweep.iter().map(|p| p.threshold).collect();
-    let mut points = Vec::new();
-    for t in review_thresholds(result.threshold, &sweep, result.floor) {
-        let is_applied = t == result.threshold;
-        let again;
-        let decisions = match is_applied {
-            true => applied,
-            false => {
-                again = result
-                    .rethreshold(rows.groups, t)
-                    .ok_or(ReviewError::NoPairs {
-                        threshold: t,
-                        floor: result.floor,
-                    })?;
-                &again
-            }
-        };
-        let mut point = point(t, decisions, applied, params.rows);
-        point.applied = is_applied;
-        point.sweep = sweep.contains(&t);
-        points.push(point);
+    let thresholds = review_thresholds(result.threshold, &sweep, result.floor);
+    // Each threshold is a selection over all the pairs: a few run at once, each point
+    // reduced to its counts and listed rows before the next starts, so that at most
+    // `PARALLEL` sets of decisions are held.
+    let mut points = Vec::with_capacity(thresholds.len());
+    progress.begin("review", Some(thresholds.len() as u64));
+    for chunk in thresholds.chunks(PARALLEL) {
+        if progress.cancelled() {
+            return Err(ReviewError::Cancelled);
+        }
+        let decided: Result<Vec<ReviewPoint>, ReviewError> = chunk
+            .par_iter()
+            .map(|&t| {
+                let is_applied = t == result.threshold;
+                let again;
+                let decisions = match is_applied {
+                    true => applied,
+                    false => {
+                        again = result
+                            .rethreshold(rows.groups, t)
+                            .ok_or(ReviewError::NoPairs {
+                                threshold: t,
+                                floor: result.floor,
+                            })?;
+                        &again
+                    }
+                };
+                let mut point = point(t, decisions, applied, params.rows);
+                point.applied = is_applied;
+                point.sweep = sweep.contains(&t);
+                Ok(point)
+            })
+            .collect();
+        points.extend(decided?);
+        progress.advance(chunk.len() as u64);
     }
+    progress.end();
     // Rows are numbered as the job read them until here.
     let mut listed = BTreeSet::new();
     let mut listed_dups = BTreeSet::new();
@@ -269,7 +301,7 @@ pub fn build_review(
             r.duplicate_of = dups.numbers.file_row(r.duplicate_of);
         }
     }
-    let against = info.against.is_some();
+    let against = reference.is_some();
     if !against {
         listed.append(&mut listed_dups);
     }
@@ -289,6 +321,7 @@ pub fn build_review(
     Ok(Review {
         info,
         semsift_version: env!("CARGO_PKG_VERSION"),
+        reference: against,
         threshold: result.threshold,
         floor: result.floor,
         rows: applied.len() as u64,

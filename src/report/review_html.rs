@@ -285,9 +285,9 @@ fn chart(out: &mut String, r: &Review, at: usize) {
 
 /// The filter and the (empty) table the script fills.
 fn table(out: &mut String, r: &Review) {
-    let matched = match r.info.against {
-        Some(_) => "Reference row it matches",
-        None => "Kept row it duplicates",
+    let matched = match r.reference {
+        true => "Reference row it matches",
+        false => "Kept row it duplicates",
     };
     w!(
         out,
@@ -347,6 +347,7 @@ mod tests {
                 ..Default::default()
             },
             semsift_version: "0",
+            reference: false,
             threshold: 0.9,
             floor: 0.9,
             rows: 3,

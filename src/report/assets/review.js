@@ -26,7 +26,7 @@ window.onerror = function (message, source, line, column) {
   var marker = byId("review-marker");
   var dots = Array.prototype.slice.call(document.querySelectorAll("#review-chart [data-i]"));
   var texts = data.texts || {};
-  var against = data.against !== null && data.against !== undefined;
+  var against = data.reference === true;
   var matchTexts = against ? (data.reference_texts || {}) : texts;
   var applied = 0;
   points.forEach(function (p, i) { if (p.applied) { applied = i; } });

@@ -73,12 +73,13 @@ fn each_threshold_has_exact_counts_and_lists_its_lowest_scores() {
     let review = build_review(
         &d,
         rows,
-        rows,
+        None,
         info(),
         &ReviewParams {
             rows: cap,
             ..Default::default()
         },
+        &Silent,
     )
     .unwrap();
     assert_eq!(review.points.len(), 21, "0.80..=1.00: {:?}", review.points);
@@ -157,7 +158,7 @@ fn each_threshold_has_exact_counts_and_lists_its_lowest_scores() {
         "some threshold removes more rows than are listed"
     );
     assert!(review.applied().is_some_and(|p| p.threshold == 0.9));
-    assert!(review.reference_texts.is_empty());
+    assert!(review.reference_texts.is_empty() && !review.reference);
     let listed = review.listed_rows();
     assert!(listed >= cap && listed <= review.texts.len());
     assert!(
@@ -195,7 +196,7 @@ fn a_cap_of_zero_lists_no_rows_and_a_large_one_all() {
             rows: cap,
             ..Default::default()
         };
-        build_review(&d, rows, rows, info(), &params).unwrap()
+        build_review(&d, rows, None, info(), &params, &Silent).unwrap()
     };
     let (none, all) = (build(0), build(usize::MAX));
     assert!(none.texts.is_empty());
@@ -252,9 +253,48 @@ fn a_deduplication_without_pairs_cannot_be_reviewed() {
         texts: QuotedTexts::InMemory(&texts),
         numbers: &numbers,
     };
-    let err = build_review(&d, rows, rows, info(), &ReviewParams::default()).unwrap_err();
+    let err = build_review(&d, rows, None, info(), &ReviewParams::default(), &Silent).unwrap_err();
     assert!(matches!(err, ReviewError::NoPairs { .. }), "{err}");
     assert!(err.to_string().contains("keep_pairs"), "{err}");
+}
+
+/// Asks every operation to stop.
+struct Stop;
+
+impl crate::progress::Progress for Stop {
+    fn begin(&self, _: &str, _: Option<u64>) {}
+    fn advance(&self, _: u64) {}
+    fn end(&self) {}
+    fn cancelled(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_review_stops_when_asked() {
+    let (dim, n) = (16, 100);
+    let (groups, texts) = rows_with_copies(n);
+    let params = DedupParams {
+        keep_pairs: true,
+        ..Default::default()
+    };
+    let d = dedup_self(
+        &groups,
+        clustered(n, dim, 10, 0.2, 3).into(),
+        dim,
+        &params,
+        &Silent,
+    )
+    .unwrap();
+    let numbers = RowNumbers::default();
+    let rows = QuotedRows {
+        groups: &groups,
+        texts: QuotedTexts::InMemory(&texts),
+        numbers: &numbers,
+    };
+    let err = build_review(&d, rows, None, info(), &ReviewParams::default(), &Stop).unwrap_err();
+    assert!(matches!(err, ReviewError::Cancelled), "{err}");
+    assert!(crate::Error::from(err).is_cancelled());
 }
 
 #[test]
@@ -305,11 +345,13 @@ fn against_a_reference_the_matches_are_quoted_from_the_reference() {
     let review = build_review(
         &d,
         quoted(&groups, &texts),
-        quoted(&reference, &ref_texts),
+        Some(quoted(&reference, &ref_texts)),
         info,
         &ReviewParams::default(),
+        &Silent,
     )
     .unwrap();
+    assert!(review.reference);
     let applied = review.applied().unwrap();
     assert!(applied.removed > 10, "{applied:?}");
     assert!(applied.exact_removed >= 1);
