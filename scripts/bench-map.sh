@@ -2,7 +2,8 @@
 # The report's map at several sizes: layout time, report.html size, and how well the
 # layout keeps each row's 10 nearest neighbours beside PCA on the same rows (neighbourhood
 # preservation and trustworthiness, from report.json's map.quality). Prints one markdown
-# row per run. Needs ../shared/data.
+# row per run. Needs ../shared/data. The 1M-row input is scripts/make-synthetic.py's
+# (random sentences: no topics to keep, so its preservation says little).
 # Usage: scripts/bench-map.sh [NAME...]   (names below; default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,7 @@ for n in (10_000, 100_000):
     with open(f"{out}/bible-{n}.jsonl", "w") as w:
         w.writelines(lines[:n])
 PY
+python3 scripts/make-synthetic.py 1000000 "$out/synthetic-1m.jsonl" 1 >/dev/null
 # name → "input and flags"
 declare -A args=(
   [banking77]="$data/banking77/train.csv"
@@ -30,10 +32,11 @@ declare -A args=(
   [bible_10k]="$out/bible-10000.jsonl"
   [bible_100k]="$out/bible-100000.jsonl"
   [bible_100k_all]="$out/bible-100000.jsonl --map-points 100000"
-  [bible_1m]="$bible"
+  [synthetic_1m]="$out/synthetic-1m.jsonl"
+  [synthetic_1m_100k]="$out/synthetic-1m.jsonl --map-points 100000"
 )
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(banking77 20newsgroups bible_10k bible_100k bible_100k_all bible_1m)
+[ ${#names[@]} -gt 0 ] || names=(banking77 20newsgroups bible_10k bible_100k bible_100k_all synthetic_1m synthetic_1m_100k)
 echo "| input | rows | map rows | map s | total s | report.html MB | preservation (PCA) | trustworthiness (PCA) |"
 echo "|---|---|---|---|---|---|---|---|"
 for name in "${names[@]}"; do

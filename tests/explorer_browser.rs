@@ -1,9 +1,10 @@
 //! The map explorer of `report.html` (`src/report/assets/explorer.js` and
 //! `explorer_view.js`) in a real headless Chromium, driven over the DevTools protocol
 //! (`tests/common/cdp.rs`): hover, pin and unpin with the mouse and keys, search and
-//! filters, wheel zoom and drag pan, colours and fading, and a 100,000-point map's load
-//! and frame times. All `#[ignore]`d: they need
-//! Chromium, and scripts/test.sh runs them with `--ignored` wherever it is installed.
+//! filters, wheel zoom and drag pan, colours and fading, a high-DPI screen, and (in
+//! `explorer_browser/synthetic.rs`) a 100,000-point map's load and frame times and a
+//! screenshot. All `#[ignore]`d: they need Chromium, and scripts/test.sh runs them
+//! with `--ignored` wherever it is installed.
 //!
 //! Where a point is drawn is computed here, from the page's data block and the view
 //! transform the canvas publishes (`data-scale`, `data-ox`, `data-oy`): a point with
@@ -13,10 +14,9 @@
 mod common;
 #[path = "explorer_browser/page.rs"]
 mod page;
+/// The 100,000-point map's timings and the screenshot.
 #[path = "explorer_browser/synthetic.rs"]
 mod synthetic;
-
-use std::time::Instant;
 
 use common::report_fixture::{hostile_report, BREAKOUT};
 use page::{
@@ -25,7 +25,6 @@ use page::{
 };
 use semsift::report::model::MapPoint;
 use serde_json::Value;
-use synthetic::synthetic_report;
 
 #[test]
 #[ignore = "needs chromium (Debian package `chromium`); CI runs it with --ignored"]

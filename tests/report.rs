@@ -334,7 +334,11 @@ fn report_from_hostile_rows_is_safe_in_chromium() {
         !body.contains("data-pwned"),
         "dataset text ran as script: {body}"
     );
-    assert!(dom.contains("<svg class=\"chart map\"") && dom.contains("<svg class=\"chart bars\""));
+    assert!(
+        body.contains("data-map-ready=\"1\""),
+        "map explorer did not start: {body}"
+    );
+    assert!(dom.contains("<canvas id=\"map-canvas\"") && dom.contains("<svg class=\"chart bars\""));
     assert_eq!(dom.matches("<article class=\"card topic\"").count(), 4);
 }
 

@@ -84,7 +84,8 @@ struct TopicEntry<'a> {
 /// points it is only the note.
 pub(super) fn map_section(report: &Report) -> String {
     let map = &report.map;
-    let mut note = format!("{}. {}.", escape(&map.method), escape(&map.sample));
+    let sentence = |s: &str| escape(s.trim_end().trim_end_matches('.'));
+    let mut note = format!("{}. {}.", sentence(&map.method), sentence(&map.sample));
     if let Some(q) = &map.quality {
         w!(
             note,

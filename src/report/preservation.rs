@@ -188,6 +188,52 @@ fn rank(scores: &[f32], q: usize, j: usize) -> usize {
         .count()
 }
 
+/// Test data and measures shared with the layout's tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    /// `groups` clusters of `per` rows, 64 wide, each a patch of a random plane (two
+    /// latent coordinates) around a random centre, plus a little isotropic noise.
+    pub fn patches(groups: usize, per: usize, seed: u64) -> Vec<f32> {
+        let mut rng = crate::linalg::Rng::new(seed);
+        let mut normal = move || ((0..4).map(|_| rng.next_f64() - 0.5).sum::<f64>() * 1.7) as f32;
+        let mut out = Vec::new();
+        for _ in 0..groups {
+            let basis: Vec<f32> = (0..3 * 64).map(|_| normal()).collect();
+            for _ in 0..per {
+                let (u, w) = (normal() * 0.5, normal() * 0.5);
+                for t in 0..64 {
+                    out.push(basis[t] + u * basis[64 + t] + w * basis[128 + t] + 0.1 * normal());
+                }
+            }
+        }
+        crate::linalg::normalize_rows(&mut out, 64);
+        out
+    }
+
+    /// For rows in groups of `per`: the mean distance to the own group's centroid over
+    /// the mean to the others' (lower: tighter, more separate groups), and the share of
+    /// rows nearer another group's centroid than their own.
+    pub fn separation(points: &[[f32; 2]], per: usize) -> [f64; 2] {
+        let cs: Vec<[f32; 2]> = points
+            .chunks(per)
+            .map(|g| {
+                let s = g.iter().fold([0f32; 2], |s, p| [s[0] + p[0], s[1] + p[1]]);
+                [s[0] / g.len() as f32, s[1] / g.len() as f32]
+            })
+            .collect();
+        let (mut own, mut other, mut misplaced) = (0f64, 0f64, 0usize);
+        for (i, p) in points.iter().enumerate() {
+            let d = |c: &[f32; 2]| ((p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2)).sqrt() as f64;
+            let mine = d(&cs[i / per]);
+            let all: f64 = cs.iter().map(d).sum();
+            own += mine;
+            other += (all - mine) / (cs.len() - 1) as f64;
+            misplaced += cs.iter().any(|c| d(c) < mine) as usize;
+        }
+        [own / other, misplaced as f64 / points.len() as f64]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,7 +341,7 @@ mod tests {
         assert_eq!(trustworthiness(&two, 2, &p, 10, 100, 0), 1.0);
         // All rows identical: any neighbours are right (ties go to the lower row on both
         // sides, and all map points coincide too).
-        let same = vec![0.6f32, 0.8].repeat(50);
+        let same = [0.6f32, 0.8].repeat(50);
         let p = vec![[1.0f32, 1.0]; 50];
         assert_eq!(neighbourhood_preservation(&same, 2, &p, 5, 50, 0), 1.0);
         assert_eq!(trustworthiness(&same, 2, &p, 5, 50, 0), 1.0);

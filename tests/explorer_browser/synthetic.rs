@@ -4,7 +4,6 @@
 use std::time::Instant;
 
 use semsift::report::model::{FineTopic, Keyword, MapPoint, Report, Share, Topic};
-use serde_json::Value;
 
 use crate::common::report_fixture::hostile_report;
 use crate::page::{assert_clean, open, scratch, wait_count, Data, View, REACT};
