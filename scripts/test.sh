@@ -13,12 +13,12 @@ cargo test --release --locked "$@"
 # The report's browser tests need headless Chromium; they are #[ignore]d so that a
 # machine without it still passes, and run here whenever Chromium is installed.
 if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "${CHROMIUM:-}" ]; then
-  cargo test --release --locked --test report --test report_html --test report_browser --test explorer_browser -- --ignored
+  cargo test --release --locked --test report --test report_html --test report_browser --test explorer_browser --test review -- --ignored
 elif [ -n "${SEMSIFT_REQUIRE_BROWSER:-}" ]; then
   echo "test.sh: SEMSIFT_REQUIRE_BROWSER is set but no chromium was found" >&2
   exit 1
 else
-  echo "test.sh: NOTE: the browser tests (--ignored in tests/report.rs, report_html.rs, report_browser.rs, explorer_browser.rs) not run (no chromium; Debian: apt-get install chromium)" >&2
+  echo "test.sh: NOTE: the browser tests (--ignored in tests/report.rs, report_html.rs, report_browser.rs, explorer_browser.rs, review.rs) not run (no chromium; Debian: apt-get install chromium)" >&2
 fi
 # The Python package: built by maturin through pip, exactly as a user installs it.
 PY=$(bash scripts/pyenv.sh)

@@ -437,3 +437,144 @@ fn against_a_reference_the_review_quotes_the_reference_rows() {
     check_page(&html);
     assert!(html.contains("Reference row it matches"));
 }
+
+/// The page in headless Chromium: the slider steps through the thresholds with the
+/// keyboard and the counts, the listed rows and their marks follow the data; the
+/// filter keeps the rows whose texts hold it; hostile texts stay text.
+#[test]
+#[ignore = "needs chromium (Debian package `chromium`); CI runs it with --ignored"]
+fn the_review_page_follows_the_slider_and_the_filter_in_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, _) = corpus(tmp.path(), "corpus.jsonl", 3, 11);
+    let run = dedup(
+        &input,
+        &tmp.path().join("out"),
+        &["--review", "--sweep", "0.8", "--index", "exact"],
+    );
+    let page = run.dir.join("review.html");
+    let data = review_data(&run.html());
+    let points = data["points"].as_array().unwrap();
+    let applied = points.iter().position(|p| p["applied"] == true).unwrap();
+    assert!(
+        applied > 0,
+        "the sweep puts thresholds below the applied one"
+    );
+    let mut b = common::cdp::Browser::open(&page, tmp.path(), 1280, 900);
+    b.wait_for("document.body.dataset.ready === '1'", common::cdp::TIMEOUT);
+    let text = |b: &mut common::cdp::Browser, sel: &str| -> String {
+        b.eval(&format!("document.querySelector('{sel}').textContent"))
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let rows = |b: &mut common::cdp::Browser| -> Vec<(u64, bool)> {
+        let v = b.eval(
+            "Array.from(document.querySelectorAll('#review-table tbody tr[data-row]'))\
+             .filter(r => !r.hidden && r.style.display !== 'none')\
+             .map(r => [Number(r.dataset.row), r.classList.contains('new')])",
+        );
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r[0].as_u64().unwrap(), r[1].as_bool().unwrap()))
+            .collect()
+    };
+    let int = |n: u64| {
+        let s = n.to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    // At the applied threshold: its counts, and exactly its listed rows, none new.
+    let check = |b: &mut common::cdp::Browser, p: &Value| {
+        let counts = text(b, "#review-counts");
+        for key in ["kept", "removed"] {
+            let n = int(p[key].as_u64().unwrap());
+            assert!(counts.contains(&format!("{n} {key}")), "{counts:?} vs {p}");
+        }
+        let shown = rows(b);
+        let listed: BTreeSet<u64> = listed(p).iter().map(|r| r.0).collect();
+        let removed_shown: BTreeSet<u64> = shown
+            .iter()
+            .map(|r| r.0)
+            .filter(|r| listed.contains(r))
+            .collect();
+        assert_eq!(removed_shown, listed, "at {}", p["threshold"]);
+        shown
+    };
+    let at_applied = check(&mut b, &points[applied]);
+    assert!(
+        at_applied.iter().all(|r| !r.1),
+        "nothing is new at the applied threshold"
+    );
+    // One step down with the keyboard: a lower threshold removes more rows, the extra
+    // ones marked new.
+    let (x, y) = b.center_of("#threshold");
+    b.click(x, y);
+    b.key("ArrowLeft");
+    b.frames(2);
+    let lower = &points[applied - 1];
+    let shown = check(&mut b, lower);
+    let new_shown = shown.iter().filter(|r| r.1).count() as u64;
+    assert_eq!(
+        new_shown,
+        lower["new"].as_u64().unwrap().min(shown.len() as u64)
+    );
+    assert!(
+        lower["removed"].as_u64() >= points[applied]["removed"].as_u64(),
+        "a lower threshold removes at least as many rows"
+    );
+    // The filter keeps the rows whose text (or their match's) holds it.
+    let (x, y) = b.center_of("#review-filter");
+    b.click(x, y);
+    b.type_text("FLOODED THE VALLEY");
+    b.frames(2);
+    let filtered = rows(&mut b);
+    let texts = data["texts"].as_object().unwrap();
+    let holds = |row: u64| {
+        texts
+            .get(&row.to_string())
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.to_lowercase().contains("flooded the valley"))
+    };
+    assert!(
+        !filtered.is_empty(),
+        "the hostile rows are duplicates of each other"
+    );
+    for (row, _) in &filtered {
+        let p = lower["removed_rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(lower["restored_rows"].as_array().unwrap())
+            .find(|r| r["row"].as_u64() == Some(*row))
+            .unwrap();
+        assert!(
+            holds(*row) || holds(p["duplicate_of"].as_u64().unwrap()),
+            "row {row} does not hold the filter"
+        );
+    }
+    // Hostile texts were written as text.
+    assert!(
+        b.eval("document.querySelector('[data-pwned]') === null && document.body.dataset.pwned === undefined")
+            .as_bool()
+            .unwrap()
+    );
+    let table_text = text(&mut b, "#review-table");
+    assert!(
+        table_text.contains("</script><script>"),
+        "the hostile text is shown as text"
+    );
+    assert!(b.exceptions().is_empty(), "{:?}", b.exceptions());
+    assert!(
+        b.eval("document.body.dataset.errors === undefined")
+            .as_bool()
+            .unwrap(),
+        "script errors"
+    );
+}
