@@ -155,8 +155,47 @@ pub fn render_html(report: &Report) -> String {
     out
 }
 
+/// `value` as JSON that can sit in a `<script type="application/json">` element: `<`,
+/// `>` and `&` (so no text can end the element or open a comment in it) and
+/// U+2028/U+2029 are `\u` escapes, which JSON reads back as the same characters (they
+/// only occur inside strings).
+pub(super) fn script_json(value: &impl serde::Serialize) -> String {
+    let json = serde_json::to_string(value).expect("page data serialises");
+    let mut out = String::with_capacity(json.len() + json.len() / 32);
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The summary section: one card per `(name, value, note)` (markup, already escaped).
+pub(super) fn stat_cards(
+    out: &mut String,
+    stats: impl IntoIterator<Item = (String, String, String)>,
+) {
+    out.push_str("<section id=\"summary\"><h2>Summary</h2><div class=\"stats\">");
+    for (name, value, note) in stats {
+        w!(
+            out,
+            "<div class=\"stat\"><div class=\"k\">{name}</div><div class=\"v\">{value}</div>"
+        );
+        if !note.is_empty() {
+            w!(out, "<div class=\"s\">{note}</div>");
+        }
+        out.push_str("</div>");
+    }
+    out.push_str("</div></section>\n");
+}
+
 /// `'sha256-…'` source of a CSP: the base64 SHA-256 of the script's exact text.
-fn script_hash(script: &str) -> String {
+pub(super) fn script_hash(script: &str) -> String {
     BASE64_STANDARD.encode(Sha256::digest(script.as_bytes()))
 }
 
@@ -266,18 +305,10 @@ fn summary(out: &mut String, r: &Report) {
         "Clustering",
         (format!("k-means, {} iterations", c.iterations), note),
     ));
-    out.push_str("<section id=\"summary\"><h2>Summary</h2><div class=\"stats\">");
-    for (name, (value, note)) in stats {
-        w!(
-            out,
-            "<div class=\"stat\"><div class=\"k\">{name}</div><div class=\"v\">{value}</div>"
-        );
-        if !note.is_empty() {
-            w!(out, "<div class=\"s\">{note}</div>");
-        }
-        out.push_str("</div>");
-    }
-    out.push_str("</div></section>\n");
+    let cards = stats
+        .into_iter()
+        .map(|(name, (value, note))| (name.to_string(), value, note));
+    stat_cards(out, cards);
 }
 
 /// Characters of a common span shown in the page.

@@ -29,7 +29,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::html::escape;
+use super::html::{escape, script_json};
 use super::model::{MapPoint, Report};
 use super::svg::{int, num, pct, topic_colour};
 
@@ -334,25 +334,6 @@ fn map_data(report: &Report) -> MapData<'_> {
         });
     }
     data
-}
-
-/// `value` as JSON that can sit in a `<script>` element: `<`, `>` and `&` (so no text
-/// can end the element or open a comment in it) and U+2028/U+2029 are `\u` escapes,
-/// which JSON reads back as the same characters (they only occur inside strings).
-fn script_json(value: &impl Serialize) -> String {
-    let json = serde_json::to_string(value).expect("map data serialises");
-    let mut out = String::with_capacity(json.len() + json.len() / 32);
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -9,10 +9,7 @@
 
 use std::fmt::Write;
 
-use base64::prelude::{Engine as _, BASE64_STANDARD};
-use sha2::{Digest, Sha256};
-
-use super::html::escape;
+use super::html::{escape, script_hash, script_json, stat_cards};
 use super::review::{Review, ReviewPoint};
 use super::svg::{int, num};
 
@@ -34,7 +31,7 @@ pub fn render_review(review: &Review) -> String {
     // The HTML parser turns CR LF into LF before the browser hashes the script, so
     // hash (and write) the normalised text.
     let script = JS.replace("\r\n", "\n").replace('\r', "\n");
-    let hash = BASE64_STANDARD.encode(Sha256::digest(script.as_bytes()));
+    let hash = script_hash(&script);
     let input = escape(&review.info.input);
     let data = script_json(review);
     let mut out = String::with_capacity(32 * 1024 + data.len());
@@ -67,25 +64,6 @@ pub fn render_review(review: &Review) -> String {
          <script>{script}</script>\n</body>\n</html>\n",
         escape(review.semsift_version)
     );
-    out
-}
-
-/// `review` as JSON that can sit in a `<script>` element: `<`, `>` and `&` (so no text
-/// can end the element or open a comment in it) and U+2028/U+2029 are `\u` escapes,
-/// which JSON reads back as the same characters (they only occur inside strings).
-pub(super) fn script_json(review: &Review) -> String {
-    let json = serde_json::to_string(review).expect("a review serialises");
-    let mut out = String::with_capacity(json.len() + json.len() / 16);
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
     out
 }
 
@@ -157,18 +135,12 @@ fn summary(out: &mut String, r: &Review) {
             "duplicate_of is a reference row".to_string(),
         ));
     }
-    out.push_str("<section id=\"summary\"><h2>Summary</h2><div class=\"stats\">");
-    for (name, value, note) in stats {
-        w!(
-            out,
-            "<div class=\"stat\"><div class=\"k\">{name}</div><div class=\"v\">{value}</div>"
-        );
-        if !note.is_empty() {
-            w!(out, "<div class=\"s\">{note}</div>");
-        }
-        out.push_str("</div>");
-    }
-    out.push_str("</div></section>\n");
+    stat_cards(
+        out,
+        stats
+            .into_iter()
+            .map(|(name, value, note)| (name.to_string(), value, note)),
+    );
 }
 
 /// The slider, its counts and the chart.
@@ -318,6 +290,8 @@ mod tests {
 
     use super::*;
     use crate::report::review::{ReviewInfo, ReviewRow};
+    use base64::prelude::{Engine as _, BASE64_STANDARD};
+    use sha2::{Digest, Sha256};
 
     fn review(text: &str) -> Review {
         let row = ReviewRow {
