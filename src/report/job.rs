@@ -311,13 +311,7 @@ pub fn build(
 
     let topics: Vec<Topic> = (0..k)
         .map(|c| {
-            let share = |s: usize| {
-                let rows = described.rows[c].get(s).copied().unwrap_or(0);
-                Share {
-                    rows,
-                    share: rows as f64 / totals[s],
-                }
-            };
+            let share = |s: usize| share_of(&described.rows[c], s, &totals);
             Topic {
                 id: c,
                 label: label(&described.keywords[c]),
@@ -332,13 +326,7 @@ pub fn build(
         .collect();
     let fine_topics: Vec<FineTopic> = (0..kf)
         .map(|f| {
-            let share = |s: usize| {
-                let rows = fine_described.rows[f].get(s).copied().unwrap_or(0);
-                Share {
-                    rows,
-                    share: rows as f64 / totals[s],
-                }
-            };
+            let share = |s: usize| share_of(&fine_described.rows[f], s, &totals);
             FineTopic {
                 id: f,
                 parent: fine.parent[f],
@@ -437,6 +425,15 @@ pub fn build(
         topics,
         fine_topics,
     })
+}
+
+/// A topic's rows of set `s` (`rows`: per set) and their share of the set's `totals`.
+fn share_of(rows: &[u64], s: usize, totals: &[f64]) -> Share {
+    let rows = rows.get(s).copied().unwrap_or(0);
+    Share {
+        rows,
+        share: rows as f64 / totals[s],
+    }
 }
 
 fn too_many_clusters(k: usize, rows: usize) -> Error {
